@@ -1,4 +1,9 @@
-//! End-to-end tests of ringcache, run against the real binaries.
+//! Test support and end-to-end tests of ringcache, run against the real binaries.
 //!
-//! Today: the `ringcache-operator plan` command line, driven as a user or a script would (see
-//! `tests/`). Planned (issue 6): a Kubernetes API stand-in, a pod runner and `ringcache-local`.
+//! - [`linearizability`]: a checker for recorded client histories, used by the multi-process tests to
+//!   prove that no acknowledged write is lost and no read is stale (and tested itself on histories that
+//!   must pass and histories that must fail).
+//!
+//! Planned (issue 6): a Kubernetes API stand-in, a pod runner and `ringcache-local`.
+
+pub mod linearizability;
