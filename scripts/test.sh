@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # The project's test command (the README names it; CI runs it): installs what is missing, then the
-# format check, clippy with warnings denied, and every test of the workspace.
+# format check, clippy with warnings denied, the generated-CRD drift check, offline validation of the
+# CRD and the examples, and every test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
+export PATH="${RINGCACHE_PYVENV:-$HOME/.cache/ringcache/venv}/bin:$PATH"
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy (warnings denied)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+echo "== generated CRD is up to date (ringcache-operator crd)"
+cargo run -q -p ringcache-operator --locked -- crd | diff -u crds/cacheclusters.cache.ringcache.dev.yaml - \
+  || { echo "crds/ is stale: cargo run -p ringcache-operator -- crd > crds/cacheclusters.cache.ringcache.dev.yaml" >&2; exit 1; }
+echo "== CRD and examples validate (kubernetes-validate --strict -k 1.37.0, the CRD's own schema)"
+python scripts/validate-manifests.py crds/cacheclusters.cache.ringcache.dev.yaml examples/*.yaml
 echo "== cargo test"
 cargo test --workspace --locked

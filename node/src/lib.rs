@@ -1,1 +1,46 @@
-//! `ringcache-node`: one member of a ringcache cluster (being built: the Redis-protocol cache server).
+//! `ringcache-node`: one member of a ringcache cluster.
+//!
+//! Today a single-process cache server that speaks the Redis protocol (RESP2 and RESP3); Raft
+//! replication per partition comes later (issue 4), and the keyspace is already shaped for it: every
+//! write is a deterministic [`store::WriteOp`], and expiry and eviction are explicit deletes.
+//!
+//! How a request flows:
+//!
+//! ```text
+//!  TCP socket ──► connection.rs: read into a bounded buffer
+//!                   │
+//!                   ▼
+//!                protocol::Parser ── arguments as zero-copy Bytes slices of the read buffer
+//!                   │
+//!                   ▼
+//!                command::execute ── name lookup, arity, AUTH, maxmemory (eviction.rs)
+//!                   │
+//!                   ▼
+//!                store::Keyspace ── shard = slot's partition, one mutex each
+//!                   │  reads: Store::get/peek(now)     writes: Store::apply(WriteOp)
+//!                   ▼
+//!                protocol::ReplyWriter ── RESP2 or RESP3 into one output buffer
+//!                   │
+//!                   ▼
+//!  TCP socket ◄── one write per pipelined batch, replies in request order
+//! ```
+//!
+//! Background: `expiry.rs` sweeps expired keys ten times a second; `server.rs` accepts connections
+//! and shuts down gracefully.
+
+pub mod clients;
+pub mod command;
+pub mod config;
+pub mod connection;
+pub mod eviction;
+pub mod expiry;
+pub mod glob;
+pub mod info;
+pub mod protocol;
+pub mod server;
+pub mod shared;
+pub mod stats;
+pub mod store;
+
+/// The Redis version this node reports (`INFO`, `HELLO`) so clients enable the features it has.
+pub const REDIS_COMPATIBLE_VERSION: &str = "7.0.0";

@@ -20,6 +20,37 @@ pub enum Command {
     /// minimum, the share of the data that moves, and the largest and smallest member load before and
     /// after. Nothing is contacted; the plan is computed locally, exactly as the operator computes it.
     Plan(PlanArgs),
+    /// Print the CacheCluster CustomResourceDefinition as YAML (what `crds/` holds).
+    Crd,
+    /// Run the operator: watch CacheClusters and reconcile them into Kubernetes objects.
+    ///
+    /// Uses the in-cluster service account, or the kubeconfig (`KUBECONFIG`, `~/.kube/config`) outside
+    /// a cluster.
+    Run(RunArgs),
+}
+
+/// Flags of `ringcache-operator run`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// Watch CacheClusters in this namespace only; all namespaces when unset.
+    #[arg(long, value_name = "NAMESPACE", env = "RINGCACHE_WATCH_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Address of the HTTP server for `/metrics` (Prometheus) and `/healthz`.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0:8080")]
+    pub metrics_addr: std::net::SocketAddr,
+    /// Act only while holding a `coordination.k8s.io` Lease, so that two replicas never both act.
+    #[arg(long, value_name = "BOOL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub leader_election: bool,
+    /// Name of the leader-election Lease.
+    #[arg(long, value_name = "NAME", default_value = "ringcache-operator")]
+    pub lease_name: String,
+    /// Namespace of the leader-election Lease; the pod's namespace (`POD_NAMESPACE`) when unset, else
+    /// `default`.
+    #[arg(long, value_name = "NAMESPACE", env = "POD_NAMESPACE")]
+    pub lease_namespace: Option<String>,
+    /// Identity written into the Lease; the pod name (`POD_NAME`) or the host name when unset.
+    #[arg(long, value_name = "ID", env = "POD_NAME")]
+    pub identity: Option<String>,
 }
 
 /// Flags of `ringcache-operator plan`.

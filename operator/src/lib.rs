@@ -1,12 +1,23 @@
 //! `ringcache-operator`: the Kubernetes operator of ringcache.
 //!
-//! Today it ships the user-facing preview of a scale operation, `ringcache-operator plan`: which
-//! partition replicas would move, and how much of the data that is. The reconciler (`run`) and the CRD
-//! generator (`crd`) come with the operator issue.
+//! It turns a `CacheCluster` (the API in [`api`]) into a StatefulSet of `ringcache-node` pods, two
+//! Services, a ConfigMap, a PodDisruptionBudget and a ServiceAccount, and reports honest status. It
+//! also ships the user-facing preview of a scale operation, `ringcache-operator plan`.
 //!
 //! ```text
-//!  flags ──► cli::PlanArgs ──validate──► PlanRequest ──placement + plan (pure)──► PlanReport ──► table | JSON
+//!  watch CacheCluster ─► observe ─► validate ─► build (pure) ─► plan ring (pure) ─► apply (SSA) ─► status
+//!                          │                                                        │
+//!                          └──── kube::Client: only at the two ends ────────────────┘
 //! ```
 
+pub mod api;
+pub mod build;
 pub mod cli;
+pub mod controller;
+pub mod error;
+pub mod events;
+pub mod http_server;
+pub mod leader;
+pub mod metrics;
 pub mod plan_report;
+pub mod reconcile;

@@ -1,0 +1,82 @@
+//! COMMAND [COUNT | INFO [name ...] | DOCS [name ...] | LIST]
+//!
+//! Enough for `redis-cli` (which reads COMMAND DOCS for its hints) and cluster-aware clients (which read
+//! key positions from COMMAND INFO).
+
+use bytes::Bytes;
+
+use super::{CommandError, CommandResult, CommandSpec, Context, lookup, specs, text};
+use crate::protocol::{Frame, ReplyWriter};
+
+fn info_frame(spec: &CommandSpec) -> Frame {
+    Frame::Array(vec![
+        Frame::bulk(spec.name),
+        Frame::Integer(i64::from(spec.arity)),
+        Frame::Set(spec.flags.names().into_iter().map(Frame::simple).collect()),
+        Frame::Integer(i64::from(spec.first_key)),
+        Frame::Integer(i64::from(spec.last_key)),
+        Frame::Integer(i64::from(spec.step)),
+        Frame::Set(vec![Frame::simple(format!("@{}", spec.group))]),
+        Frame::Set(Vec::new()),
+        Frame::Array(Vec::new()),
+        Frame::Array(Vec::new()),
+    ])
+}
+
+fn docs_frame(spec: &CommandSpec) -> Frame {
+    Frame::map([
+        ("summary", Frame::bulk(spec.summary)),
+        ("since", Frame::bulk(spec.since)),
+        ("group", Frame::bulk(spec.group)),
+        ("complexity", Frame::bulk("O(1)")),
+    ])
+}
+
+fn named(args: &[Bytes]) -> Vec<Option<&'static CommandSpec>> {
+    args.iter()
+        .map(|name| lookup(&name.to_ascii_lowercase()))
+        .collect()
+}
+
+pub fn command(_context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
+    let Some(subcommand) = args.get(1) else {
+        out.frame(&Frame::Array(specs().iter().map(info_frame).collect()));
+        return Ok(());
+    };
+    match subcommand.to_ascii_lowercase().as_slice() {
+        b"count" => out.integer(specs().len() as i64),
+        b"info" => {
+            let frames = if args.len() == 2 {
+                specs().iter().map(info_frame).collect()
+            } else {
+                named(&args[2..])
+                    .into_iter()
+                    .map(|spec| spec.map_or(Frame::NullArray, info_frame))
+                    .collect()
+            };
+            out.frame(&Frame::Array(frames));
+        }
+        b"docs" => {
+            let chosen: Vec<&CommandSpec> = if args.len() == 2 {
+                specs().iter().collect()
+            } else {
+                named(&args[2..]).into_iter().flatten().collect()
+            };
+            out.frame(&Frame::map(
+                chosen.into_iter().map(|spec| (spec.name, docs_frame(spec))),
+            ));
+        }
+        b"list" => {
+            out.frame(&Frame::Array(
+                specs().iter().map(|spec| Frame::bulk(spec.name)).collect(),
+            ));
+        }
+        _ => {
+            return Err(CommandError::Message(format!(
+                "ERR unknown subcommand '{}'. Try COMMAND HELP.",
+                text(subcommand)
+            )));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,12 @@
+//! QUIT: reply OK, then close once the reply is written.
+
+use bytes::Bytes;
+
+use super::{CommandResult, Context};
+use crate::protocol::ReplyWriter;
+
+pub fn quit(context: &mut Context<'_>, _args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
+    context.client.closing = true;
+    out.ok();
+    Ok(())
+}

@@ -1,0 +1,115 @@
+//! One client connection: read, parse every complete request, execute in order, write all replies
+//! of the batch with one write.
+
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use crate::clients::ClientHandle;
+use crate::command::{self, ClientState, Context};
+use crate::protocol::{Limits, ParseOutcome, Parser, Protocol, ReplyWriter};
+use crate::shared::Shared;
+use crate::stats::LocalStats;
+use crate::store::unix_ms;
+
+/// Read buffer growth step.
+const READ_CHUNK: usize = 16 * 1024;
+/// Replies are flushed mid-batch beyond this, so a long pipeline of large values does not buffer
+/// without bound.
+const OUTPUT_FLUSH_THRESHOLD: usize = 64 * 1024;
+
+/// Serves one connection until the client leaves, sends garbage, QUITs, or the server shuts down
+/// (then the batch in progress is finished first).
+pub async fn serve(
+    mut stream: TcpStream,
+    shared: Arc<Shared>,
+    handle: Arc<ClientHandle>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let authenticated = shared.settings.read().password.is_none();
+    let mut client = ClientState {
+        handle: handle.clone(),
+        authenticated,
+        closing: false,
+    };
+    let mut parser = Parser::new(Limits::default());
+    let mut input = BytesMut::with_capacity(READ_CHUNK);
+    let mut out = ReplyWriter::new(Protocol::Resp2);
+    let mut stats = LocalStats::default();
+
+    'connection: loop {
+        let mut last_command = None;
+        // One clock read per batch (refreshed every 64 commands): the commands of a batch run within
+        // microseconds of each other.
+        let mut now_ms = unix_ms();
+        let mut executed = 0u32;
+        loop {
+            match parser.parse(&mut input, client.authenticated) {
+                Ok(ParseOutcome::Complete(args)) => {
+                    if args.is_empty() {
+                        continue;
+                    }
+                    let mut context = Context {
+                        shared: &shared,
+                        client: &mut client,
+                        stats: &mut stats,
+                        now_ms,
+                    };
+                    last_command = command::execute(&mut context, &args, &mut out).or(last_command);
+                    executed += 1;
+                    if executed.is_multiple_of(64) {
+                        now_ms = unix_ms();
+                    }
+                    if client.closing {
+                        break;
+                    }
+                    if out.len() >= OUTPUT_FLUSH_THRESHOLD {
+                        stats.output_bytes += out.len() as u64;
+                        if stream.write_all(out.buffer()).await.is_err() {
+                            break 'connection;
+                        }
+                        out.clear();
+                    }
+                }
+                Ok(ParseOutcome::Incomplete) => break,
+                Err(error) => {
+                    tracing::debug!(client = handle.id, %error, "protocol error, closing");
+                    out.error(&format!("ERR {error}"));
+                    client.closing = true;
+                    break;
+                }
+            }
+        }
+        if !out.is_empty() {
+            stats.output_bytes += out.len() as u64;
+            if stream.write_all(out.buffer()).await.is_err() {
+                break;
+            }
+            out.clear();
+        }
+        if let Some(command) = last_command {
+            handle.record(now_ms, command);
+        }
+        shared.stats.add(&mut stats);
+        if client.closing {
+            break;
+        }
+        if input.capacity() - input.len() < READ_CHUNK / 4 {
+            input.reserve(READ_CHUNK);
+        }
+        tokio::select! {
+            biased;
+            _ = shutdown.changed() => break,
+            read = stream.read_buf(&mut input) => match read {
+                Ok(0) | Err(_) => break,
+                Ok(count) => stats.input_bytes += count as u64,
+            },
+        }
+    }
+    shared.stats.add(&mut stats);
+    let _ = stream.shutdown().await;
+    shared.clients.unregister(handle.id);
+}

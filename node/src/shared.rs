@@ -1,0 +1,60 @@
+//! [`Shared`]: everything connections share: the keyspace, counters, clients and runtime settings.
+
+use std::time::Instant;
+
+use parking_lot::RwLock;
+
+use crate::clients::Clients;
+use crate::config::Config;
+use crate::stats::Stats;
+use crate::store::Keyspace;
+
+/// Settings changeable at run time with `CONFIG SET` (maxmemory and its policy live in the keyspace).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub password: Option<String>,
+    /// Accepted for compatibility; nothing is persisted, so these are only echoed back.
+    pub save: String,
+    pub appendonly: String,
+    pub maxclients: usize,
+}
+
+#[derive(Debug)]
+pub struct Shared {
+    pub keyspace: Keyspace,
+    pub stats: Stats,
+    pub clients: Clients,
+    pub settings: RwLock<Settings>,
+    pub started_at: Instant,
+    pub port: u16,
+    pub run_id: String,
+    pub config: Config,
+}
+
+impl Shared {
+    pub fn new(config: Config, port: u16, password: Option<String>) -> Self {
+        let run_id = {
+            // Not security relevant: a per-process identifier like Redis's run_id.
+            let seed = crate::store::unix_ms() ^ u64::from(std::process::id()) << 32;
+            let mut rng = crate::eviction::SampleRng::new(seed);
+            (0..40)
+                .map(|_| char::from_digit(rng.below(16) as u32, 16).unwrap_or('0'))
+                .collect()
+        };
+        Shared {
+            keyspace: Keyspace::new(config.maxmemory, config.maxmemory_policy),
+            stats: Stats::default(),
+            clients: Clients::default(),
+            settings: RwLock::new(Settings {
+                password,
+                save: String::new(),
+                appendonly: "no".to_owned(),
+                maxclients: config.maxclients,
+            }),
+            started_at: Instant::now(),
+            port,
+            run_id,
+            config,
+        }
+    }
+}

@@ -1,0 +1,503 @@
+//! [`Keyspace`]: the sharded set of stores one process serves, with the memory limit and eviction.
+
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+
+use bytes::Bytes;
+use parking_lot::{Mutex, MutexGuard};
+use thiserror::Error;
+
+use super::op::{DeleteReason, StoreError, WriteKind, WriteOp, WriteOutcome};
+use super::state_machine::{KeyspaceSummary, Store};
+use crate::eviction::{EvictionPolicy, SAMPLES, SampleRng};
+
+/// Number of shards; equal to the default partition count of the cluster.
+pub const SHARDS: usize = ringcache_placement::DEFAULT_PARTITIONS as usize;
+
+/// Seed of the eviction sampler. Fixed, so eviction is reproducible.
+const EVICTION_SEED: u64 = 0x05ee_d0fe_71c7;
+
+/// CRC16-XMODEM lookup table, built at compile time.
+const CRC16_TABLE: [u16; 256] = {
+    let mut table = [0u16; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let mut crc = (byte as u16) << 8;
+        let mut bit = 0;
+        while bit < 8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+            bit += 1;
+        }
+        table[byte] = crc;
+        byte += 1;
+    }
+    table
+};
+
+/// The key's Redis Cluster slot: the same function as `ringcache_placement::key_slot` (a test checks
+/// they agree on arbitrary keys), table-driven because it runs on every command.
+pub fn key_slot(key: &[u8]) -> u16 {
+    let tag = ringcache_placement::hash_tag(key);
+    let crc = tag.iter().fold(0u16, |crc, &byte| {
+        (crc << 8) ^ CRC16_TABLE[usize::from((crc >> 8) as u8 ^ byte)]
+    });
+    crc % ringcache_placement::SLOT_COUNT
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error("OOM command not allowed when used memory > 'maxmemory'.")]
+pub struct OutOfMemory;
+
+#[derive(Debug)]
+pub struct Keyspace {
+    shards: Box<[Mutex<Store>]>,
+    used_memory: AtomicU64,
+    maxmemory: AtomicU64,
+    policy: AtomicU8,
+    eviction_rng: Mutex<SampleRng>,
+}
+
+/// A SCAN position: the shard being scanned and how many of its entries (counted from the start of
+/// its dense entry vector) are still to visit; `None` means the shard has not been started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanCursor {
+    pub shard: usize,
+    pub remaining: Option<usize>,
+}
+
+impl ScanCursor {
+    pub const START: ScanCursor = ScanCursor {
+        shard: 0,
+        remaining: None,
+    };
+
+    /// The number returned to clients; 0 both starts and ends a scan.
+    pub fn encode(self) -> u64 {
+        if self.shard >= SHARDS {
+            return 0;
+        }
+        let remaining = self.remaining.map_or(0, |remaining| remaining as u64 + 1);
+        (remaining << 8) | self.shard as u64
+    }
+
+    pub fn decode(cursor: u64) -> ScanCursor {
+        let shard = (cursor & 0xff) as usize;
+        let remaining = match cursor >> 8 {
+            0 => None,
+            encoded => Some((encoded - 1) as usize),
+        };
+        ScanCursor { shard, remaining }
+    }
+}
+
+/// Several shards locked together (ascending order), for atomic multi-key commands.
+pub struct MultiShard<'a> {
+    guards: Vec<(usize, MutexGuard<'a, Store>)>,
+}
+
+impl MultiShard<'_> {
+    pub fn store(&mut self, key: &[u8]) -> &mut Store {
+        let shard = Keyspace::shard_of(key);
+        let position = self
+            .guards
+            .iter()
+            .position(|(index, _)| *index == shard)
+            .unwrap_or(0);
+        &mut self.guards[position].1
+    }
+
+    fn used_memory(&self) -> u64 {
+        self.guards
+            .iter()
+            .map(|(_, guard)| guard.used_memory())
+            .sum()
+    }
+}
+
+impl Keyspace {
+    pub fn new(maxmemory: u64, policy: EvictionPolicy) -> Self {
+        Keyspace {
+            shards: (0..SHARDS).map(|_| Mutex::new(Store::new())).collect(),
+            used_memory: AtomicU64::new(0),
+            maxmemory: AtomicU64::new(maxmemory),
+            policy: AtomicU8::new(policy.to_index()),
+            eviction_rng: Mutex::new(SampleRng::new(EVICTION_SEED)),
+        }
+    }
+
+    pub fn shard_of(key: &[u8]) -> usize {
+        usize::from(key_slot(key)) * SHARDS / usize::from(ringcache_placement::SLOT_COUNT)
+    }
+
+    pub fn used_memory(&self) -> u64 {
+        self.used_memory.load(Ordering::Relaxed)
+    }
+
+    pub fn maxmemory(&self) -> u64 {
+        self.maxmemory.load(Ordering::Relaxed)
+    }
+
+    pub fn set_maxmemory(&self, bytes: u64) {
+        self.maxmemory.store(bytes, Ordering::Relaxed);
+    }
+
+    pub fn policy(&self) -> EvictionPolicy {
+        EvictionPolicy::from_index(self.policy.load(Ordering::Relaxed))
+    }
+
+    pub fn set_policy(&self, policy: EvictionPolicy) {
+        self.policy.store(policy.to_index(), Ordering::Relaxed);
+    }
+
+    fn record_memory_change(&self, before: u64, after: u64) {
+        if before != after {
+            self.used_memory
+                .fetch_add(after.wrapping_sub(before), Ordering::Relaxed);
+        }
+    }
+
+    /// Runs `work` on shard `index` with its lock held, keeping the memory total in step.
+    pub fn with_shard<R>(&self, index: usize, work: impl FnOnce(&mut Store) -> R) -> R {
+        let mut store = self.shards[index].lock();
+        let before = store.used_memory();
+        let result = work(&mut store);
+        // Recorded while the lock is held, so FLUSHALL (which holds every lock) never races with a
+        // pending update and the total cannot drift.
+        self.record_memory_change(before, store.used_memory());
+        drop(store);
+        result
+    }
+
+    /// Runs `work` on the shard that owns `key`.
+    pub fn with_key<R>(&self, key: &[u8], work: impl FnOnce(&mut Store) -> R) -> R {
+        self.with_shard(Self::shard_of(key), work)
+    }
+
+    /// Runs `work` with the shards of all `keys` locked, in ascending shard order.
+    pub fn with_keys<'k, R>(
+        &self,
+        keys: impl IntoIterator<Item = &'k [u8]>,
+        work: impl FnOnce(&mut MultiShard<'_>) -> R,
+    ) -> R {
+        let mut indices: Vec<usize> = keys.into_iter().map(Self::shard_of).collect();
+        indices.sort_unstable();
+        indices.dedup();
+        let mut locked = MultiShard {
+            guards: indices
+                .iter()
+                .map(|&index| (index, self.shards[index].lock()))
+                .collect(),
+        };
+        let before = locked.used_memory();
+        let result = work(&mut locked);
+        self.record_memory_change(before, locked.used_memory());
+        drop(locked);
+        result
+    }
+
+    /// Applies one write to the shard of its key (every shard for `Flush`).
+    pub fn apply(&self, op: WriteOp) -> Result<WriteOutcome, StoreError> {
+        let key = match &op.kind {
+            WriteKind::Set { key, .. }
+            | WriteKind::Delete { key, .. }
+            | WriteKind::Expire { key, .. }
+            | WriteKind::Append { key, .. }
+            | WriteKind::IncrBy { key, .. }
+            | WriteKind::IncrByFloat { key, .. } => key.clone(),
+            WriteKind::Flush => return Ok(WriteOutcome::Flushed(self.flush(op.now_ms))),
+        };
+        self.with_key(&key, |store| store.apply(op))
+    }
+
+    /// Deletes every key; all shards are locked together so no write interleaves.
+    pub fn flush(&self, now_ms: u64) -> usize {
+        let mut guards: Vec<MutexGuard<'_, Store>> =
+            self.shards.iter().map(|shard| shard.lock()).collect();
+        let mut removed = 0;
+        for store in guards.iter_mut() {
+            if let Ok(WriteOutcome::Flushed(count)) = store.apply(WriteOp {
+                now_ms,
+                kind: WriteKind::Flush,
+            }) {
+                removed += count;
+            }
+        }
+        self.used_memory.store(0, Ordering::Relaxed);
+        removed
+    }
+
+    pub fn dbsize(&self, now_ms: u64) -> usize {
+        self.shards
+            .iter()
+            .map(|shard| shard.lock().live_len(now_ms))
+            .sum()
+    }
+
+    pub fn summary(&self, now_ms: u64) -> KeyspaceSummary {
+        self.shards
+            .iter()
+            .fold(KeyspaceSummary::default(), |mut total, shard| {
+                let summary = shard.lock().keyspace_summary(now_ms);
+                total.keys += summary.keys;
+                total.volatile_keys += summary.volatile_keys;
+                total.ttl_sum_ms += summary.ttl_sum_ms;
+                total
+            })
+    }
+
+    pub fn expired_keys(&self) -> u64 {
+        self.shards
+            .iter()
+            .map(|shard| shard.lock().expired_keys())
+            .sum()
+    }
+
+    pub fn evicted_keys(&self) -> u64 {
+        self.shards
+            .iter()
+            .map(|shard| shard.lock().evicted_keys())
+            .sum()
+    }
+
+    /// Live keys matching `pattern` (KEYS). Each shard is locked only while it is read.
+    pub fn keys(&self, pattern: &[u8], now_ms: u64) -> Vec<Bytes> {
+        let mut keys = Vec::new();
+        let match_all = pattern == b"*";
+        for shard in self.shards.iter() {
+            let store = shard.lock();
+            store.scan(usize::MAX, usize::MAX, now_ms, |entry| {
+                if match_all || crate::glob::matches(pattern, entry.key()) {
+                    keys.push(Bytes::copy_from_slice(entry.key()));
+                }
+            });
+        }
+        keys
+    }
+
+    /// One SCAN step: looks at about `count` entries from `cursor`, returns the next cursor and the
+    /// live keys accepted by `filter`.
+    pub fn scan(
+        &self,
+        cursor: ScanCursor,
+        count: usize,
+        now_ms: u64,
+        mut filter: impl FnMut(&[u8]) -> bool,
+    ) -> (ScanCursor, Vec<Bytes>) {
+        let mut cursor = cursor;
+        let mut keys = Vec::new();
+        let mut budget = count.max(1);
+        while cursor.shard < SHARDS && budget > 0 {
+            let store = self.shards[cursor.shard].lock();
+            let (remaining, looked) = store.scan(
+                cursor.remaining.unwrap_or(usize::MAX),
+                budget,
+                now_ms,
+                |entry| {
+                    if filter(entry.key()) {
+                        keys.push(Bytes::copy_from_slice(entry.key()));
+                    }
+                },
+            );
+            drop(store);
+            budget = budget.saturating_sub(looked);
+            if remaining == 0 {
+                cursor = ScanCursor {
+                    shard: cursor.shard + 1,
+                    remaining: None,
+                };
+            } else {
+                cursor.remaining = Some(remaining);
+            }
+        }
+        (cursor, keys)
+    }
+
+    /// Active expiry over all shards: returns the keys expired.
+    pub fn sweep_expired(&self, now_ms: u64, budget_per_shard: usize) -> usize {
+        let mut expired_total = 0;
+        for index in 0..SHARDS {
+            // Redis-style: keep sweeping a shard while more than a quarter of what it examined had
+            // expired, up to a few rounds so one sweep stays short.
+            for _ in 0..4 {
+                let (examined, expired) =
+                    self.with_shard(index, |store| store.sweep_expired(now_ms, budget_per_shard));
+                expired_total += expired;
+                if examined == 0 || expired * 4 <= examined {
+                    break;
+                }
+            }
+        }
+        expired_total
+    }
+
+    /// Evicts keys until the memory estimate is within `maxmemory`, following the policy. Fails with
+    /// [`OutOfMemory`] when over the limit and nothing may be evicted. Returns the number evicted.
+    pub fn make_room(&self, now_ms: u64) -> Result<usize, OutOfMemory> {
+        let limit = self.maxmemory();
+        if limit == 0 || self.used_memory() <= limit {
+            return Ok(0);
+        }
+        let policy = self.policy();
+        if policy == EvictionPolicy::NoEviction {
+            return Err(OutOfMemory);
+        }
+        // One evictor at a time: the sampler's sequence, and so the victims, stay reproducible.
+        let mut rng = self.eviction_rng.lock();
+        let mut evicted = 0;
+        while self.used_memory() > limit {
+            let mut best: Option<(u64, usize, Bytes)> = None;
+            let mut candidates = 0;
+            for _ in 0..SAMPLES * 8 {
+                if candidates == SAMPLES {
+                    break;
+                }
+                let shard = rng.below(SHARDS);
+                let store = self.shards[shard].lock();
+                if let Some(entry) = store.sample(&mut rng, policy.volatile_only()) {
+                    candidates += 1;
+                    let score = policy.score(entry, now_ms);
+                    if best
+                        .as_ref()
+                        .is_none_or(|(best_score, _, _)| score > *best_score)
+                    {
+                        best = Some((score, shard, Bytes::copy_from_slice(entry.key())));
+                    }
+                }
+            }
+            if best.is_none() {
+                // Sparse keyspace: walk the shards from a random one to find any candidate.
+                let start = rng.below(SHARDS);
+                for step in 0..SHARDS {
+                    let shard = (start + step) % SHARDS;
+                    let store = self.shards[shard].lock();
+                    if let Some(entry) = store.sample(&mut rng, policy.volatile_only()) {
+                        best = Some((0, shard, Bytes::copy_from_slice(entry.key())));
+                        break;
+                    }
+                }
+            }
+            let Some((_, shard, key)) = best else {
+                return Err(OutOfMemory);
+            };
+            self.with_shard(shard, |store| {
+                store.apply(WriteOp {
+                    now_ms,
+                    kind: WriteKind::Delete {
+                        key,
+                        reason: DeleteReason::Evicted,
+                    },
+                })
+            })
+            .ok();
+            evicted += 1;
+        }
+        Ok(evicted)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{SetCondition, SetExpiry, estimated_size};
+
+    fn set(keyspace: &Keyspace, key: &str, now_ms: u64, expiry: SetExpiry) {
+        keyspace
+            .apply(WriteOp {
+                now_ms,
+                kind: WriteKind::Set {
+                    key: Bytes::from(key.to_owned()),
+                    value: Bytes::from_static(&[b'x'; 100]),
+                    expiry,
+                    condition: SetCondition::Always,
+                    return_old: false,
+                },
+            })
+            .unwrap();
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_slot_agrees_with_placement(key in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64)) {
+            proptest::prop_assert_eq!(key_slot(&key), ringcache_placement::key_slot(&key));
+        }
+    }
+
+    #[test]
+    fn fast_slot_matches_redis_cluster() {
+        assert_eq!(key_slot(b"foo"), 12182);
+        assert_eq!(
+            key_slot(b"{user1000}.following"),
+            key_slot(b"{user1000}.followers")
+        );
+    }
+
+    #[test]
+    fn cursor_round_trips() {
+        for cursor in [
+            ScanCursor::START,
+            ScanCursor {
+                shard: 5,
+                remaining: Some(0),
+            },
+            ScanCursor {
+                shard: 63,
+                remaining: Some(123_456),
+            },
+        ] {
+            assert_eq!(ScanCursor::decode(cursor.encode()), cursor);
+        }
+        assert_eq!(ScanCursor::START.encode(), 0);
+    }
+
+    #[test]
+    fn eviction_is_deterministic_and_respects_the_limit() {
+        let run = || {
+            let keyspace = Keyspace::new(50 * estimated_size(4, 100), EvictionPolicy::AllKeysLru);
+            for i in 0..100 {
+                set(&keyspace, &format!("k{i:03}"), i, SetExpiry::Clear);
+                keyspace.make_room(i).unwrap();
+            }
+            assert!(keyspace.used_memory() <= keyspace.maxmemory());
+            let mut keys = keyspace.keys(b"*", 1000);
+            keys.sort();
+            keys
+        };
+        assert_eq!(run(), run());
+    }
+
+    #[test]
+    fn volatile_policies_fail_without_volatile_keys() {
+        let keyspace = Keyspace::new(1, EvictionPolicy::VolatileLru);
+        set(&keyspace, "a", 1, SetExpiry::Clear);
+        assert_eq!(keyspace.make_room(1), Err(OutOfMemory));
+        set(&keyspace, "b", 1, SetExpiry::At(10_000));
+        assert!(keyspace.make_room(1).is_err()); // "a" alone still exceeds 1 byte
+        assert_eq!(keyspace.keys(b"*", 1), vec![Bytes::from("a")]);
+    }
+
+    #[test]
+    fn scan_over_shards_returns_every_key_once() {
+        let keyspace = Keyspace::new(0, EvictionPolicy::NoEviction);
+        for i in 0..500 {
+            set(&keyspace, &format!("key:{i}"), 1, SetExpiry::Clear);
+        }
+        let mut cursor = ScanCursor::START;
+        let mut seen = Vec::new();
+        loop {
+            let (next, keys) = keyspace.scan(cursor, 10, 1, |_| true);
+            seen.extend(keys);
+            if next.encode() == 0 {
+                break;
+            }
+            cursor = ScanCursor::decode(next.encode());
+        }
+        seen.sort();
+        let before = seen.len();
+        seen.dedup();
+        assert_eq!(before, 500);
+        assert_eq!(seen.len(), 500);
+    }
+}

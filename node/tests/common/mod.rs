@@ -1,0 +1,180 @@
+//! Test helper: a `ringcache-node` server running in-process on a free port, plus a raw RESP client
+//! that returns replies byte for byte (to assert Redis's exact wire format).
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use clap::Parser;
+use ringcache_node::config::Config;
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl TestServer {
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts a server with extra command-line flags (`--port` is always 0).
+    pub fn start_with(flags: &[&str]) -> Self {
+        let mut argv = vec!["ringcache-node", "--port", "0"];
+        argv.extend_from_slice(flags);
+        let config = Config::try_parse_from(argv).expect("test flags parse");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let addr = listener.local_addr().expect("address");
+        let (shutdown, shutdown_receiver) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                ringcache_node::server::run(listener, config, async {
+                    let _ = shutdown_receiver.await;
+                })
+                .await
+                .expect("server runs");
+            });
+        });
+        TestServer {
+            addr,
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://{}/", self.addr)
+    }
+
+    /// A connection through the `redis` crate.
+    pub fn client(&self) -> redis::Connection {
+        redis::Client::open(self.url())
+            .expect("url")
+            .get_connection()
+            .expect("connect")
+    }
+
+    pub fn raw(&self) -> RawClient {
+        RawClient::connect(self.addr)
+    }
+
+    /// Stops the server and waits for it (also done on drop).
+    pub fn stop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            thread.join().expect("server thread");
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A plain TCP client speaking RESP by hand.
+pub struct RawClient {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl RawClient {
+    pub fn connect(addr: SocketAddr) -> Self {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        RawClient {
+            reader: BufReader::new(stream.try_clone().expect("clone")),
+            writer: stream,
+        }
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("write");
+    }
+
+    pub fn encode(args: &[&[u8]]) -> Vec<u8> {
+        let mut request = format!("*{}\r\n", args.len()).into_bytes();
+        for arg in args {
+            request.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+            request.extend_from_slice(arg);
+            request.extend_from_slice(b"\r\n");
+        }
+        request
+    }
+
+    /// Sends one command and returns its reply exactly as received.
+    pub fn cmd(&mut self, args: &[&str]) -> String {
+        let args: Vec<&[u8]> = args.iter().map(|arg| arg.as_bytes()).collect();
+        self.send(&Self::encode(&args));
+        self.reply()
+    }
+
+    /// Reads exactly one reply (recursively for aggregates) and returns its raw text.
+    pub fn reply(&mut self) -> String {
+        let mut raw = Vec::new();
+        self.read_reply_into(&mut raw);
+        String::from_utf8_lossy(&raw).into_owned()
+    }
+
+    fn read_reply_into(&mut self, raw: &mut Vec<u8>) {
+        let mut line = Vec::new();
+        self.reader
+            .read_until(b'\n', &mut line)
+            .expect("read reply line");
+        assert!(
+            !line.is_empty(),
+            "connection closed while waiting for a reply"
+        );
+        raw.extend_from_slice(&line);
+        let body = String::from_utf8_lossy(&line[1..line.len() - 2]).into_owned();
+        match line[0] {
+            b'$' | b'=' | b'!' | b'(' if body != "-1" => {
+                let length: usize = body.parse().expect("length");
+                let mut data = vec![0; length + 2];
+                self.reader.read_exact(&mut data).expect("read bulk");
+                raw.extend_from_slice(&data);
+            }
+            b'*' | b'~' | b'>' if body != "-1" => {
+                for _ in 0..body.parse::<usize>().expect("count") {
+                    self.read_reply_into(raw);
+                }
+            }
+            b'%' => {
+                for _ in 0..2 * body.parse::<usize>().expect("count") {
+                    self.read_reply_into(raw);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// True when the server closed the connection (reads EOF).
+    pub fn is_closed(&mut self) -> bool {
+        let mut byte = [0u8; 1];
+        matches!(self.reader.read(&mut byte), Ok(0) | Err(_))
+    }
+}
+
+/// Encodes a RESP bulk string reply.
+pub fn bulk(text: &str) -> String {
+    format!("${}\r\n{}\r\n", text.len(), text)
+}
+
+pub const NULL: &str = "$-1\r\n";
+pub const OK: &str = "+OK\r\n";

@@ -1,0 +1,88 @@
+//! What every reconcile shares: the API client, where Events go, the metrics, and the per-object
+//! retry backoff.
+
+use crate::api::CacheCluster;
+use crate::events::EventSink;
+use crate::metrics::Metrics;
+use kube::{Client, ResourceExt};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Shared state of the reconciler.
+pub struct Context {
+    /// The Kubernetes API client.
+    pub client: Client,
+    /// Where Events go.
+    pub events: EventSink,
+    /// The operator's metrics.
+    pub metrics: Arc<Metrics>,
+    /// Consecutive failures per CacheCluster, for exponential backoff.
+    pub backoff: Backoff,
+}
+
+impl Context {
+    /// A context with fresh backoff state.
+    pub fn new(client: Client, events: EventSink, metrics: Arc<Metrics>) -> Self {
+        Context {
+            client,
+            events,
+            metrics,
+            backoff: Backoff::default(),
+        }
+    }
+}
+
+/// Exponential retry delays per object: 5 s, 10 s, 20 s … capped at 5 minutes, reset on success.
+#[derive(Default)]
+pub struct Backoff {
+    failures: Mutex<HashMap<(String, String), u32>>,
+}
+
+/// First retry delay.
+pub const BACKOFF_BASE: Duration = Duration::from_secs(5);
+/// Longest retry delay.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
+
+/// The delay before retry number `failures` (1 = first retry).
+pub fn backoff_delay(failures: u32) -> Duration {
+    let factor = 1u32 << failures.saturating_sub(1).min(16);
+    BACKOFF_BASE.saturating_mul(factor).min(BACKOFF_MAX)
+}
+
+fn key(cluster: &CacheCluster) -> (String, String) {
+    (cluster.namespace().unwrap_or_default(), cluster.name_any())
+}
+
+impl Backoff {
+    /// Records a failure and returns how long to wait before retrying.
+    pub fn next_delay(&self, cluster: &CacheCluster) -> Duration {
+        let mut failures = self
+            .failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let count = failures.entry(key(cluster)).or_insert(0);
+        *count = count.saturating_add(1);
+        backoff_delay(*count)
+    }
+
+    /// Forgets the failures of a cluster after a successful reconcile.
+    pub fn reset(&self, cluster: &CacheCluster) {
+        self.failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(&key(cluster));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let delays: Vec<u64> = (1..=8).map(|n| backoff_delay(n).as_secs()).collect();
+        assert_eq!(delays, [5, 10, 20, 40, 80, 160, 300, 300]);
+        assert_eq!(backoff_delay(u32::MAX), BACKOFF_MAX);
+    }
+}

@@ -1,0 +1,646 @@
+//! The status phase (pure): from what was observed and decided to `CacheCluster.status`.
+//!
+//! Conditions carry the generation they were computed for; a condition keeps its
+//! `lastTransitionTime` while its status does not change.
+
+use super::apply::ApplyWarning;
+use super::observe::Observed;
+use super::ring::RingDecision;
+use super::validate::ValidSpec;
+use crate::api::{
+    CacheCluster, CacheClusterStatus, ClusterPhase, ConditionType, MemberStatus, RebalancePhase,
+};
+use crate::build::ClusterIdentity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use ringcache_placement::{Placement, PlacementSpec};
+
+/// What the reconcile did, as far as status is concerned.
+#[derive(Clone, Copy, Debug)]
+pub enum Outcome<'a> {
+    /// The spec is invalid; nothing was applied.
+    Invalid {
+        /// The problems, one sentence each.
+        problems: &'a [String],
+    },
+    /// Every object was applied.
+    Applied {
+        /// The validated spec.
+        valid: &'a ValidSpec,
+        /// The ring decision.
+        ring: &'a RingDecision,
+        /// Things that were skipped but are worth telling.
+        warnings: &'a [ApplyWarning],
+    },
+    /// Applying an object failed (the reconcile is retried).
+    ApplyFailed {
+        /// The validated spec.
+        valid: &'a ValidSpec,
+        /// The ring decision.
+        ring: &'a RingDecision,
+        /// What failed, in a sentence.
+        error: &'a str,
+    },
+}
+
+/// One condition's new value.
+struct ConditionValue {
+    status: bool,
+    reason: &'static str,
+    message: String,
+}
+
+fn condition(
+    previous: &[Condition],
+    kind: ConditionType,
+    value: ConditionValue,
+    generation: Option<i64>,
+    now: &Time,
+) -> Condition {
+    let status = if value.status { "True" } else { "False" };
+    let last_transition_time = previous
+        .iter()
+        .find(|condition| condition.type_ == kind.as_str() && condition.status == status)
+        .map_or_else(
+            || now.clone(),
+            |condition| condition.last_transition_time.clone(),
+        );
+    Condition {
+        type_: kind.as_str().to_owned(),
+        status: status.to_owned(),
+        reason: value.reason.to_owned(),
+        message: value.message,
+        observed_generation: generation,
+        last_transition_time,
+    }
+}
+
+/// The status for this reconcile.
+pub fn compute_status(
+    cluster: &CacheCluster,
+    identity: &ClusterIdentity,
+    observed: &Observed,
+    outcome: Outcome<'_>,
+    now: Time,
+) -> CacheClusterStatus {
+    let previous = cluster.status.clone().unwrap_or_default();
+    let generation = cluster.metadata.generation;
+    let sts_status = observed
+        .statefulset
+        .as_ref()
+        .and_then(|statefulset| statefulset.status.clone());
+    let replicas = sts_status.as_ref().map_or(0, |status| status.replicas);
+    let ready_replicas = sts_status
+        .as_ref()
+        .and_then(|status| status.ready_replicas)
+        .unwrap_or(0);
+    let mut status = CacheClusterStatus {
+        observed_generation: generation,
+        replicas,
+        ready_replicas,
+        selector: Some(identity.selector_string()),
+        ..previous.clone()
+    };
+
+    let (valid, ring, degraded_by) = match outcome {
+        Outcome::Invalid { problems } => {
+            // Nothing was applied: keep what status said about the cluster's objects and ring,
+            // and report the spec's problems.
+            status.phase = Some(ClusterPhase::Invalid);
+            let degraded = condition(
+                &previous.conditions,
+                ConditionType::Degraded,
+                ConditionValue {
+                    status: true,
+                    reason: "InvalidSpec",
+                    message: problems.join("; "),
+                },
+                generation,
+                &now,
+            );
+            status.conditions = replace_condition(previous.conditions, degraded);
+            return status;
+        }
+        Outcome::Applied {
+            valid,
+            ring,
+            warnings,
+        } => {
+            let degraded = warnings.first().map(|warning| ConditionValue {
+                status: true,
+                reason: warning.reason(),
+                message: warning.message(),
+            });
+            (valid, ring, degraded)
+        }
+        Outcome::ApplyFailed { valid, ring, error } => (
+            valid,
+            ring,
+            Some(ConditionValue {
+                status: true,
+                reason: "ApplyFailed",
+                message: error.to_owned(),
+            }),
+        ),
+    };
+
+    status.partitions = Some(valid.partitions.get() as i32);
+    status.ring_version = ring.version;
+    status.ring_members = ring.members;
+    status.rebalance = Some(ring.rebalance.clone());
+    let member_count = replicas.max(observed.statefulset_replicas().unwrap_or(0));
+    status.members = (0..member_count)
+        .map(|ordinal| {
+            let pod = identity.pod_name(ordinal);
+            MemberStatus {
+                ordinal,
+                ready: observed.pod_ready(&pod),
+                pod,
+                in_ring: ordinal < ring.members,
+                assigned_replicas: ring.loads.get(ordinal as usize).copied().unwrap_or(0) as i32,
+            }
+        })
+        .collect();
+
+    // Available: every partition has a ready majority of the members the ring places it on.
+    let placement = Placement::compute(PlacementSpec {
+        members: ring.members as u32,
+        partitions: valid.partitions,
+        replication_factor: valid.replication_factor,
+        seed: 0,
+    });
+    let without_quorum = placement
+        .as_ref()
+        .map_or(valid.partitions.get(), |placement| {
+            let majority = valid.replication_factor / 2 + 1;
+            valid
+                .partitions
+                .ids()
+                .filter(|&partition| {
+                    let ready = placement
+                        .replicas_of(partition)
+                        .iter()
+                        .filter(|&&member| observed.pod_ready(&identity.pod_name(member as i32)))
+                        .count() as u32;
+                    ready < majority
+                })
+                .count() as u32
+        });
+    let available = ConditionValue {
+        status: without_quorum == 0,
+        reason: if without_quorum == 0 {
+            "QuorumReady"
+        } else {
+            "PartitionsWithoutQuorum"
+        },
+        message: if without_quorum == 0 {
+            format!(
+                "every partition has a ready majority of its {} replicas' pods",
+                valid.replication_factor
+            )
+        } else {
+            format!(
+                "{without_quorum} of {} partitions lack a ready majority of their replicas' pods",
+                valid.partitions.get()
+            )
+        },
+    };
+
+    // Progressing: the StatefulSet is rolling out, the cluster is starting for the first time, or
+    // a scale operation is pending.
+    let rolling_out = match (&observed.statefulset, &sts_status) {
+        (None, _) | (_, None) => true,
+        (Some(statefulset), Some(sts)) => {
+            sts.observed_generation < statefulset.metadata.generation
+                || sts.replicas != ring.statefulset_replicas
+                || sts.updated_replicas.unwrap_or(0) < sts.replicas
+        }
+    };
+    let has_been_up = matches!(
+        previous.phase,
+        Some(ClusterPhase::Running | ClusterPhase::Scaling | ClusterPhase::Degraded)
+    );
+    let starting = !has_been_up && ready_replicas < replicas;
+    let rebalance_pending = ring.rebalance.phase != RebalancePhase::Idle;
+    let progressing = if rebalance_pending {
+        ConditionValue {
+            status: true,
+            reason: if valid.members < ring.members as u32 {
+                "ScaleInWaitingForDrain"
+            } else {
+                "ScaleOutWaitingForMoves"
+            },
+            message: ring.rebalance.message.clone(),
+        }
+    } else if rolling_out || starting {
+        ConditionValue {
+            status: true,
+            reason: if rolling_out {
+                "RollingOut"
+            } else {
+                "Starting"
+            },
+            message: format!(
+                "StatefulSet {}: {ready_replicas} of {} pods ready",
+                identity.statefulset_name(),
+                ring.statefulset_replicas
+            ),
+        }
+    } else {
+        ConditionValue {
+            status: false,
+            reason: "Reconciled",
+            message: "all objects match the spec and every pod is ready".to_owned(),
+        }
+    };
+
+    let not_ready: Vec<String> = status
+        .members
+        .iter()
+        .filter(|member| member.in_ring && !member.ready)
+        .map(|member| member.pod.clone())
+        .collect();
+    let degraded = degraded_by.unwrap_or_else(|| {
+        if !not_ready.is_empty() && !rolling_out && !starting {
+            ConditionValue {
+                status: true,
+                reason: "MembersNotReady",
+                message: format!("ring members not ready: {}", not_ready.join(", ")),
+            }
+        } else {
+            ConditionValue {
+                status: false,
+                reason: "AsExpected",
+                message: String::new(),
+            }
+        }
+    });
+
+    let rebalancing = ConditionValue {
+        status: ring.rebalance.phase == RebalancePhase::Moving,
+        reason: match ring.rebalance.phase {
+            RebalancePhase::Idle => "Idle",
+            RebalancePhase::Paused => "Paused",
+            RebalancePhase::Pending => "MoverNotAvailable",
+            RebalancePhase::Moving => "Moving",
+            RebalancePhase::Stalled => "RebalanceStalled",
+        },
+        message: ring.rebalance.message.clone(),
+    };
+
+    status.phase = Some(if degraded.status {
+        ClusterPhase::Degraded
+    } else if rebalance_pending {
+        ClusterPhase::Scaling
+    } else if available.status {
+        ClusterPhase::Running
+    } else {
+        ClusterPhase::Creating
+    });
+    let conditions = [
+        (ConditionType::Available, available),
+        (ConditionType::Progressing, progressing),
+        (ConditionType::Degraded, degraded),
+        (ConditionType::Rebalancing, rebalancing),
+    ];
+    status.conditions = conditions
+        .into_iter()
+        .map(|(kind, value)| condition(&previous.conditions, kind, value, generation, &now))
+        .collect();
+    status
+}
+
+/// `conditions` with the one of `new`'s type replaced (or added), in [`ConditionType::ALL`] order.
+fn replace_condition(conditions: Vec<Condition>, new: Condition) -> Vec<Condition> {
+    let mut conditions: Vec<Condition> = conditions
+        .into_iter()
+        .filter(|condition| condition.type_ != new.type_)
+        .collect();
+    conditions.push(new);
+    let rank = |condition: &Condition| {
+        ConditionType::ALL
+            .iter()
+            .position(|kind| kind.as_str() == condition.type_)
+            .unwrap_or(ConditionType::ALL.len())
+    };
+    conditions.sort_by_key(rank);
+    conditions
+}
+
+/// The condition of a type, if present.
+pub fn find_condition(status: &CacheClusterStatus, kind: ConditionType) -> Option<&Condition> {
+    status
+        .conditions
+        .iter()
+        .find(|condition| condition.type_ == kind.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::desired::tests::cluster;
+    use crate::reconcile::ring::decide_ring;
+    use crate::reconcile::validate::validate;
+    use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetStatus};
+    use k8s_openapi::api::core::v1::{Pod, PodCondition, PodStatus};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    fn time(seconds: i64) -> Time {
+        Time(k8s_openapi::jiff::Timestamp::from_second(seconds).unwrap())
+    }
+
+    fn pod(name: &str, ready: bool) -> Pod {
+        Pod {
+            metadata: ObjectMeta {
+                name: Some(name.to_owned()),
+                ..ObjectMeta::default()
+            },
+            status: Some(PodStatus {
+                conditions: Some(vec![PodCondition {
+                    type_: "Ready".to_owned(),
+                    status: if ready { "True" } else { "False" }.to_owned(),
+                    ..PodCondition::default()
+                }]),
+                ..PodStatus::default()
+            }),
+            ..Pod::default()
+        }
+    }
+
+    /// A StatefulSet with `replicas` pods, `ready` of them ready, fully rolled out otherwise.
+    fn observed(replicas: i32, ready: &[bool]) -> Observed {
+        let ready_count = ready.iter().filter(|&&ready| ready).count() as i32;
+        Observed {
+            statefulset: Some(StatefulSet {
+                metadata: ObjectMeta {
+                    generation: Some(1),
+                    ..ObjectMeta::default()
+                },
+                spec: StatefulSetSpec {
+                    replicas: Some(replicas),
+                    ..StatefulSetSpec::default()
+                },
+                status: Some(StatefulSetStatus {
+                    observed_generation: Some(1),
+                    replicas,
+                    ready_replicas: Some(ready_count),
+                    updated_replicas: Some(replicas),
+                    ..StatefulSetStatus::default()
+                }),
+            }),
+            pods: ready
+                .iter()
+                .enumerate()
+                .map(|(ordinal, &ready)| pod(&format!("demo-{ordinal}"), ready))
+                .collect(),
+        }
+    }
+
+    fn status_of(cluster: &CacheCluster, observed: &Observed, now: i64) -> CacheClusterStatus {
+        let identity = ClusterIdentity::of(cluster).unwrap();
+        let valid = validate(cluster).unwrap();
+        let ring = decide_ring(cluster, &valid);
+        compute_status(
+            cluster,
+            &identity,
+            observed,
+            Outcome::Applied {
+                valid: &valid,
+                ring: &ring,
+                warnings: &[],
+            },
+            time(now),
+        )
+    }
+
+    fn summary(status: &CacheClusterStatus) -> Vec<(String, String, String)> {
+        status
+            .conditions
+            .iter()
+            .map(|condition| {
+                (
+                    condition.type_.clone(),
+                    condition.status.clone(),
+                    condition.reason.clone(),
+                )
+            })
+            .collect()
+    }
+
+    fn expected(rows: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
+        rows.iter()
+            .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_healthy_cluster_is_available_and_settled() {
+        let cluster = cluster(3);
+        let status = status_of(&cluster, &observed(3, &[true, true, true]), 100);
+        assert_eq!(
+            summary(&status),
+            expected(&[
+                ("Available", "True", "QuorumReady"),
+                ("Progressing", "False", "Reconciled"),
+                ("Degraded", "False", "AsExpected"),
+                ("Rebalancing", "False", "Idle"),
+            ])
+        );
+        assert_eq!(status.phase, Some(ClusterPhase::Running));
+        assert_eq!(status.observed_generation, Some(1));
+        assert!(
+            status
+                .conditions
+                .iter()
+                .all(|condition| condition.observed_generation == Some(1))
+        );
+        assert_eq!((status.replicas, status.ready_replicas), (3, 3));
+        assert_eq!(
+            status.selector.as_deref(),
+            Some("app.kubernetes.io/instance=demo,app.kubernetes.io/name=ringcache")
+        );
+        assert_eq!((status.ring_version, status.ring_members), (1, 3));
+        assert_eq!(status.partitions, Some(64));
+        assert_eq!(status.members.len(), 3);
+        assert_eq!(status.members[2].assigned_replicas, 64);
+        assert!(
+            status
+                .members
+                .iter()
+                .all(|member| member.ready && member.in_ring)
+        );
+    }
+
+    #[test]
+    fn one_member_down_keeps_quorum_but_is_degraded() {
+        let mut cluster = cluster(3);
+        cluster.status = Some(status_of(&cluster, &observed(3, &[true; 3]), 50));
+        let status = status_of(&cluster, &observed(3, &[true, false, true]), 100);
+        let degraded = find_condition(&status, ConditionType::Degraded).unwrap();
+        assert_eq!(degraded.status, "True");
+        assert_eq!(degraded.reason, "MembersNotReady");
+        assert_eq!(degraded.message, "ring members not ready: demo-1");
+        assert_eq!(
+            find_condition(&status, ConditionType::Available)
+                .unwrap()
+                .status,
+            "True"
+        );
+    }
+
+    #[test]
+    fn two_members_down_lose_quorum() {
+        let cluster = cluster(3);
+        let status = status_of(&cluster, &observed(3, &[true, false, false]), 100);
+        let available = find_condition(&status, ConditionType::Available).unwrap();
+        assert_eq!(available.status, "False");
+        assert_eq!(
+            available.message,
+            "64 of 64 partitions lack a ready majority of their replicas' pods"
+        );
+    }
+
+    #[test]
+    fn a_new_cluster_is_creating_and_progressing() {
+        let cluster = cluster(3);
+        let status = status_of(&cluster, &Observed::default(), 100);
+        assert_eq!(status.phase, Some(ClusterPhase::Creating));
+        assert_eq!(
+            find_condition(&status, ConditionType::Progressing)
+                .unwrap()
+                .reason,
+            "RollingOut"
+        );
+        assert_eq!(
+            find_condition(&status, ConditionType::Degraded)
+                .unwrap()
+                .status,
+            "False"
+        );
+    }
+
+    #[test]
+    fn a_pending_scale_in_says_why() {
+        let mut cluster = cluster(3);
+        cluster.status = Some(CacheClusterStatus {
+            ring_version: 1,
+            ring_members: 4,
+            ..CacheClusterStatus::default()
+        });
+        let status = status_of(&cluster, &observed(4, &[true; 4]), 100);
+        assert_eq!(status.phase, Some(ClusterPhase::Scaling));
+        let progressing = find_condition(&status, ConditionType::Progressing).unwrap();
+        assert_eq!(
+            (progressing.status.as_str(), progressing.reason.as_str()),
+            ("True", "ScaleInWaitingForDrain")
+        );
+        assert_eq!(
+            find_condition(&status, ConditionType::Rebalancing)
+                .unwrap()
+                .reason,
+            "MoverNotAvailable"
+        );
+        let rebalance = status.rebalance.unwrap();
+        assert_eq!((rebalance.moves_done, rebalance.moves_total), (0, 48));
+        assert_eq!(status.members[3].assigned_replicas, 48);
+    }
+
+    #[test]
+    fn transition_time_moves_only_when_status_changes() {
+        let mut cluster = cluster(3);
+        let first = status_of(&cluster, &observed(3, &[true, true, true]), 100);
+        cluster.status = Some(first);
+        cluster.metadata.generation = Some(2);
+        let second = status_of(&cluster, &observed(3, &[true, false, true]), 200);
+        let time_of = |status: &CacheClusterStatus, kind| {
+            find_condition(status, kind)
+                .unwrap()
+                .last_transition_time
+                .clone()
+        };
+        assert_eq!(time_of(&second, ConditionType::Available), time(100));
+        assert_eq!(time_of(&second, ConditionType::Degraded), time(200));
+        assert!(
+            second
+                .conditions
+                .iter()
+                .all(|condition| condition.observed_generation == Some(2))
+        );
+    }
+
+    #[test]
+    fn an_invalid_spec_is_degraded_and_nothing_else_moves() {
+        let mut cluster = cluster(3);
+        cluster.status = Some(status_of(&cluster, &observed(3, &[true; 3]), 100));
+        cluster.spec.replicas = 2;
+        cluster.metadata.generation = Some(2);
+        let identity = ClusterIdentity::of(&cluster).unwrap();
+        let problems = validate(&cluster).unwrap_err();
+        let status = compute_status(
+            &cluster,
+            &identity,
+            &observed(3, &[true; 3]),
+            Outcome::Invalid {
+                problems: &problems,
+            },
+            time(300),
+        );
+        assert_eq!(status.phase, Some(ClusterPhase::Invalid));
+        let degraded = find_condition(&status, ConditionType::Degraded).unwrap();
+        assert_eq!(
+            (degraded.status.as_str(), degraded.reason.as_str()),
+            ("True", "InvalidSpec")
+        );
+        assert_eq!(degraded.observed_generation, Some(2));
+        assert!(degraded.message.contains("spec.replicas (2)"));
+        let available = find_condition(&status, ConditionType::Available).unwrap();
+        assert_eq!(available.observed_generation, Some(1), "not recomputed");
+        assert_eq!(status.ring_members, 3);
+        assert_eq!(
+            status
+                .conditions
+                .iter()
+                .map(|condition| condition.type_.as_str())
+                .collect::<Vec<_>>(),
+            ["Available", "Progressing", "Degraded", "Rebalancing"]
+        );
+    }
+
+    #[test]
+    fn apply_failures_and_warnings_are_degraded() {
+        let cluster = cluster(3);
+        let identity = ClusterIdentity::of(&cluster).unwrap();
+        let valid = validate(&cluster).unwrap();
+        let ring = decide_ring(&cluster, &valid);
+        let failed = compute_status(
+            &cluster,
+            &identity,
+            &observed(3, &[true; 3]),
+            Outcome::ApplyFailed {
+                valid: &valid,
+                ring: &ring,
+                error: "apply StatefulSet cache/demo: forbidden",
+            },
+            time(1),
+        );
+        let degraded = find_condition(&failed, ConditionType::Degraded).unwrap();
+        assert_eq!(degraded.reason, "ApplyFailed");
+        assert_eq!(failed.phase, Some(ClusterPhase::Degraded));
+        let warned = compute_status(
+            &cluster,
+            &identity,
+            &observed(3, &[true; 3]),
+            Outcome::Applied {
+                valid: &valid,
+                ring: &ring,
+                warnings: &[ApplyWarning::ServiceMonitorCrdMissing],
+            },
+            time(1),
+        );
+        assert_eq!(
+            find_condition(&warned, ConditionType::Degraded)
+                .unwrap()
+                .reason,
+            "ServiceMonitorCRDMissing"
+        );
+    }
+}

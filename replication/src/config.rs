@@ -1,0 +1,74 @@
+//! Tunables of a [`ReplicationHost`](crate::ReplicationHost).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How linearizable reads are confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReadPolicy {
+    /// The leader confirms with a quorum heartbeat round that it is still leader (batched with the
+    /// reads in flight). Safe under process pauses and clock jumps. The default.
+    #[default]
+    ReadIndex,
+    /// The leader answers from its lease (a quorum acknowledged it within the election timeout).
+    /// Saves the round trip but assumes bounded clock drift and no long pauses.
+    LeaderLease,
+}
+
+/// Where Raft state lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Durability {
+    /// Nothing on disk: a restart loses all Raft state (tests, or a cache that accepts it).
+    InMemory,
+    /// Vote, log and snapshots under this directory (the node's `--data-dir`).
+    Directory {
+        /// The data directory.
+        path: PathBuf,
+        /// Call `fsync` after each log append and vote change. Off by default for a cache: a
+        /// process crash loses nothing (the page cache survives), only a machine crash can lose
+        /// the tail of the log, and acknowledged data is lost only if a majority of a partition's
+        /// replicas lose their machines at once. On, every write pays a disk flush.
+        fsync: bool,
+    },
+}
+
+/// Settings of one host; [`ReplicationConfig::new`] gives defaults suited to multi-Raft on small
+/// machines (longer heartbeats than openraft's defaults, because every group heartbeats).
+#[derive(Debug, Clone)]
+pub struct ReplicationConfig {
+    /// Where Raft state is kept.
+    pub durability: Durability,
+    /// Interval between leader heartbeats of one group.
+    pub heartbeat_interval: Duration,
+    /// A follower that hears no leader for a random time in this range starts an election.
+    pub election_timeout: (Duration, Duration),
+    /// How long a proposal may wait for commit before it is reported as outcome unknown.
+    pub propose_timeout: Duration,
+    /// How long a linearizable read may wait for its confirmation.
+    pub read_timeout: Duration,
+    /// How long admin operations (membership changes, leadership transfer) may take.
+    pub admin_timeout: Duration,
+    /// How reads are confirmed.
+    pub read_policy: ReadPolicy,
+    /// Build a snapshot (and compact the log) after this many entries since the last one.
+    pub snapshot_every_entries: u64,
+    /// Timeout of one Raft message round trip between hosts.
+    pub rpc_timeout: Duration,
+}
+
+impl ReplicationConfig {
+    /// Defaults for the given durability.
+    pub fn new(durability: Durability) -> Self {
+        ReplicationConfig {
+            durability,
+            heartbeat_interval: Duration::from_millis(100),
+            election_timeout: (Duration::from_millis(500), Duration::from_millis(1000)),
+            propose_timeout: Duration::from_secs(5),
+            read_timeout: Duration::from_secs(5),
+            admin_timeout: Duration::from_secs(30),
+            read_policy: ReadPolicy::ReadIndex,
+            snapshot_every_entries: 5000,
+            rpc_timeout: Duration::from_secs(2),
+        }
+    }
+}

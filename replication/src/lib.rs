@@ -1,0 +1,55 @@
+//! ringcache's replication core: one Raft group per partition, many groups per process, all behind
+//! ringcache's own types (openraft `=0.10.0-alpha.37` is an implementation detail of this crate).
+//!
+//! The node builds one [`ReplicationHost`] on its cluster port, hosts the partitions placed on it
+//! ([`ReplicationHost::host_group`]), and implements [`StateMachine`] for its keyspace.
+//!
+//! Write path (on the partition's leader):
+//!
+//! ```text
+//!  propose(group, command)
+//!     │ bincode
+//!     ▼
+//!  openraft leader ──append──► log file (groups/<id>/log, fsync optional)
+//!     │  AppendEntries over the shared connection to each follower (same log there)
+//!     ▼
+//!  quorum holds it ─► committed ─► StateMachine::apply on every replica, in log order
+//!     │
+//!     ▼
+//!  response to the proposer.  Leader lost after append, or timeout: OutcomeUnknown.
+//! ```
+//!
+//! Transport (one TCP connection per peer process, for all groups):
+//!
+//! ```text
+//!  host A                                       host B (cluster port)
+//!  group 1 ─┐  [len][bincode Frame{group, request id, target, RPC}]   ┌─► group 1
+//!  group 2 ─┼═════════════════════════════════════════════════════════╪─► group 2
+//!  group 7 ─┘  ◄══ [len][Frame::Response{request id, result}] ════════ └─► group 7
+//! ```
+//!
+//! Reads: [`ReplicationHost::linearizable_read`] (ReadIndex by default, leader lease optional),
+//! then [`ReplicationHost::read_local`]. Identity: [`RaftNodeId`] changes when the data directory
+//! starts empty. Admin operations (learner, promote, transfer, remove) are idempotent.
+mod checksum;
+mod codec;
+mod config;
+mod error;
+mod host;
+mod network;
+mod node_id;
+mod raft_types;
+mod state_machine;
+mod status;
+mod storage;
+mod transport;
+
+pub use config::{Durability, ReadPolicy, ReplicationConfig};
+pub use error::{AdminError, LeaderHint, ProposeError, ReadError, StartError};
+pub use host::ReplicationHost;
+pub use node_id::{IDENTITY_FILE, RaftNodeId};
+pub use state_machine::{RestoreError, StateMachine};
+pub use status::{GroupStatus, Role};
+
+/// A Raft group: one partition.
+pub type GroupId = u32;

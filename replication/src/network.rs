@@ -1,0 +1,174 @@
+//! openraft's view of the transport: one `GroupNetwork` per (group, peer), all sharing the
+//! host's [`Transport`] connections.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use openraft::errors::{NetworkError, RPCError, ReplicationClosed, StreamingError, Unreachable};
+use openraft::network::{RPCOption, RaftNetworkFactory, v2::RaftNetworkV2};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
+    TransferLeaderResponse, VoteRequest, VoteResponse,
+};
+use openraft::{BasicNode, OptionalSend};
+
+use crate::codec::{RequestBody, ResponseBody};
+use crate::raft_types::{RaftTypes, Snapshot, Vote};
+use crate::transport::{CallError, Transport};
+use crate::{GroupId, RaftNodeId};
+
+/// Snapshots are sent in pieces of this size, so that other groups' messages interleave.
+const SNAPSHOT_CHUNK: usize = 1 << 20;
+
+/// Makes per-peer clients for one group.
+pub(crate) struct GroupNetworkFactory {
+    pub(crate) group: GroupId,
+    pub(crate) transport: Arc<Transport>,
+}
+
+impl RaftNetworkFactory<RaftTypes> for GroupNetworkFactory {
+    type Network = GroupNetwork;
+
+    async fn new_client(&mut self, target: RaftNodeId, node: &BasicNode) -> GroupNetwork {
+        GroupNetwork {
+            group: self.group,
+            target,
+            address: node.addr.clone(),
+            transport: Arc::clone(&self.transport),
+        }
+    }
+}
+
+/// The client of one group to one peer.
+pub(crate) struct GroupNetwork {
+    group: GroupId,
+    target: RaftNodeId,
+    address: String,
+    transport: Arc<Transport>,
+}
+
+impl GroupNetwork {
+    async fn call(&self, body: RequestBody, option: &RPCOption) -> Result<ResponseBody, CallError> {
+        let timeout = option.hard_ttl().max(Duration::from_millis(100));
+        self.transport
+            .call(&self.address, self.group, self.target, body, Some(timeout))
+            .await
+    }
+}
+
+fn rpc_error(error: CallError) -> RPCError<RaftTypes> {
+    match error {
+        CallError::Unreachable(reason) => RPCError::Unreachable(Unreachable::from_string(reason)),
+        CallError::Network(reason) => RPCError::Network(NetworkError::from_string(reason)),
+    }
+}
+
+fn unexpected(what: &str, got: ResponseBody) -> RPCError<RaftTypes> {
+    RPCError::Network(NetworkError::from_string(format!(
+        "expected {what} response, got {got:?}"
+    )))
+}
+
+impl RaftNetworkV2<RaftTypes> for GroupNetwork {
+    type SnapshotData = Vec<u8>;
+
+    async fn append_entries(
+        &mut self,
+        request: AppendEntriesRequest<RaftTypes>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<RaftTypes>, RPCError<RaftTypes>> {
+        match self
+            .call(RequestBody::AppendEntries(request), &option)
+            .await
+        {
+            Ok(ResponseBody::AppendEntries(response)) => Ok(response),
+            Ok(other) => Err(unexpected("append-entries", other)),
+            Err(error) => Err(rpc_error(error)),
+        }
+    }
+
+    async fn vote(
+        &mut self,
+        request: VoteRequest<RaftTypes>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<RaftTypes>, RPCError<RaftTypes>> {
+        match self.call(RequestBody::Vote(request), &option).await {
+            Ok(ResponseBody::Vote(response)) => Ok(response),
+            Ok(other) => Err(unexpected("vote", other)),
+            Err(error) => Err(rpc_error(error)),
+        }
+    }
+
+    async fn pre_vote(
+        &mut self,
+        request: VoteRequest<RaftTypes>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<RaftTypes>, RPCError<RaftTypes>> {
+        match self.call(RequestBody::PreVote(request), &option).await {
+            Ok(ResponseBody::Vote(response)) => Ok(response),
+            Ok(other) => Err(unexpected("pre-vote", other)),
+            Err(error) => Err(rpc_error(error)),
+        }
+    }
+
+    async fn full_snapshot(
+        &mut self,
+        vote: Vote,
+        snapshot: Snapshot,
+        cancel: impl Future<Output = ReplicationClosed> + OptionalSend + 'static,
+        option: RPCOption,
+    ) -> Result<SnapshotResponse<RaftTypes>, StreamingError<RaftTypes>> {
+        let send_all = async {
+            let data = &snapshot.snapshot;
+            let mut offset = 0;
+            loop {
+                let end = (offset + SNAPSHOT_CHUNK).min(data.len());
+                let last = end == data.len();
+                let body = RequestBody::SnapshotChunk {
+                    vote,
+                    meta: snapshot.meta.clone(),
+                    offset: offset as u64,
+                    data: data[offset..end].to_vec(),
+                    last,
+                };
+                match self.call(body, &option).await {
+                    Ok(ResponseBody::SnapshotChunkReceived) if !last => offset = end,
+                    Ok(ResponseBody::SnapshotInstalled(response)) if last => return Ok(response),
+                    Ok(other) => {
+                        return Err(StreamingError::Network(NetworkError::from_string(format!(
+                            "unexpected snapshot response {other:?}"
+                        ))));
+                    }
+                    Err(CallError::Unreachable(reason)) => {
+                        return Err(StreamingError::Unreachable(Unreachable::from_string(
+                            reason,
+                        )));
+                    }
+                    Err(CallError::Network(reason)) => {
+                        return Err(StreamingError::Network(NetworkError::from_string(reason)));
+                    }
+                }
+            }
+        };
+        tokio::select! {
+            result = send_all => result,
+            closed = cancel => Err(StreamingError::Closed(closed)),
+        }
+    }
+
+    async fn transfer_leader(
+        &mut self,
+        request: TransferLeaderRequest<RaftTypes>,
+        option: RPCOption,
+    ) -> Result<TransferLeaderResponse<RaftTypes>, RPCError<RaftTypes>> {
+        match self
+            .call(RequestBody::TransferLeader(request), &option)
+            .await
+        {
+            Ok(ResponseBody::TransferLeader(response)) => Ok(response),
+            Ok(other) => Err(unexpected("transfer-leader", other)),
+            Err(error) => Err(rpc_error(error)),
+        }
+    }
+}

@@ -1,0 +1,372 @@
+//! The cluster-port transport: one TCP connection per peer process, shared by all groups.
+//!
+//! ```text
+//!  group 1 ─┐                                   ┌─► reader ─► spawn: handler(group 1)
+//!  group 2 ─┼─► PeerConnection ══ TCP ══► accept ┼─► reader ─► spawn: handler(group 2)
+//!  group 9 ─┘   (writer task drains the queue   └─► responses queued on the same socket
+//!               and writes everything pending
+//!               in one go: heartbeats of many
+//!               groups share one write)
+//! ```
+//!
+//! Requests carry a request id; responses come back on the same connection in any order.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::codec::{self, Frame, RemoteFailure, RequestBody, ResponseBody};
+use crate::raft_types::{Snapshot, SnapshotMeta, Vote};
+use crate::{GroupId, RaftNodeId};
+
+/// Frames queued per connection before senders wait.
+const QUEUE_DEPTH: usize = 4096;
+
+/// A request as handed to the receiving host: snapshot pieces already reassembled.
+pub(crate) enum Incoming {
+    Rpc(RequestBody),
+    FullSnapshot { vote: Vote, snapshot: Snapshot },
+}
+
+/// What the receiving side does with requests (implemented by the host).
+pub(crate) trait RequestHandler: Send + Sync + 'static {
+    fn handle(
+        &self,
+        group: GroupId,
+        target: RaftNodeId,
+        request: Incoming,
+    ) -> Pin<Box<dyn Future<Output = Result<ResponseBody, RemoteFailure>> + Send + '_>>;
+}
+
+/// Why a call to a peer failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CallError {
+    /// Could not connect, or the peer refused the request (wrong incarnation, group not hosted):
+    /// openraft should back off.
+    #[error("peer unreachable: {0}")]
+    Unreachable(String),
+    /// The connection broke or the answer came too late: retry soon.
+    #[error("network: {0}")]
+    Network(String),
+}
+
+type PendingMap = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<ResponseBody, RemoteFailure>>>>>;
+
+/// A live connection to one peer.
+struct Link {
+    queue: mpsc::Sender<Vec<u8>>,
+    pending: PendingMap,
+    alive: Arc<AtomicBool>,
+}
+
+/// The client side: connections to peers by address, made on first use and remade after failure.
+pub(crate) struct Transport {
+    links: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Link>>>>>,
+    next_request_id: AtomicU64,
+    rpc_timeout: Duration,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Transport {
+    pub(crate) fn new(rpc_timeout: Duration, shutdown: watch::Receiver<bool>) -> Self {
+        Transport {
+            links: Mutex::new(HashMap::new()),
+            next_request_id: AtomicU64::new(1),
+            rpc_timeout,
+            shutdown,
+        }
+    }
+
+    /// Sends one request to `group` on the peer at `address` and waits for the answer.
+    pub(crate) async fn call(
+        &self,
+        address: &str,
+        group: GroupId,
+        target: RaftNodeId,
+        body: RequestBody,
+        timeout: Option<Duration>,
+    ) -> Result<ResponseBody, CallError> {
+        let timeout = timeout.unwrap_or(self.rpc_timeout);
+        let request_id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
+        let bytes = codec::encode(&Frame::Request {
+            request_id,
+            group,
+            target,
+            body,
+        })
+        .map_err(|error| CallError::Network(error.to_string()))?;
+        let (queue, pending) = self.link(address).await?;
+        let (answer_sender, answer) = oneshot::channel();
+        pending.lock().insert(request_id, answer_sender);
+        if queue.send(bytes).await.is_err() {
+            pending.lock().remove(&request_id);
+            return Err(CallError::Network("connection closed".to_owned()));
+        }
+        match tokio::time::timeout(timeout, answer).await {
+            Ok(Ok(Ok(body))) => Ok(body),
+            Ok(Ok(Err(failure))) => Err(CallError::Unreachable(failure.to_string())),
+            Ok(Err(_)) => Err(CallError::Network("connection lost".to_owned())),
+            Err(_) => {
+                pending.lock().remove(&request_id);
+                Err(CallError::Network(format!("no answer within {timeout:?}")))
+            }
+        }
+    }
+
+    /// The live connection to `address`, connecting if needed.
+    async fn link(&self, address: &str) -> Result<(mpsc::Sender<Vec<u8>>, PendingMap), CallError> {
+        if *self.shutdown.borrow() {
+            return Err(CallError::Unreachable("shutting down".to_owned()));
+        }
+        let slot = Arc::clone(self.links.lock().entry(address.to_owned()).or_default());
+        // One connection attempt at a time per peer; others wait for its result.
+        let mut slot = slot.lock().await;
+        if let Some(link) = slot.as_ref()
+            && link.alive.load(Ordering::Acquire)
+        {
+            return Ok((link.queue.clone(), Arc::clone(&link.pending)));
+        }
+        let stream = tokio::time::timeout(self.rpc_timeout, TcpStream::connect(address))
+            .await
+            .map_err(|_| CallError::Unreachable(format!("connect to {address} timed out")))?
+            .map_err(|error| CallError::Unreachable(format!("connect to {address}: {error}")))?;
+        let _ = stream.set_nodelay(true);
+        let link = start_link(stream, self.shutdown.clone());
+        let handles = (link.queue.clone(), Arc::clone(&link.pending));
+        *slot = Some(link);
+        Ok(handles)
+    }
+}
+
+/// Starts the writer and reader tasks of a client connection.
+fn start_link(stream: TcpStream, mut shutdown: watch::Receiver<bool>) -> Link {
+    let (reader, writer) = stream.into_split();
+    let (queue, receiver) = mpsc::channel(QUEUE_DEPTH);
+    let pending: PendingMap = Arc::default();
+    let alive = Arc::new(AtomicBool::new(true));
+    tokio::spawn(write_loop(writer, receiver, Arc::clone(&alive)));
+    let reader_pending = Arc::clone(&pending);
+    let reader_alive = Arc::clone(&alive);
+    tokio::spawn(async move {
+        let mut reader = tokio::io::BufReader::new(reader);
+        loop {
+            let frame = tokio::select! {
+                frame = codec::read_frame(&mut reader) => frame,
+                _ = shutdown.wait_for(|stop| *stop) => break,
+            };
+            match frame {
+                Ok(Some(Frame::Response { request_id, body })) => {
+                    if let Some(sender) = reader_pending.lock().remove(&request_id) {
+                        let _ = sender.send(body);
+                    }
+                }
+                Ok(Some(Frame::Request { .. })) => {
+                    tracing::warn!("peer sent a request on a client connection; closing it");
+                    break;
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    tracing::debug!(%error, "cluster connection closed");
+                    break;
+                }
+            }
+        }
+        reader_alive.store(false, Ordering::Release);
+        // Dropping the senders tells every waiting caller that the connection is gone.
+        reader_pending.lock().clear();
+    });
+    Link {
+        queue,
+        pending,
+        alive,
+    }
+}
+
+/// Writes queued frames; everything queued at the moment is written before one flush, which is
+/// where the heartbeats of many groups to the same peer get coalesced into one segment.
+async fn write_loop(
+    writer: tokio::net::tcp::OwnedWriteHalf,
+    mut queue: mpsc::Receiver<Vec<u8>>,
+    alive: Arc<AtomicBool>,
+) {
+    let mut writer = BufWriter::with_capacity(64 << 10, writer);
+    while let Some(bytes) = queue.recv().await {
+        let mut result = writer.write_all(&bytes).await;
+        while result.is_ok()
+            && let Ok(more) = queue.try_recv()
+        {
+            result = writer.write_all(&more).await;
+        }
+        if result.is_err() || writer.flush().await.is_err() {
+            break;
+        }
+    }
+    alive.store(false, Ordering::Release);
+}
+
+/// Accepts cluster connections on `listener` and serves them until shutdown.
+pub(crate) fn serve(
+    listener: TcpListener,
+    handler: Weak<dyn RequestHandler>,
+    mut shutdown: watch::Receiver<bool>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                _ = shutdown.wait_for(|stop| *stop) => return,
+            };
+            match accepted {
+                Ok((stream, _)) => {
+                    let _ = stream.set_nodelay(true);
+                    tokio::spawn(serve_connection(stream, handler.clone(), shutdown.clone()));
+                }
+                Err(error) => {
+                    // Usually too many open files: wait instead of spinning.
+                    tracing::warn!(%error, "accept on the cluster port failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    })
+}
+
+/// A snapshot being received, piece by piece.
+struct PartialSnapshot {
+    meta: SnapshotMeta,
+    data: Vec<u8>,
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    handler: Weak<dyn RequestHandler>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let (reader, writer) = stream.into_split();
+    let (queue, receiver) = mpsc::channel(QUEUE_DEPTH);
+    tokio::spawn(write_loop(
+        writer,
+        receiver,
+        Arc::new(AtomicBool::new(true)),
+    ));
+    let mut reader = tokio::io::BufReader::new(reader);
+    let mut snapshots: HashMap<GroupId, PartialSnapshot> = HashMap::new();
+    loop {
+        let frame = tokio::select! {
+            frame = codec::read_frame(&mut reader) => frame,
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        };
+        let (request_id, group, target, body) = match frame {
+            Ok(Some(Frame::Request {
+                request_id,
+                group,
+                target,
+                body,
+            })) => (request_id, group, target, body),
+            Ok(Some(Frame::Response { .. })) => {
+                tracing::warn!("peer sent a response on a server connection; closing it");
+                return;
+            }
+            Ok(None) => return,
+            Err(error) => {
+                tracing::debug!(%error, "dropping cluster connection");
+                return;
+            }
+        };
+        let incoming = match body {
+            RequestBody::SnapshotChunk {
+                vote,
+                meta,
+                offset,
+                data,
+                last,
+            } => match assemble(&mut snapshots, group, meta, offset, data, last) {
+                Err(failure) => {
+                    respond(&queue, request_id, Err(failure)).await;
+                    continue;
+                }
+                Ok(None) => {
+                    respond(&queue, request_id, Ok(ResponseBody::SnapshotChunkReceived)).await;
+                    continue;
+                }
+                Ok(Some(snapshot)) => Incoming::FullSnapshot { vote, snapshot },
+            },
+            other => Incoming::Rpc(other),
+        };
+        let Some(handler) = handler.upgrade() else {
+            return;
+        };
+        let queue = queue.clone();
+        // Each request runs on its own task, so one slow group never holds up the others.
+        tokio::spawn(async move {
+            let result = handler.handle(group, target, incoming).await;
+            respond(&queue, request_id, result).await;
+        });
+    }
+}
+
+fn assemble(
+    snapshots: &mut HashMap<GroupId, PartialSnapshot>,
+    group: GroupId,
+    meta: SnapshotMeta,
+    offset: u64,
+    data: Vec<u8>,
+    last: bool,
+) -> Result<Option<Snapshot>, RemoteFailure> {
+    if offset == 0 {
+        snapshots.insert(
+            group,
+            PartialSnapshot {
+                meta: meta.clone(),
+                data: Vec::new(),
+            },
+        );
+    }
+    let Some(partial) = snapshots.get_mut(&group) else {
+        return Err(RemoteFailure::BadRequest(format!(
+            "snapshot piece at offset {offset} without a start"
+        )));
+    };
+    if partial.meta != meta || partial.data.len() as u64 != offset {
+        snapshots.remove(&group);
+        return Err(RemoteFailure::BadRequest(format!(
+            "snapshot piece at offset {offset} does not follow the previous one"
+        )));
+    }
+    partial.data.extend_from_slice(&data);
+    if !last {
+        return Ok(None);
+    }
+    Ok(snapshots.remove(&group).map(|partial| Snapshot {
+        meta: partial.meta,
+        snapshot: partial.data,
+    }))
+}
+
+async fn respond(
+    queue: &mpsc::Sender<Vec<u8>>,
+    request_id: u64,
+    body: Result<ResponseBody, RemoteFailure>,
+) {
+    match codec::encode(&Frame::Response { request_id, body }) {
+        Ok(bytes) => {
+            let _ = queue.send(bytes).await;
+        }
+        Err(error) => tracing::warn!(%error, "cannot encode a response"),
+    }
+}
+
+impl From<io::Error> for CallError {
+    fn from(error: io::Error) -> Self {
+        CallError::Network(error.to_string())
+    }
+}

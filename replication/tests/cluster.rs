@@ -1,0 +1,216 @@
+//! Three hosts, two groups at replication factor 3: election, replication, linearizable reads,
+//! failover when a leader's host stops, and catch-up of a host restarted from its data directory.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::*;
+
+const GROUPS: [u32; 2] = [1, 2];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_hosts_two_groups_replicate_and_read_linearizably() {
+    let hosts = [
+        start_host("127.0.0.1:0", 0, None).await,
+        start_host("127.0.0.1:0", 1, None).await,
+        start_host("127.0.0.1:0", 2, None).await,
+    ];
+    let all: Vec<_> = hosts.iter().collect();
+    for group in GROUPS {
+        for host in &hosts {
+            host.host_group(group).await.expect("host group");
+        }
+        // Bootstrapping is idempotent: a second call is harmless.
+        hosts[0]
+            .bootstrap_group(group, voters(&all))
+            .await
+            .expect("bootstrap");
+        hosts[0]
+            .bootstrap_group(group, voters(&all))
+            .await
+            .expect("bootstrap again");
+    }
+    for group in GROUPS {
+        let leader = await_leader(&all, group).await;
+        assert_eq!(voter_ids(leader, group).len(), 3);
+        for index in 0..20 {
+            write(
+                &all,
+                group,
+                &format!("key-{index}"),
+                &format!("g{group}-v{index}"),
+            )
+            .await
+            .expect("write");
+        }
+        assert_eq!(
+            read(&all, group, "key-7").await.as_deref(),
+            Some(format!("g{group}-v7").as_str())
+        );
+        assert_eq!(read(&all, group, "missing").await, None);
+        let map = converged(&all, group).await;
+        assert_eq!(map.len(), 20);
+    }
+    // Groups are independent: group 2's values never leak into group 1.
+    assert_eq!(read(&all, 1, "key-0").await.as_deref(), Some("g1-v0"));
+
+    // A follower refuses proposals and reads with a hint naming the leader.
+    let leader = await_leader(&all, 1).await;
+    let follower = hosts
+        .iter()
+        .find(|host| host.id() != leader.id())
+        .expect("follower");
+    let command = Set {
+        key: b"k".to_vec(),
+        value: Some(b"v".to_vec()),
+    };
+    match follower.propose(1, &command).await {
+        Err(error @ ringcache_replication::ProposeError::NotLeader { .. }) => {
+            assert!(error.definitely_not_applied());
+        }
+        other => panic!("expected NotLeader, got {other:?}"),
+    }
+    assert!(matches!(
+        follower.propose(99, &command).await,
+        Err(ringcache_replication::ProposeError::GroupNotHosted(99))
+    ));
+    for host in &hosts {
+        host.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_leader_takes_over_when_the_leaders_host_stops() {
+    let hosts = [
+        start_host("127.0.0.1:0", 0, None).await,
+        start_host("127.0.0.1:0", 1, None).await,
+        start_host("127.0.0.1:0", 2, None).await,
+    ];
+    let all: Vec<_> = hosts.iter().collect();
+    for group in GROUPS {
+        for host in &hosts {
+            host.host_group(group).await.expect("host group");
+        }
+        hosts[0]
+            .bootstrap_group(group, voters(&all))
+            .await
+            .expect("bootstrap");
+        write(&all, group, "before", "1").await.expect("write");
+    }
+    let old_leader = await_leader(&all, 1).await.clone();
+    old_leader.shutdown().await;
+    let stopped_at = Instant::now();
+    let survivors: Vec<_> = hosts
+        .iter()
+        .filter(|host| host.id() != old_leader.id())
+        .collect();
+    let new_leader = await_leader(&survivors, 1).await;
+    let elapsed = stopped_at.elapsed();
+    eprintln!("new leader of group 1 after {elapsed:?}");
+    assert_ne!(new_leader.id(), old_leader.id());
+    // About 2 s on an idle machine (election timeout 0.4–0.8 s); the bound is loose for loaded CI.
+    assert!(
+        elapsed < Duration::from_secs(15),
+        "failover took {elapsed:?}"
+    );
+    for group in GROUPS {
+        write(&survivors, group, "after", "2")
+            .await
+            .expect("write after failover");
+        assert_eq!(
+            read(&survivors, group, "before").await.as_deref(),
+            Some("1")
+        );
+        assert_eq!(read(&survivors, group, "after").await.as_deref(), Some("2"));
+    }
+    for host in survivors {
+        host.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_restarted_with_its_data_dir_catches_up() {
+    let directories: Vec<_> = (0..3)
+        .map(|_| tempfile::tempdir().expect("temporary directory"))
+        .collect();
+    let mut hosts = Vec::new();
+    for (ordinal, directory) in directories.iter().enumerate() {
+        hosts.push(start_host("127.0.0.1:0", ordinal as u16, Some(directory.path())).await);
+    }
+    let group = 1;
+    {
+        let all: Vec<_> = hosts.iter().collect();
+        for host in &hosts {
+            host.host_group(group).await.expect("host group");
+        }
+        hosts[0]
+            .bootstrap_group(group, voters(&all))
+            .await
+            .expect("bootstrap");
+        for index in 0..50 {
+            write(&all, group, &format!("k{index}"), "first")
+                .await
+                .expect("write");
+        }
+    }
+    // Stop a follower; keep writing past a snapshot (every 100 entries) while it is away.
+    let leader_id = await_leader(&hosts.iter().collect::<Vec<_>>(), group)
+        .await
+        .id();
+    let position = hosts
+        .iter()
+        .position(|host| host.id() != leader_id)
+        .expect("a follower");
+    let stopped = hosts.remove(position);
+    let (stopped_id, stopped_address) = (stopped.id(), stopped.address().to_owned());
+    stopped.shutdown().await;
+    {
+        let running: Vec<_> = hosts.iter().collect();
+        for index in 0..250 {
+            write(
+                &running,
+                group,
+                &format!("k{}", index % 80),
+                &format!("second-{index}"),
+            )
+            .await
+            .expect("write while a member is down");
+        }
+    }
+    let restarted = start_host(
+        &stopped_address,
+        position as u16,
+        Some(directories[position].path()),
+    )
+    .await;
+    assert_eq!(restarted.id(), stopped_id, "same data dir, same identity");
+    restarted.host_group(group).await.expect("host group again");
+    // Its own log comes back from disk (the metrics show it once the group task has started).
+    assert!(
+        eventually(|| restarted
+            .status(group)
+            .is_some_and(|status| status.last_log_index >= Some(50)))
+        .await,
+        "restarted replica lost its log"
+    );
+    hosts.push(restarted);
+    let all: Vec<_> = hosts.iter().collect();
+    write(&all, group, "final", "x").await.expect("write");
+    let map = converged(&all, group).await;
+    assert_eq!(
+        map.get(b"final".as_slice()).map(Vec::as_slice),
+        Some(b"x".as_slice())
+    );
+    assert_eq!(
+        map.get(b"k79".as_slice()).map(Vec::as_slice),
+        Some(b"second-239".as_slice())
+    );
+    assert_eq!(
+        map.get(b"k9".as_slice()).map(Vec::as_slice),
+        Some(b"second-249".as_slice())
+    );
+    for host in &hosts {
+        host.shutdown().await;
+    }
+}
