@@ -131,23 +131,10 @@ async fn a_new_leader_takes_over_when_the_leaders_host_stops() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_host_restarted_with_its_data_dir_catches_up() {
-    let directories: Vec<_> = (0..3)
-        .map(|_| tempfile::tempdir().expect("temporary directory"))
-        .collect();
-    let mut hosts = Vec::new();
-    for (ordinal, directory) in directories.iter().enumerate() {
-        hosts.push(start_host("127.0.0.1:0", ordinal as u16, Some(directory.path())).await);
-    }
     let group = 1;
+    let (directories, mut hosts) = start_three_on_disk(group).await;
     {
         let all: Vec<_> = hosts.iter().collect();
-        for host in &hosts {
-            host.host_group(group).await.expect("host group");
-        }
-        hosts[0]
-            .bootstrap_group(group, voters(&all))
-            .await
-            .expect("bootstrap");
         for index in 0..50 {
             write(&all, group, &format!("k{index}"), "first")
                 .await

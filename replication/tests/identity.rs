@@ -9,23 +9,10 @@ use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_data_dir_restart_gets_a_new_identity_and_rejoins_as_a_new_member() {
-    let directories: Vec<_> = (0..3)
-        .map(|_| tempfile::tempdir().expect("temporary directory"))
-        .collect();
-    let mut hosts = Vec::new();
-    for (ordinal, directory) in directories.iter().enumerate() {
-        hosts.push(start_host("127.0.0.1:0", ordinal as u16, Some(directory.path())).await);
-    }
     let group = 1;
+    let (_directories, mut hosts) = start_three_on_disk(group).await;
     {
         let all: Vec<_> = hosts.iter().collect();
-        for host in &hosts {
-            host.host_group(group).await.expect("host group");
-        }
-        hosts[0]
-            .bootstrap_group(group, voters(&all))
-            .await
-            .expect("bootstrap");
         // Enough writes for a snapshot (every 100 entries): the newcomer must catch up from it.
         for index in 0..150 {
             write(

@@ -99,6 +99,29 @@ pub async fn start_host(
     .expect("start host")
 }
 
+/// Three hosts, each with its own data directory, all hosting `group`, bootstrapped by the first.
+/// The directories are returned so they outlive the hosts (and can be reused on restart).
+pub async fn start_three_on_disk(
+    group: GroupId,
+) -> (Vec<tempfile::TempDir>, Vec<ReplicationHost<Kv>>) {
+    let directories: Vec<_> = (0..3)
+        .map(|_| tempfile::tempdir().expect("temporary directory"))
+        .collect();
+    let mut hosts = Vec::new();
+    for (ordinal, directory) in directories.iter().enumerate() {
+        hosts.push(start_host("127.0.0.1:0", ordinal as u16, Some(directory.path())).await);
+    }
+    let all: Vec<_> = hosts.iter().collect();
+    for host in &hosts {
+        host.host_group(group).await.expect("host group");
+    }
+    hosts[0]
+        .bootstrap_group(group, voters(&all))
+        .await
+        .expect("bootstrap");
+    (directories, hosts)
+}
+
 /// Voter map of `hosts` for bootstrapping.
 pub fn voters(hosts: &[&ReplicationHost<Kv>]) -> BTreeMap<RaftNodeId, String> {
     hosts
