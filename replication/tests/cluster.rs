@@ -18,14 +18,8 @@ async fn three_hosts_two_groups_replicate_and_read_linearizably() {
     ];
     let all: Vec<_> = hosts.iter().collect();
     for group in GROUPS {
-        for host in &hosts {
-            host.host_group(group).await.expect("host group");
-        }
+        host_and_bootstrap(&hosts, group).await;
         // Bootstrapping is idempotent: a second call is harmless.
-        hosts[0]
-            .bootstrap_group(group, voters(&all))
-            .await
-            .expect("bootstrap");
         hosts[0]
             .bootstrap_group(group, voters(&all))
             .await
@@ -89,13 +83,7 @@ async fn a_new_leader_takes_over_when_the_leaders_host_stops() {
     ];
     let all: Vec<_> = hosts.iter().collect();
     for group in GROUPS {
-        for host in &hosts {
-            host.host_group(group).await.expect("host group");
-        }
-        hosts[0]
-            .bootstrap_group(group, voters(&all))
-            .await
-            .expect("bootstrap");
+        host_and_bootstrap(&hosts, group).await;
         write(&all, group, "before", "1").await.expect("write");
     }
     let old_leader = await_leader(&all, 1).await.clone();

@@ -111,15 +111,20 @@ pub async fn start_three_on_disk(
     for (ordinal, directory) in directories.iter().enumerate() {
         hosts.push(start_host("127.0.0.1:0", ordinal as u16, Some(directory.path())).await);
     }
+    host_and_bootstrap(&hosts, group).await;
+    (directories, hosts)
+}
+
+/// Every host hosts `group`; the first bootstraps it with all of them as voters.
+pub async fn host_and_bootstrap(hosts: &[ReplicationHost<Kv>], group: GroupId) {
     let all: Vec<_> = hosts.iter().collect();
-    for host in &hosts {
+    for host in hosts {
         host.host_group(group).await.expect("host group");
     }
     hosts[0]
         .bootstrap_group(group, voters(&all))
         .await
         .expect("bootstrap");
-    (directories, hosts)
 }
 
 /// Voter map of `hosts` for bootstrapping.
