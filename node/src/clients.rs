@@ -35,6 +35,22 @@ pub struct ClientNames {
 }
 
 impl ClientHandle {
+    /// The handle of no real connection: the one replicated commands execute under.
+    pub fn internal() -> Self {
+        let unspecified = SocketAddr::from(([0, 0, 0, 0], 0));
+        ClientHandle {
+            id: 0,
+            peer: unspecified,
+            local: unspecified,
+            connected_at: Instant::now(),
+            last_interaction_ms: AtomicU64::new(0),
+            last_command: AtomicUsize::new(0),
+            connected_at_ms: 0,
+            protocol: AtomicU8::new(2),
+            names: Mutex::new(ClientNames::default()),
+        }
+    }
+
     /// Records a batch: its time and its last command.
     pub fn record(&self, now_ms: u64, last_command: &'static CommandSpec) {
         self.last_interaction_ms.store(now_ms, Ordering::Relaxed);

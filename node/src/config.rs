@@ -16,9 +16,11 @@ pub const PASSWORD_ENV: &str = "RINGCACHE_PASSWORD";
     version,
     about = "A ringcache cache node: an in-memory cache that speaks the Redis protocol (RESP2/RESP3).",
     long_about = "A ringcache cache node: an in-memory cache that speaks the Redis protocol (RESP2/RESP3).\n\n\
-                  Today it runs as a single process; nothing is persisted (--data-dir is accepted and \
-                  created for the replicated version to come). The password is read from \
-                  --requirepass-file or the RINGCACHE_PASSWORD environment variable."
+                  Without --cluster-enabled it runs as a single in-memory process. With it, it is one \
+                  member of a Raft-replicated, slot-sharded cluster: Raft state lives in --data-dir, \
+                  and a fresh cluster is formed with POST /v1/cluster/form on the admin port \
+                  (docs/admin-api.md). The password is read from --requirepass-file or the \
+                  RINGCACHE_PASSWORD environment variable."
 )]
 pub struct Config {
     /// TCP port for Redis clients (0 picks a free port).
@@ -29,8 +31,8 @@ pub struct Config {
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: std::net::IpAddr,
 
-    /// Directory for durable state. Accepted and created, but NOTHING IS PERSISTED YET: all data lives
-    /// in memory and is lost when the process exits.
+    /// Directory for durable state: in cluster mode the Raft identity, logs, votes and snapshots
+    /// (required); a single process only creates it.
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
 
@@ -53,6 +55,55 @@ pub struct Config {
     /// Most clients connected at once.
     #[arg(long, default_value_t = 10_000)]
     pub maxclients: usize,
+
+    /// Run as a member of a replicated cluster: Raft per partition, CLUSTER commands, -MOVED and
+    /// forwarding, the admin API. Needs --data-dir. Without it the node is a single process.
+    #[arg(long, env = "RINGCACHE_CLUSTER_ENABLED")]
+    pub cluster_enabled: bool,
+
+    /// This member's StatefulSet ordinal (its placement identity); default: the number at the end
+    /// of POD_NAME (`ringcache-2` → 2).
+    #[arg(long, env = "RINGCACHE_ORDINAL")]
+    pub ordinal: Option<u16>,
+
+    /// The pod name, read for the ordinal when --ordinal is not given.
+    #[arg(long, env = "POD_NAME", hide = true)]
+    pub pod_name: Option<String>,
+
+    /// Host name or IP that clients and other members use to reach this member; default: --bind
+    /// when it is a specific address, else the machine's host name.
+    #[arg(long, env = "RINGCACHE_ADVERTISE_HOST")]
+    pub advertise_host: Option<String>,
+
+    /// Port of the cluster bus (Raft between members); default --port + 10000, as in Redis Cluster.
+    #[arg(long, env = "RINGCACHE_CLUSTER_PORT")]
+    pub cluster_port: Option<u16>,
+
+    /// Port of the admin HTTP API (/healthz, /readyz, /metrics, /v1/...): default 9090 in cluster
+    /// mode; a single process serves it only when this is given.
+    #[arg(long, env = "RINGCACHE_ADMIN_PORT")]
+    pub admin_port: Option<u16>,
+
+    /// Address the admin API listens on; default: --bind.
+    #[arg(long)]
+    pub admin_bind: Option<std::net::IpAddr>,
+
+    /// fsync the Raft log on every append (slower; only needed if machines, not just processes,
+    /// can fail together).
+    #[arg(long, env = "RINGCACHE_FSYNC")]
+    pub fsync: bool,
+
+    /// How the leader confirms a linearizable read: `lease` (no round trip; assumes clocks drift
+    /// less than the election timeout) or `read-index` (a heartbeat round per batch of reads).
+    #[arg(long, value_enum, default_value_t = ReadPolicyArg::Lease)]
+    pub read_policy: ReadPolicyArg,
+}
+
+/// `--read-policy` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReadPolicyArg {
+    Lease,
+    ReadIndex,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -70,6 +121,17 @@ pub enum ConfigError {
     },
     #[error("--requirepass-file {0} is empty")]
     EmptyPassword(PathBuf),
+    #[error("cluster mode keeps Raft state on disk: give --data-dir")]
+    ClusterWithoutDataDir,
+    #[error(
+        "cluster mode needs this member's ordinal: give --ordinal, or POD_NAME ending in -<number> \
+         (got {0:?})"
+    )]
+    NoOrdinal(Option<String>),
+    #[error("cannot tell the advertised host: give --advertise-host ({0})")]
+    NoAdvertiseHost(String),
+    #[error("--port {0} + 10000 is not a port: give --cluster-port")]
+    NoClusterPort(u16),
     #[error("cannot create --data-dir {path}: {source}")]
     DataDir {
         path: PathBuf,
@@ -102,6 +164,61 @@ impl Config {
             .filter(|password| !password.is_empty()))
     }
 
+    /// The cluster settings of this member (cluster mode only), resolved from the flags.
+    pub fn cluster_options(
+        &self,
+        client_port: u16,
+    ) -> Result<crate::cluster::ClusterOptions, ConfigError> {
+        let data_dir = self
+            .data_dir
+            .clone()
+            .ok_or(ConfigError::ClusterWithoutDataDir)?;
+        let ordinal = match self.ordinal {
+            Some(ordinal) => ordinal,
+            None => self
+                .pod_name
+                .as_deref()
+                .and_then(|name| name.rsplit_once('-'))
+                .and_then(|(_, suffix)| suffix.parse().ok())
+                .ok_or_else(|| ConfigError::NoOrdinal(self.pod_name.clone()))?,
+        };
+        let advertise_host = match &self.advertise_host {
+            Some(host) => host.clone(),
+            None if !self.bind.is_unspecified() => self.bind.to_string(),
+            None => hostname().map_err(ConfigError::NoAdvertiseHost)?,
+        };
+        let cluster_port = self.cluster_port(client_port)?;
+        Ok(crate::cluster::ClusterOptions {
+            ordinal,
+            advertise_host,
+            client_port,
+            cluster_port,
+            data_dir,
+            fsync: self.fsync,
+            read_policy: match self.read_policy {
+                ReadPolicyArg::Lease => ringcache_replication::ReadPolicy::LeaderLease,
+                ReadPolicyArg::ReadIndex => ringcache_replication::ReadPolicy::ReadIndex,
+            },
+        })
+    }
+
+    /// The cluster port: --cluster-port, else the client port + 10000.
+    pub fn cluster_port(&self, client_port: u16) -> Result<u16, ConfigError> {
+        match self.cluster_port {
+            Some(port) => Ok(port),
+            None => client_port
+                .checked_add(10_000)
+                .ok_or(ConfigError::NoClusterPort(client_port)),
+        }
+    }
+
+    /// The admin API port, if it is served: cluster mode defaults to 9090.
+    pub fn admin_port(&self) -> Option<u16> {
+        self.admin_port.or(self
+            .cluster_enabled
+            .then_some(ringcache_admin::DEFAULT_ADMIN_PORT))
+    }
+
     pub fn prepare_data_dir(&self) -> Result<(), ConfigError> {
         if let Some(path) = &self.data_dir {
             std::fs::create_dir_all(path).map_err(|source| ConfigError::DataDir {
@@ -111,6 +228,20 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// The machine's host name (the kernel's, so no extra dependency).
+fn hostname() -> Result<String, String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .map_err(|error| format!("cannot read the host name: {error}"))
+        .and_then(|name| {
+            if name.is_empty() {
+                Err("the host name is empty".to_owned())
+            } else {
+                Ok(name)
+            }
+        })
 }
 
 /// Parses a memory size the way Redis's `memtoull` does: `1k` = 1000, `1kb` = 1024, likewise m/mb,

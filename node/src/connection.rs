@@ -30,17 +30,16 @@ pub async fn serve(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let authenticated = shared.settings.read().password.is_none();
-    let mut client = ClientState {
-        handle: handle.clone(),
-        authenticated,
-        closing: false,
-    };
+    let mut client = ClientState::new(handle.clone(), authenticated);
     let mut parser = Parser::new(Limits::default());
     let mut input = BytesMut::with_capacity(READ_CHUNK);
     let mut out = ReplyWriter::new(Protocol::Resp2);
     let mut stats = LocalStats::default();
+    let cluster = shared.cluster.get().cloned();
+    let mut routing = crate::cluster::dispatch::ConnectionRouting::default();
 
     'connection: loop {
+        routing.new_batch();
         let mut last_command = None;
         // One clock read per batch (refreshed every 64 commands): the commands of a batch run within
         // microseconds of each other.
@@ -58,7 +57,20 @@ pub async fn serve(
                         stats: &mut stats,
                         now_ms,
                     };
-                    last_command = command::execute(&mut context, &args, &mut out).or(last_command);
+                    let executed_command = match &cluster {
+                        Some(cluster) => {
+                            crate::cluster::dispatch::serve(
+                                &mut context,
+                                cluster,
+                                &mut routing,
+                                &args,
+                                &mut out,
+                            )
+                            .await
+                        }
+                        None => command::execute(&mut context, &args, &mut out),
+                    };
+                    last_command = executed_command.or(last_command);
                     executed += 1;
                     if executed.is_multiple_of(64) {
                         now_ms = unix_ms();

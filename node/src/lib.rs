@@ -1,8 +1,8 @@
 //! `ringcache-node`: one member of a ringcache cluster.
 //!
-//! Today a single-process cache server that speaks the Redis protocol (RESP2 and RESP3); Raft
-//! replication per partition comes later (issue 4), and the keyspace is already shaped for it: every
-//! write is a deterministic [`store::WriteOp`], and expiry and eviction are explicit deletes.
+//! A cache server that speaks the Redis protocol (RESP2 and RESP3). It runs as a single process, or
+//! with `--cluster-enabled` as one member of a cluster where every partition is a Raft group (see
+//! [`cluster`] for the replicated request path, and [`admin`] for the admin HTTP API).
 //!
 //! How a request flows:
 //!
@@ -28,7 +28,9 @@
 //! Background: `expiry.rs` sweeps expired keys ten times a second; `server.rs` accepts connections
 //! and shuts down gracefully.
 
+pub mod admin;
 pub mod clients;
+pub mod cluster;
 pub mod command;
 pub mod config;
 pub mod connection;

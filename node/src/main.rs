@@ -46,18 +46,42 @@ fn run(config: Config) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     config.prepare_data_dir()?;
     runtime.block_on(async move {
-        let address = (config.bind, config.port);
-        let listener = tokio::net::TcpListener::bind(address)
-            .await
-            .with_context(|| format!("cannot listen on {}:{}", config.bind, config.port))?;
+        let bind = |ip: std::net::IpAddr, port: u16, what: &'static str| async move {
+            tokio::net::TcpListener::bind((ip, port))
+                .await
+                .with_context(|| format!("cannot listen on {ip}:{port} ({what})"))
+        };
+        let client = bind(config.bind, config.port, "Redis clients").await?;
+        let client_port = client.local_addr().context("listener address")?.port();
+        let cluster = if config.cluster_enabled {
+            let port = config.cluster_port(client_port)?;
+            Some(bind(config.bind, port, "cluster bus").await?)
+        } else {
+            None
+        };
+        let admin = match config.admin_port() {
+            Some(port) => {
+                let ip = config.admin_bind.unwrap_or(config.bind);
+                Some(bind(ip, port, "admin API").await?)
+            }
+            None => None,
+        };
         tracing::info!(
-            address = %listener.local_addr().context("listener address")?,
+            address = %client.local_addr().context("listener address")?,
+            cluster = ?cluster.as_ref().and_then(|listener| listener.local_addr().ok()),
+            admin = ?admin.as_ref().and_then(|listener| listener.local_addr().ok()),
             maxmemory = config.maxmemory,
             policy = %config.maxmemory_policy,
             version = env!("CARGO_PKG_VERSION"),
-            "ringcache-node ready (in-memory only: nothing is persisted)"
+            mode = if config.cluster_enabled { "cluster member" } else { "single process, in memory" },
+            "ringcache-node ready"
         );
-        ringcache_node::server::run(listener, config, shutdown_signal()).await?;
+        let listeners = ringcache_node::server::Listeners {
+            client,
+            cluster,
+            admin,
+        };
+        ringcache_node::server::run_node(listeners, config, shutdown_signal()).await?;
         Ok(())
     })
 }

@@ -22,6 +22,70 @@ pub enum ServerError {
     Config(#[from] ConfigError),
     #[error("cannot read the listener address: {0}")]
     Listener(#[from] std::io::Error),
+    #[error(transparent)]
+    Cluster(#[from] crate::cluster::ClusterError),
+}
+
+/// The listeners of a node: Redis clients, and in cluster mode the cluster bus; the admin API
+/// when it is served.
+pub struct Listeners {
+    pub client: TcpListener,
+    pub cluster: Option<TcpListener>,
+    pub admin: Option<TcpListener>,
+}
+
+/// Serves a node on its `listeners` until `shutdown` completes: the single-process cache, or
+/// with `--cluster-enabled` a cluster member (then `listeners.cluster` is required).
+pub async fn run_node(
+    listeners: Listeners,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    let port = listeners.client.local_addr()?.port();
+    let password = config.password()?;
+    config.prepare_data_dir()?;
+    let cluster_options = if config.cluster_enabled {
+        Some(config.cluster_options(port)?)
+    } else {
+        None
+    };
+    let shared = Arc::new(Shared::new(config, port, password.clone()));
+    let (stop_sender, stop_receiver) = watch::channel(false);
+    let mut cluster = None;
+    if let Some(options) = cluster_options {
+        let listener = listeners.cluster.ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "no cluster listener")
+        })?;
+        let started = crate::cluster::Cluster::start(&shared, options, listener).await?;
+        let _ = shared.cluster.set(started.clone());
+        tokio::spawn(crate::cluster::routes::refresh(
+            Arc::downgrade(&started),
+            password,
+        ));
+        tokio::spawn(crate::cluster::expiry::run(
+            Arc::downgrade(&started),
+            Arc::downgrade(&shared),
+        ));
+        cluster = Some(started);
+    }
+    let admin = listeners.admin.map(|listener| {
+        let mut stop = stop_receiver.clone();
+        tokio::spawn(crate::admin::serve(listener, shared.clone(), async move {
+            let _ = stop.wait_for(|stopped| *stopped).await;
+        }))
+    });
+    run_with(listeners.client, shared.clone(), shutdown).await;
+    if let Some(cluster) = cluster {
+        // Hand leadership away first, so clients see a short failover instead of an election
+        // timeout (the pre-stop hook normally did this already).
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, cluster.leave()).await;
+        cluster.shutdown().await;
+    }
+    let _ = stop_sender.send(true);
+    if let Some(admin) = admin {
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, admin).await;
+    }
+    Ok(())
 }
 
 /// Serves Redis clients on `listener` until `shutdown` completes, then stops accepting, lets every
@@ -48,7 +112,12 @@ pub async fn run_with(
     let (shutdown_sender, shutdown_receiver) = watch::channel(false);
     // Every connection task holds a sender; when all are dropped, `recv` returns None.
     let (done_sender, mut done_receiver) = mpsc::channel::<()>(1);
-    let sweeper = tokio::spawn(crate::expiry::run(shared.clone()));
+    // In cluster mode expiry is proposed by partition leaders instead (cluster::expiry).
+    let sweeper = shared
+        .cluster
+        .get()
+        .is_none()
+        .then(|| tokio::spawn(crate::expiry::run(shared.clone())));
     tokio::pin!(shutdown);
 
     loop {
@@ -105,6 +174,8 @@ pub async fn run_with(
     {
         tracing::warn!("connections still open after the grace period; closing anyway");
     }
-    sweeper.abort();
+    if let Some(sweeper) = sweeper {
+        sweeper.abort();
+    }
     tracing::info!("shutdown complete");
 }

@@ -29,6 +29,8 @@ pub struct Shared {
     pub port: u16,
     pub run_id: String,
     pub config: Config,
+    /// Cluster mode: this member's cluster, set once at start-up.
+    pub cluster: std::sync::OnceLock<std::sync::Arc<crate::cluster::Cluster>>,
 }
 
 impl Shared {
@@ -42,7 +44,11 @@ impl Shared {
                 .collect()
         };
         Shared {
-            keyspace: Keyspace::new(config.maxmemory, config.maxmemory_policy),
+            keyspace: if config.cluster_enabled {
+                Keyspace::new_replicated(config.maxmemory, config.maxmemory_policy)
+            } else {
+                Keyspace::new(config.maxmemory, config.maxmemory_policy)
+            },
             stats: Stats::default(),
             clients: Clients::default(),
             settings: RwLock::new(Settings {
@@ -55,6 +61,7 @@ impl Shared {
             port,
             run_id,
             config,
+            cluster: std::sync::OnceLock::new(),
         }
     }
 }

@@ -367,6 +367,28 @@ impl<S: StateMachine> ReplicationHost<S> {
         Some(read(&machine))
     }
 
+    /// Who leads `group`, as this host knows it; cheap enough for every client request (no status
+    /// copy). `None` if the group is not hosted here.
+    pub fn leader(&self, group: GroupId) -> Option<LeaderView> {
+        let hosted = self.group(group)?;
+        let metrics = hosted.raft.metrics();
+        let metrics = metrics.borrow_watched();
+        if metrics.state == ServerState::Leader {
+            return Some(LeaderView::ThisHost);
+        }
+        let view = match metrics.current_leader {
+            Some(id) => metrics
+                .membership_config
+                .membership()
+                .get_node(&id)
+                .map_or(LeaderView::Unknown, |node| {
+                    LeaderView::Other(id, node.addr.clone())
+                }),
+            None => LeaderView::Unknown,
+        };
+        Some(view)
+    }
+
     /// The group's state as this host sees it; `None` if not hosted.
     pub fn status(&self, group: GroupId) -> Option<GroupStatus> {
         let hosted = self.group(group)?;
@@ -597,6 +619,17 @@ impl<S: StateMachine> ReplicationHost<S> {
             Ok(Err(RaftError::Fatal(_))) => Err(AdminError::ShuttingDown),
         }
     }
+}
+
+/// Who leads a group, from one host's point of view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaderView {
+    /// This host.
+    ThisHost,
+    /// Another member, with its address.
+    Other(RaftNodeId, String),
+    /// No leader known (an election is running, or the group was never initialized).
+    Unknown,
 }
 
 fn group_directory(data_directory: &std::path::Path, group: GroupId) -> PathBuf {

@@ -135,7 +135,8 @@ impl Transport {
         {
             return Ok((link.queue.clone(), Arc::clone(&link.pending)));
         }
-        let stream = tokio::time::timeout(self.rpc_timeout, TcpStream::connect(address))
+        let dial = cluster_port_address(address);
+        let stream = tokio::time::timeout(self.rpc_timeout, TcpStream::connect(dial.as_ref()))
             .await
             .map_err(|_| CallError::Unreachable(format!("connect to {address} timed out")))?
             .map_err(|error| CallError::Unreachable(format!("connect to {address}: {error}")))?;
@@ -144,6 +145,18 @@ impl Transport {
         let handles = (link.queue.clone(), Arc::clone(&link.pending));
         *slot = Some(link);
         Ok(handles)
+    }
+}
+
+/// Where to dial a member: addresses are either `host:port` (the cluster port itself) or Redis
+/// Cluster's `host:port@clusterPort`, whose cluster port follows the `@`.
+pub fn cluster_port_address(address: &str) -> std::borrow::Cow<'_, str> {
+    match address.split_once('@') {
+        Some((client, cluster_port)) => {
+            let host = client.rsplit_once(':').map_or(client, |(host, _)| host);
+            std::borrow::Cow::Owned(format!("{host}:{cluster_port}"))
+        }
+        None => std::borrow::Cow::Borrowed(address),
     }
 }
 
@@ -368,5 +381,20 @@ async fn respond(
 impl From<io::Error> for CallError {
     fn from(error: io::Error) -> Self {
         CallError::Network(error.to_string())
+    }
+}
+
+#[cfg(test)]
+mod address_tests {
+    use super::cluster_port_address;
+
+    #[test]
+    fn dials_the_cluster_port_of_a_redis_style_address() {
+        assert_eq!(cluster_port_address("10.0.0.1:6379@16379"), "10.0.0.1:16379");
+        assert_eq!(
+            cluster_port_address("rc-0.rc-nodes.ns.svc:6379@16379"),
+            "rc-0.rc-nodes.ns.svc:16379"
+        );
+        assert_eq!(cluster_port_address("127.0.0.1:7000"), "127.0.0.1:7000");
     }
 }

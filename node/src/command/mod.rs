@@ -7,6 +7,7 @@
 mod append;
 mod auth;
 mod client;
+mod cluster;
 mod command_info;
 mod config;
 mod dbsize;
@@ -28,6 +29,7 @@ mod mset;
 mod persist;
 mod ping;
 mod quit;
+mod readonly;
 mod scan;
 mod select;
 mod set;
@@ -59,6 +61,24 @@ pub struct ClientState {
     pub authenticated: bool,
     /// Set by QUIT (and fatal errors): reply, then close.
     pub closing: bool,
+    /// Cluster mode: the client asked for the topology (CLUSTER SLOTS/SHARDS/NODES), so it gets
+    /// `-MOVED` redirections instead of transparent forwarding.
+    pub cluster_aware: bool,
+    /// Cluster mode: `READONLY` was sent, so reads may be served (stale) by any replica.
+    pub readonly: bool,
+}
+
+impl ClientState {
+    /// The state of a connection that just connected.
+    pub fn new(handle: Arc<ClientHandle>, authenticated: bool) -> Self {
+        ClientState {
+            handle,
+            authenticated,
+            closing: false,
+            cluster_aware: false,
+            readonly: false,
+        }
+    }
 }
 
 /// What a handler gets: the shared server, its connection, and the time the command started.
@@ -148,24 +168,10 @@ pub fn execute(
     args: &[Bytes],
     out: &mut ReplyWriter,
 ) -> Option<&'static CommandSpec> {
-    let name = args.first()?;
-    let mut buffer = [0u8; 32];
-    let spec = lowercase_name(name, &mut buffer).and_then(|length| lookup(&buffer[..length]));
-    let Some(spec) = spec else {
-        out.error(&unknown_command(args));
-        return None;
+    let spec = match checked(context, args, out) {
+        Checked::Ready(spec) => spec,
+        Checked::Rejected(spec) => return spec,
     };
-    context.stats.commands += 1;
-    let count = args.len() as i64;
-    let arity = i64::from(spec.arity);
-    if (arity > 0 && count != arity) || count < -arity {
-        out.error(&CommandError::WrongArity(spec.name.to_owned()).to_string());
-        return Some(spec);
-    }
-    if !context.client.authenticated && !spec.flags.contains(Flags::NO_AUTH) {
-        out.error("NOAUTH Authentication required.");
-        return Some(spec);
-    }
     if spec.flags.contains(Flags::WRITE)
         && let Err(error) = context.shared.keyspace.make_room(context.now_ms)
         && spec.flags.contains(Flags::DENY_OOM)
@@ -173,15 +179,93 @@ pub fn execute(
         out.error(&error.to_string());
         return Some(spec);
     }
-    if let Err(error) = (spec.handler)(context, args, out) {
-        out.error(&error.to_string());
-    }
+    run(context, spec, args, out);
     if spec.flags.contains(Flags::WRITE) {
         // Evict right after the write too, so under an evicting policy memory is back within the
         // limit when the command returns (Redis only checks before, and may stay one write over).
         let _ = context.shared.keyspace.make_room(context.now_ms);
     }
     Some(spec)
+}
+
+/// Outcome of [`checked`].
+pub enum Checked {
+    /// Passed every check: run it.
+    Ready(&'static CommandSpec),
+    /// The error reply is written; the command, when it exists, is named for `CLIENT LIST`.
+    Rejected(Option<&'static CommandSpec>),
+}
+
+/// Lookup, arity and authentication.
+pub fn checked(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> Checked {
+    let Some(name) = args.first() else {
+        return Checked::Rejected(None);
+    };
+    let mut buffer = [0u8; 32];
+    let spec = lowercase_name(name, &mut buffer).and_then(|length| lookup(&buffer[..length]));
+    let Some(spec) = spec else {
+        out.error(&unknown_command(args));
+        return Checked::Rejected(None);
+    };
+    context.stats.commands += 1;
+    let count = args.len() as i64;
+    let arity = i64::from(spec.arity);
+    if (arity > 0 && count != arity) || count < -arity {
+        out.error(&CommandError::WrongArity(spec.name.to_owned()).to_string());
+        return Checked::Rejected(Some(spec));
+    }
+    if !context.client.authenticated && !spec.flags.contains(Flags::NO_AUTH) {
+        out.error("NOAUTH Authentication required.");
+        return Checked::Rejected(Some(spec));
+    }
+    Checked::Ready(spec)
+}
+
+/// Runs the handler of a checked command, writing its reply or its error.
+pub fn run(
+    context: &mut Context<'_>,
+    spec: &'static CommandSpec,
+    args: &[Bytes],
+    out: &mut ReplyWriter,
+) {
+    if let Err(error) = (spec.handler)(context, args, out) {
+        out.error(&error.to_string());
+    }
+}
+
+/// Executes a write command as a Raft-replicated partition applies it: with the proposer's clock
+/// and protocol, no authentication or memory checks (the leader made them before proposing), and
+/// a reply that only the proposer sends on. Deterministic: the same state, arguments and clock
+/// give the same result on every replica.
+pub fn execute_replicated(
+    shared: &Shared,
+    args: &[Bytes],
+    now_ms: u64,
+    protocol: crate::protocol::Protocol,
+) -> Bytes {
+    static REPLICATION_CLIENT: std::sync::OnceLock<Arc<ClientHandle>> = std::sync::OnceLock::new();
+    let handle = REPLICATION_CLIENT.get_or_init(|| Arc::new(ClientHandle::internal()));
+    let mut client = ClientState::new(handle.clone(), true);
+    let mut stats = LocalStats::default();
+    let mut out = ReplyWriter::new(protocol);
+    let mut context = Context {
+        shared,
+        client: &mut client,
+        stats: &mut stats,
+        now_ms,
+    };
+    let mut buffer = [0u8; 32];
+    let spec = args
+        .first()
+        .and_then(|name| lowercase_name(name, &mut buffer))
+        .and_then(|length| lookup(&buffer[..length]));
+    match spec {
+        Some(spec) if spec.flags.contains(Flags::WRITE) => run(&mut context, spec, args, &mut out),
+        // Only checked write commands are proposed; anything else came from an incompatible
+        // member version, and every replica rejects it alike.
+        _ => out.error("ERR not a replicable write command"),
+    }
+    out.buffer_mut().split().freeze()
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@ use std::sync::LazyLock;
 
 use super::{Handler, append, auth, client, command_info, config, dbsize, del, echo, exists};
 use super::{expire, flush, get, getdel, getex, getset, hello, incr, info, keys, mget, mset};
-use super::{persist, ping, quit, scan, select, set, setex, setnx, strlen, time, ttl, type_of};
+use super::{cluster, persist, ping, quit, readonly, scan, select, set, setex, setnx, strlen};
+use super::{time, ttl, type_of};
 
 /// Command flags, named as Redis names them in `COMMAND INFO`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -571,6 +572,36 @@ static COMMANDS: &[CommandSpec] = &[
         "2.6.0",
         "Returns the server time.",
         time::time
+    ),
+    command!(
+        "cluster",
+        -2,
+        CONN,
+        (0, 0, 0),
+        "cluster",
+        "3.0.0",
+        "A container for Redis Cluster commands.",
+        cluster::cluster
+    ),
+    command!(
+        "readonly",
+        1,
+        CONN,
+        (0, 0, 0),
+        "cluster",
+        "3.0.0",
+        "Enables read-only queries for a connection to a Redis Cluster replica node.",
+        readonly::readonly
+    ),
+    command!(
+        "readwrite",
+        1,
+        CONN,
+        (0, 0, 0),
+        "cluster",
+        "3.0.0",
+        "Enables read-write queries for a connection to a Redis Cluster replica node.",
+        readonly::readwrite
     ),
 ];
 

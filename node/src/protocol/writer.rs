@@ -5,7 +5,7 @@ use bytes::{BufMut, BytesMut};
 use super::Frame;
 
 /// The protocol version of a connection: RESP2 until `HELLO 3`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Protocol {
     Resp2,
     Resp3,

@@ -7,6 +7,7 @@ use parking_lot::{Mutex, MutexGuard};
 use thiserror::Error;
 
 use super::op::{DeleteReason, StoreError, WriteKind, WriteOp, WriteOutcome};
+use super::entry::Entry;
 use super::state_machine::{KeyspaceSummary, Store};
 use crate::eviction::{EvictionPolicy, SAMPLES, SampleRng};
 
@@ -126,6 +127,94 @@ impl Keyspace {
             policy: AtomicU8::new(policy.to_index()),
             eviction_rng: Mutex::new(SampleRng::new(EVICTION_SEED)),
         }
+    }
+
+    /// A keyspace replicated by Raft: reads never delete expired keys (see
+    /// [`Store::set_keep_expired_on_read`]).
+    pub fn new_replicated(maxmemory: u64, policy: EvictionPolicy) -> Self {
+        let keyspace = Keyspace::new(maxmemory, policy);
+        for shard in keyspace.shards.iter() {
+            shard.lock().set_keep_expired_on_read(true);
+        }
+        keyspace
+    }
+
+    /// The shards holding keys of `slots` (shards are slot ranges too).
+    fn shards_of_slots(slots: &std::ops::Range<u16>) -> std::ops::Range<usize> {
+        let count = usize::from(ringcache_placement::SLOT_COUNT);
+        let first = usize::from(slots.start) * SHARDS / count;
+        let last = (usize::from(slots.end.max(1)) - 1) * SHARDS / count;
+        first..last + 1
+    }
+
+    /// Every entry whose slot is in `slots`, including expired ones (a partition's snapshot).
+    pub fn entries_in(&self, slots: std::ops::Range<u16>) -> Vec<Entry> {
+        let mut entries = Vec::new();
+        for index in Self::shards_of_slots(&slots) {
+            let store = self.shards[index].lock();
+            store.scan(usize::MAX, usize::MAX, 0, |entry| {
+                if slots.contains(&key_slot(entry.key())) {
+                    entries.push(entry.clone());
+                }
+            });
+        }
+        entries
+    }
+
+    /// Deletes every key whose slot is in `slots`; returns how many.
+    pub fn remove_slots(&self, slots: std::ops::Range<u16>) -> usize {
+        Self::shards_of_slots(&slots)
+            .map(|index| {
+                self.with_shard(index, |store| {
+                    store.remove_where(|key| slots.contains(&key_slot(key)))
+                })
+            })
+            .sum()
+    }
+
+    /// Replaces the keys of `slots` with `entries` (a partition's snapshot), atomically per shard.
+    pub fn replace_slots(&self, slots: std::ops::Range<u16>, entries: Vec<Entry>) {
+        self.remove_slots(slots);
+        for entry in entries {
+            self.with_key(entry.key(), |store| store.put_entry(entry.clone()));
+        }
+    }
+
+    /// Keys of `slots` expired at `now_ms`, at most `limit` (the leader proposes their deletion).
+    pub fn expired_in(&self, slots: std::ops::Range<u16>, now_ms: u64, limit: usize) -> Vec<Bytes> {
+        let mut keys = Vec::new();
+        for index in Self::shards_of_slots(&slots) {
+            let store = self.shards[index].lock();
+            if store.volatile_len() == 0 {
+                continue;
+            }
+            store.scan(usize::MAX, usize::MAX, 0, |entry| {
+                if keys.len() < limit
+                    && entry.is_expired(now_ms)
+                    && slots.contains(&key_slot(entry.key()))
+                {
+                    keys.push(Bytes::copy_from_slice(entry.key()));
+                }
+            });
+            if keys.len() >= limit {
+                break;
+            }
+        }
+        keys
+    }
+
+    /// Live keys of `slots`, counted.
+    pub fn count_in(&self, slots: std::ops::Range<u16>) -> u64 {
+        let mut count = 0;
+        for index in Self::shards_of_slots(&slots) {
+            let store = self.shards[index].lock();
+            store.scan(usize::MAX, usize::MAX, 0, |entry| {
+                if slots.contains(&key_slot(entry.key())) {
+                    count += 1;
+                }
+            });
+        }
+        count
     }
 
     pub fn shard_of(key: &[u8]) -> usize {

@@ -39,6 +39,9 @@ pub struct Store {
     expired_keys: u64,
     evicted_keys: u64,
     sweep_cursor: usize,
+    /// Replicated mode: reads only hide expired keys and never delete them, because a replica's
+    /// clock must not change its state (the partition leader proposes expiry deletes instead).
+    keep_expired_on_read: bool,
 }
 
 /// What [`Store::keyspace_summary`] reports for INFO's keyspace section.
@@ -168,9 +171,19 @@ impl Store {
         Some(position)
     }
 
+    /// Replicated mode: see the field of the same name.
+    pub fn set_keep_expired_on_read(&mut self, keep: bool) {
+        self.keep_expired_on_read = keep;
+    }
+
     /// Reads a live key and records the access for LRU eviction.
     pub fn get(&mut self, key: &[u8], now_ms: u64) -> Option<&Entry> {
-        let position = self.find_live(key, now_ms)?;
+        let position = if self.keep_expired_on_read {
+            self.find(key)
+                .filter(|&position| !self.entries[position].is_expired(now_ms))?
+        } else {
+            self.find_live(key, now_ms)?
+        };
         let entry = &mut self.entries[position];
         entry.touch(now_ms);
         Some(entry)
@@ -428,6 +441,31 @@ impl Store {
         (0..length)
             .map(|step| &self.entries[(start + step) % length])
             .find(|entry| entry.has_expiry())
+    }
+
+    /// Removes every entry whose key `doomed` accepts (a partition handed away or replaced by a
+    /// snapshot). Returns how many were removed.
+    pub fn remove_where(&mut self, mut doomed: impl FnMut(&[u8]) -> bool) -> usize {
+        let mut removed = 0;
+        let mut position = self.entries.len();
+        while position > 0 {
+            position -= 1;
+            if doomed(self.entries[position].key()) {
+                // swap_remove moves the last entry here; it was already looked at.
+                self.remove_at(position);
+                removed += 1;
+            }
+        }
+        self.sweep_cursor = 0;
+        removed
+    }
+
+    /// Inserts or replaces an entry as it was (snapshot restore).
+    pub fn put_entry(&mut self, entry: Entry) {
+        match self.find(entry.key()) {
+            Some(position) => self.replace_at(position, entry),
+            None => self.insert_new(entry),
+        }
     }
 
     /// Active expiry: examines up to `budget` positions from the sweep cursor and deletes expired

@@ -1,0 +1,184 @@
+//! `/metrics` in the Prometheus text format. Labels are fixed categories (partition number,
+//! role, outcome), never error text.
+
+use std::fmt::Write;
+use std::sync::atomic::Ordering;
+
+use ringcache_admin::Role;
+
+use crate::shared::Shared;
+
+/// Renders every metric of the node.
+pub fn render(shared: &Shared) -> String {
+    let mut text = String::new();
+    let stats = &shared.stats;
+    counter(
+        &mut text,
+        "ringcache_commands_total",
+        "Commands executed by this node's connections.",
+        &[("", stats.total_commands_processed.load(Ordering::Relaxed))],
+    );
+    gauge(
+        &mut text,
+        "ringcache_connected_clients",
+        "Client connections open.",
+        &[("", shared.clients.count() as u64)],
+    );
+    gauge(
+        &mut text,
+        "ringcache_used_memory_bytes",
+        "Deterministic estimate of the memory used by data.",
+        &[("", shared.keyspace.used_memory())],
+    );
+    let Some(cluster) = shared.cluster.get() else {
+        return text;
+    };
+    let counters = &cluster.counters;
+    let load = |value: &std::sync::atomic::AtomicU64| value.load(Ordering::Relaxed);
+    counter(
+        &mut text,
+        "ringcache_proposals_total",
+        "Writes proposed to a partition led here, by outcome.",
+        &[
+            ("outcome=\"committed\"", load(&counters.proposals_committed)),
+            ("outcome=\"not_leader\"", load(&counters.proposals_not_leader)),
+            ("outcome=\"unknown\"", load(&counters.proposals_unknown)),
+        ],
+    );
+    counter(
+        &mut text,
+        "ringcache_reads_total",
+        "Reads served here: linearizable (leader) or stale (READONLY).",
+        &[
+            ("kind=\"linearizable\"", load(&counters.reads_local)),
+            ("kind=\"stale\"", load(&counters.reads_stale)),
+        ],
+    );
+    counter(
+        &mut text,
+        "ringcache_forwarded_commands_total",
+        "Commands of plain clients forwarded to the partition leader, by outcome.",
+        &[
+            ("outcome=\"ok\"", load(&counters.forwarded)),
+            ("outcome=\"failed\"", load(&counters.forward_failures)),
+        ],
+    );
+    counter(
+        &mut text,
+        "ringcache_redirections_total",
+        "Replies redirecting cluster-aware clients, by kind.",
+        &[
+            ("kind=\"moved\"", load(&counters.moved)),
+            ("kind=\"crossslot\"", load(&counters.crossslot)),
+        ],
+    );
+    counter(
+        &mut text,
+        "ringcache_replica_move_steps_total",
+        "Replica move steps completed by this member as the partition leader, by step.",
+        &[
+            ("step=\"add_learner\"", load(&counters.moves_add_learner)),
+            ("step=\"promote\"", load(&counters.moves_promote)),
+            (
+                "step=\"transfer_leadership\"",
+                load(&counters.moves_transfer_leadership),
+            ),
+            ("step=\"remove_replica\"", load(&counters.moves_remove_replica)),
+        ],
+    );
+    counter(
+        &mut text,
+        "ringcache_expired_keys_proposed_total",
+        "Expired keys whose deletion this member proposed as a partition leader.",
+        &[("", load(&counters.expired_proposed))],
+    );
+    let status = cluster.status();
+    let _ = writeln!(
+        text,
+        "# HELP ringcache_partition_role 1 for this member's role in each hosted partition.\n\
+         # TYPE ringcache_partition_role gauge"
+    );
+    for partition in &status.partitions {
+        for role in [
+            Role::Leader,
+            Role::Follower,
+            Role::Candidate,
+            Role::Learner,
+            Role::Shutdown,
+        ] {
+            let name = match role {
+                Role::Leader => "leader",
+                Role::Follower => "follower",
+                Role::Candidate => "candidate",
+                Role::Learner => "learner",
+                Role::Shutdown => "shutdown",
+            };
+            let _ = writeln!(
+                text,
+                "ringcache_partition_role{{partition=\"{}\",role=\"{name}\"}} {}",
+                partition.partition,
+                u8::from(partition.role == role)
+            );
+        }
+    }
+    let per_partition: [(&str, &str, fn(&ringcache_admin::PartitionStatus) -> u64); 5] = [
+        ("ringcache_partition_term", "Raft term of each hosted partition.", |p| p.term),
+        (
+            "ringcache_partition_last_log_index",
+            "Last log index of each hosted partition.",
+            |p| p.last_log_index.unwrap_or(0),
+        ),
+        (
+            "ringcache_partition_commit_index",
+            "Highest index known committed, per hosted partition.",
+            |p| p.committed_index.unwrap_or(0),
+        ),
+        (
+            "ringcache_partition_applied_index",
+            "Highest index applied to the keyspace, per hosted partition.",
+            |p| p.applied_index.unwrap_or(0),
+        ),
+        (
+            "ringcache_partition_keys",
+            "Keys held for each hosted partition.",
+            |p| p.keys,
+        ),
+    ];
+    for (name, help, value) in per_partition {
+        let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for partition in &status.partitions {
+            let _ = writeln!(
+                text,
+                "{name}{{partition=\"{}\"}} {}",
+                partition.partition,
+                value(partition)
+            );
+        }
+    }
+    gauge(
+        &mut text,
+        "ringcache_ready",
+        "1 when /readyz answers ready.",
+        &[("", u64::from(status.ready))],
+    );
+    text
+}
+
+fn family(text: &mut String, kind: &str, name: &str, help: &str, samples: &[(&str, u64)]) {
+    let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for (labels, value) in samples {
+        if labels.is_empty() {
+            let _ = writeln!(text, "{name} {value}");
+        } else {
+            let _ = writeln!(text, "{name}{{{labels}}} {value}");
+        }
+    }
+}
+
+fn counter(text: &mut String, name: &str, help: &str, samples: &[(&str, u64)]) {
+    family(text, "counter", name, help, samples);
+}
+
+fn gauge(text: &mut String, name: &str, help: &str, samples: &[(&str, u64)]) {
+    family(text, "gauge", name, help, samples);
+}

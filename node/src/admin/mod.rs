@@ -1,0 +1,207 @@
+//! The admin HTTP API (default port 9090): probes, metrics, status and the idempotent cluster
+//! operations the operator drives. Types and paths: the `ringcache-admin` crate.
+
+pub mod metrics;
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post, put};
+use axum::{Json, Router};
+use ringcache_admin::{
+    AddLearnerRequest, BootstrapRequest, ErrorBody, ErrorKind, FormRequest, HostRequest,
+    PromoteRequest, TransferLeadershipRequest,
+};
+use tokio::net::TcpListener;
+
+use crate::cluster::AdminFailure;
+use crate::shared::Shared;
+
+/// Serves the admin API on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(shared))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// The routes (public for tests).
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .route("/v1/status", get(status))
+        .route("/v1/cluster/form", post(form))
+        .route("/v1/partitions/{partition}", put(host_partition).delete(drop_partition))
+        .route("/v1/partitions/{partition}/bootstrap", post(bootstrap))
+        .route("/v1/partitions/{partition}/learners", post(add_learner))
+        .route("/v1/partitions/{partition}/promote", post(promote))
+        .route(
+            "/v1/partitions/{partition}/transfer-leadership",
+            post(transfer_leadership),
+        )
+        .route(
+            "/v1/partitions/{partition}/replicas/{id}",
+            delete(remove_replica),
+        )
+        .route("/v1/leave", post(leave))
+        .route("/v1/lifecycle/pre-stop", get(leave))
+        .fallback(not_found)
+        .with_state(shared)
+}
+
+/// An admin answer: JSON on success, an [`ErrorBody`] with the kind's HTTP status otherwise.
+struct Answer(Result<serde_json::Value, AdminFailure>);
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        match self.0 {
+            Ok(value) => Json(value).into_response(),
+            Err(failure) => {
+                let status = StatusCode::from_u16(failure.body.kind.http_status())
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                (status, Json(failure.body)).into_response()
+            }
+        }
+    }
+}
+
+fn answer<T: serde::Serialize>(result: Result<T, AdminFailure>) -> Answer {
+    Answer(result.map(|value| serde_json::to_value(value).unwrap_or(serde_json::Value::Null)))
+}
+
+fn cluster_of(shared: &Shared) -> Result<&Arc<crate::cluster::Cluster>, AdminFailure> {
+    shared.cluster.get().ok_or_else(|| {
+        AdminFailure::new(
+            ErrorKind::BadRequest,
+            "this node runs without cluster mode (start it with --cluster-enabled)",
+        )
+    })
+}
+
+async fn not_found(uri: axum::http::Uri, method: axum::http::Method) -> Response {
+    let body = ErrorBody {
+        kind: ErrorKind::BadRequest,
+        message: format!("no admin operation {method} {uri} (see docs/admin-api.md)"),
+        leader: None,
+    };
+    (StatusCode::NOT_FOUND, Json(body)).into_response()
+}
+
+async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
+    let readiness = match shared.cluster.get() {
+        Some(cluster) => cluster.readiness(),
+        None => Ok(()),
+    };
+    match readiness {
+        Ok(()) => "ready\n".into_response(),
+        Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {reason}\n")).into_response(),
+    }
+}
+
+async fn metrics_text(State(shared): State<Arc<Shared>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        metrics::render(&shared),
+    )
+        .into_response()
+}
+
+async fn status(State(shared): State<Arc<Shared>>) -> Answer {
+    answer(cluster_of(&shared).map(|cluster| cluster.status()))
+}
+
+async fn form(State(shared): State<Arc<Shared>>, body: Json<FormRequest>) -> Answer {
+    if let Err(failure) = cluster_of(&shared) {
+        return answer::<()>(Err(failure));
+    }
+    answer(crate::cluster::formation::form(&body).await)
+}
+
+async fn host_partition(
+    State(shared): State<Arc<Shared>>,
+    Path(partition): Path<u32>,
+    body: Json<HostRequest>,
+) -> Answer {
+    match cluster_of(&shared) {
+        Ok(cluster) => answer(cluster.host_partition(partition, body.settings).await),
+        Err(failure) => answer::<()>(Err(failure)),
+    }
+}
+
+async fn drop_partition(State(shared): State<Arc<Shared>>, Path(partition): Path<u32>) -> Answer {
+    match cluster_of(&shared) {
+        Ok(cluster) => answer(cluster.drop_partition(partition).await),
+        Err(failure) => answer::<()>(Err(failure)),
+    }
+}
+
+async fn bootstrap(
+    State(shared): State<Arc<Shared>>,
+    Path(partition): Path<u32>,
+    body: Json<BootstrapRequest>,
+) -> Answer {
+    match cluster_of(&shared) {
+        Ok(cluster) => answer(cluster.bootstrap(partition, &body.voters).await),
+        Err(failure) => answer::<()>(Err(failure)),
+    }
+}
+
+async fn add_learner(
+    State(shared): State<Arc<Shared>>,
+    Path(partition): Path<u32>,
+    body: Json<AddLearnerRequest>,
+) -> Answer {
+    match cluster_of(&shared) {
+        Ok(cluster) => answer(cluster.add_learner(partition, &body.replica).await),
+        Err(failure) => answer::<()>(Err(failure)),
+    }
+}
+
+async fn promote(
+    State(shared): State<Arc<Shared>>,
+    Path(partition): Path<u32>,
+    body: Json<PromoteRequest>,
+) -> Answer {
+    match cluster_of(&shared) {
+        Ok(cluster) => answer(cluster.promote(partition, body.id).await),
+        Err(failure) => answer::<()>(Err(failure)),
+    }
+}
+
+async fn transfer_leadership(
+    State(shared): State<Arc<Shared>>,
+    Path(partition): Path<u32>,
+    body: Json<TransferLeadershipRequest>,
+) -> Answer {
+    match cluster_of(&shared) {
+        Ok(cluster) => answer(cluster.transfer_leadership(partition, body.to).await),
+        Err(failure) => answer::<()>(Err(failure)),
+    }
+}
+
+async fn remove_replica(
+    State(shared): State<Arc<Shared>>,
+    Path((partition, id)): Path<(u32, u64)>,
+) -> Answer {
+    match cluster_of(&shared) {
+        Ok(cluster) => answer(cluster.remove_replica(partition, id).await),
+        Err(failure) => answer::<()>(Err(failure)),
+    }
+}
+
+async fn leave(State(shared): State<Arc<Shared>>) -> Answer {
+    match cluster_of(&shared) {
+        Ok(cluster) => answer(Ok(cluster.leave().await)),
+        Err(failure) => answer::<()>(Err(failure)),
+    }
+}

@@ -1,0 +1,216 @@
+//! [`Forwarder`]: transparent forwarding of a plain client's command to the partition leader.
+//!
+//! Each client connection keeps its own connections to the leaders it forwards to (so pipelined
+//! replies stay in request order: one request in flight per connection at a time). A forwarding
+//! connection declares itself cluster-aware, so the receiver answers `-MOVED` instead of
+//! forwarding again; the forwarder follows a few redirections, then gives up with `-TRYAGAIN`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use super::frame::reply_length;
+use crate::protocol::Protocol;
+
+/// Time allowed for one forwarded request (connect, send, reply).
+const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
+/// Redirections followed before giving up.
+const MAX_REDIRECTIONS: usize = 3;
+/// Largest reply accepted from a peer.
+const MAX_REPLY: usize = 512 * 1024 * 1024;
+
+/// Why forwarding failed. Nothing was applied unless the peer received the request; the caller
+/// reports `Sent` failures as "outcome unknown" for writes.
+#[derive(Debug, thiserror::Error)]
+pub enum ForwardError {
+    #[error("cannot reach {address}: {source}")]
+    Connect {
+        address: String,
+        source: std::io::Error,
+    },
+    #[error("{address} did not accept the forwarding connection: {reply}")]
+    Handshake { address: String, reply: String },
+    #[error("lost {address} after sending the request: {detail}")]
+    Sent { address: String, detail: String },
+    #[error("{address} answered something that is not RESP: {detail}")]
+    Protocol { address: String, detail: String },
+}
+
+struct Link {
+    stream: TcpStream,
+    buffer: BytesMut,
+}
+
+/// Forwarding connections of one client connection, keyed by address and protocol.
+#[derive(Default)]
+pub struct Forwarder {
+    links: HashMap<(String, Protocol), Link>,
+}
+
+impl Forwarder {
+    /// Sends `args` to `address` (following `-MOVED`) and returns the reply bytes exactly.
+    pub async fn forward(
+        &mut self,
+        address: &str,
+        protocol: Protocol,
+        password: Option<&str>,
+        args: &[Bytes],
+    ) -> Result<Bytes, ForwardError> {
+        let mut address = address.to_owned();
+        let mut request = BytesMut::new();
+        encode_command(&mut request, args);
+        for _ in 0..=MAX_REDIRECTIONS {
+            let reply = self.exchange(&address, protocol, password, &request).await?;
+            match moved_target(&reply) {
+                Some(next) if next != address => address = next,
+                _ => return Ok(reply),
+            }
+        }
+        Ok(Bytes::from(format!(
+            "-TRYAGAIN the partition's leader moved {MAX_REDIRECTIONS} times while forwarding; retry\r\n"
+        )))
+    }
+
+    async fn exchange(
+        &mut self,
+        address: &str,
+        protocol: Protocol,
+        password: Option<&str>,
+        request: &[u8],
+    ) -> Result<Bytes, ForwardError> {
+        let key = (address.to_owned(), protocol);
+        if !self.links.contains_key(&key) {
+            let link = connect(address, protocol, password).await?;
+            self.links.insert(key.clone(), link);
+        }
+        let link = self.links.get_mut(&key).expect("inserted above");
+        let result = tokio::time::timeout(FORWARD_TIMEOUT, round_trip(link, request))
+            .await
+            .unwrap_or_else(|_| Err(format!("no reply within {FORWARD_TIMEOUT:?}")));
+        match result {
+            Ok(reply) => Ok(reply),
+            Err(detail) => {
+                // The link's state is unknown now: never reuse it.
+                self.links.remove(&key);
+                Err(ForwardError::Sent {
+                    address: address.to_owned(),
+                    detail,
+                })
+            }
+        }
+    }
+}
+
+/// `MOVED <slot> <host:port>` → the address.
+fn moved_target(reply: &[u8]) -> Option<String> {
+    let text = reply.strip_prefix(b"-MOVED ")?;
+    let text = std::str::from_utf8(text).ok()?.trim_end();
+    text.split(' ').nth(1).map(str::to_owned)
+}
+
+async fn connect(
+    address: &str,
+    protocol: Protocol,
+    password: Option<&str>,
+) -> Result<Link, ForwardError> {
+    let stream = tokio::time::timeout(FORWARD_TIMEOUT, TcpStream::connect(address))
+        .await
+        .map_err(|_| ForwardError::Connect {
+            address: address.to_owned(),
+            source: std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"),
+        })?
+        .map_err(|source| ForwardError::Connect {
+            address: address.to_owned(),
+            source,
+        })?;
+    let _ = stream.set_nodelay(true);
+    let mut link = Link {
+        stream,
+        buffer: BytesMut::with_capacity(16 * 1024),
+    };
+    let mut handshake: Vec<Vec<&[u8]>> = Vec::new();
+    if let Some(password) = password {
+        handshake.push(vec![b"AUTH", password.as_bytes()]);
+    }
+    if protocol == Protocol::Resp3 {
+        handshake.push(vec![b"HELLO", b"3"]);
+    }
+    handshake.push(vec![b"CLUSTER", b"RINGCACHE-FORWARDER"]);
+    for command in handshake {
+        let args: Vec<Bytes> = command
+            .into_iter()
+            .map(Bytes::copy_from_slice)
+            .collect();
+        let mut request = BytesMut::new();
+        encode_command(&mut request, &args);
+        let reply = tokio::time::timeout(FORWARD_TIMEOUT, round_trip(&mut link, &request))
+            .await
+            .unwrap_or_else(|_| Err("timed out".to_owned()))
+            .map_err(|reply| ForwardError::Handshake {
+                address: address.to_owned(),
+                reply,
+            })?;
+        if reply.starts_with(b"-") {
+            return Err(ForwardError::Handshake {
+                address: address.to_owned(),
+                reply: String::from_utf8_lossy(&reply).trim_end().to_owned(),
+            });
+        }
+    }
+    Ok(link)
+}
+
+async fn round_trip(link: &mut Link, request: &[u8]) -> Result<Bytes, String> {
+    link.stream
+        .write_all(request)
+        .await
+        .map_err(|error| error.to_string())?;
+    loop {
+        if let Some(length) = reply_length(&link.buffer)? {
+            return Ok(link.buffer.split_to(length).freeze());
+        }
+        if link.buffer.len() > MAX_REPLY {
+            return Err("reply too large".to_owned());
+        }
+        link.buffer.reserve(16 * 1024);
+        match link.stream.read_buf(&mut link.buffer).await {
+            Ok(0) => return Err("connection closed".to_owned()),
+            Ok(_) => {}
+            Err(error) => return Err(error.to_string()),
+        }
+    }
+}
+
+/// RESP array of bulk strings.
+pub fn encode_command(buffer: &mut BytesMut, args: &[Bytes]) {
+    buffer.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
+    for arg in args {
+        buffer.extend_from_slice(format!("${}\r\n", arg.len()).as_bytes());
+        buffer.extend_from_slice(arg);
+        buffer.extend_from_slice(b"\r\n");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moved_replies_name_the_new_address() {
+        assert_eq!(
+            moved_target(b"-MOVED 3999 127.0.0.2:6379\r\n").as_deref(),
+            Some("127.0.0.2:6379")
+        );
+        assert_eq!(moved_target(b"+OK\r\n"), None);
+    }
+
+    #[test]
+    fn commands_encode_as_arrays_of_bulk_strings() {
+        let mut buffer = BytesMut::new();
+        encode_command(&mut buffer, &[Bytes::from("GET"), Bytes::from("k")]);
+        assert_eq!(&buffer[..], b"*2\r\n$3\r\nGET\r\n$1\r\nk\r\n");
+    }
+}

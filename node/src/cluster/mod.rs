@@ -1,0 +1,712 @@
+//! Cluster mode: this node as one member of a Raft-replicated, slot-sharded cluster.
+//!
+//! ```text
+//!  client ─► connection ─► dispatch.rs: key → slot → partition → who leads it?
+//!                              │ this node leads           │ another member leads
+//!                              ▼                           ▼
+//!      reads: confirm leadership (lease/ReadIndex)   cluster-aware client: -MOVED slot host:port
+//!             then read the shared keyspace          plain client: forward.rs sends it there
+//!      writes: propose PartitionCommand ─► Raft log ─► every replica's PartitionMachine applies
+//!              it to the shared keyspace; the proposer's reply is the applied result
+//! ```
+//!
+//! [`Cluster`] owns the [`ReplicationHost`] (all partition groups of this process), the cluster
+//! settings (persisted in `--data-dir/cluster.json` once the member joins), and what is known of
+//! partitions hosted elsewhere ([`routes::RouteTable`]). The admin API (`crate::admin`) drives
+//! formation and replica moves through it.
+
+pub mod dispatch;
+pub mod expiry;
+pub mod formation;
+pub mod forward;
+pub mod frame;
+pub mod machine;
+pub mod routes;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+use parking_lot::RwLock;
+use ringcache_admin::{
+    ClusterSettings, ErrorBody, ErrorKind, LeaveResponse, MemberStatus, PartitionStatus, Replica,
+    Role,
+};
+use ringcache_placement::PartitionCount;
+use ringcache_replication::{
+    AdminError, Durability, GroupStatus, LeaderView, RaftNodeId, ReadPolicy, ReplicationConfig,
+    ReplicationHost, StartError,
+};
+use tokio::net::TcpListener;
+
+use crate::shared::Shared;
+use machine::PartitionMachine;
+
+/// File in the data directory remembering the cluster settings once the member joined.
+pub const SETTINGS_FILE: &str = "cluster.json";
+/// Bound on the pre-stop leadership hand-off.
+pub const LEAVE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How a member runs in the cluster (from the command line).
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    pub ordinal: u16,
+    /// Host name or IP other members and clients use.
+    pub advertise_host: String,
+    /// The Redis port clients reach (as advertised).
+    pub client_port: u16,
+    /// The cluster (Raft) port, as advertised.
+    pub cluster_port: u16,
+    pub data_dir: PathBuf,
+    pub fsync: bool,
+    pub read_policy: ReadPolicy,
+}
+
+/// Why cluster mode could not start or change.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("cannot read {path}: {source}")]
+    ReadSettings {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} is not valid cluster settings: {detail}")]
+    BadSettings { path: PathBuf, detail: String },
+    #[error("cannot write {path}: {source}")]
+    WriteSettings {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot list the partitions in {path}: {source}")]
+    ListGroups {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot start the replication host: {0}")]
+    Start(#[from] StartError),
+}
+
+/// Counters for `/metrics` (fixed label sets; see `crate::admin::metrics`).
+#[derive(Debug, Default)]
+pub struct ClusterCounters {
+    pub proposals_committed: AtomicU64,
+    pub proposals_not_leader: AtomicU64,
+    pub proposals_unknown: AtomicU64,
+    pub reads_local: AtomicU64,
+    pub reads_stale: AtomicU64,
+    pub forwarded: AtomicU64,
+    pub forward_failures: AtomicU64,
+    pub moved: AtomicU64,
+    pub crossslot: AtomicU64,
+    pub moves_add_learner: AtomicU64,
+    pub moves_promote: AtomicU64,
+    pub moves_transfer_leadership: AtomicU64,
+    pub moves_remove_replica: AtomicU64,
+    pub expired_proposed: AtomicU64,
+}
+
+/// Where a partition's requests go, from this member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// This member leads it.
+    Local,
+    /// Another member leads it.
+    Remote(Replica),
+    /// No leader known right now.
+    Unknown,
+}
+
+/// An admin operation's failure, as the admin API answers it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", body.message)]
+pub struct AdminFailure {
+    pub body: ErrorBody,
+}
+
+impl AdminFailure {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        AdminFailure {
+            body: ErrorBody {
+                kind,
+                message: message.into(),
+                leader: None,
+            },
+        }
+    }
+
+    fn from_admin(partition: u32, operation: &str, error: AdminError) -> Self {
+        let message = format!("{operation} on partition {partition}: {error}");
+        match error {
+            AdminError::NotLeader { leader } => AdminFailure {
+                body: ErrorBody {
+                    kind: ErrorKind::NotLeader,
+                    message: format!("{message}; send it to the leader"),
+                    leader: leader.map(|(id, address)| replica(id, address)),
+                },
+            },
+            AdminError::GroupNotHosted(_) => AdminFailure::new(ErrorKind::NotHosted, message),
+            AdminError::ShuttingDown => AdminFailure::new(ErrorKind::Unavailable, message),
+            AdminError::Timeout { .. } => AdminFailure::new(ErrorKind::Timeout, message),
+            AdminError::UnknownNode(_) | AdminError::RemovingLeader(_) => {
+                AdminFailure::new(ErrorKind::BadRequest, message)
+            }
+            AdminError::Refused(_) => AdminFailure::new(ErrorKind::Refused, message),
+        }
+    }
+}
+
+/// A Raft id and address as the admin API shows them.
+pub fn replica(id: RaftNodeId, address: String) -> Replica {
+    Replica {
+        id: id.as_u64(),
+        ordinal: id.ordinal(),
+        address,
+    }
+}
+
+/// This process as a cluster member.
+pub struct Cluster {
+    host: ReplicationHost<PartitionMachine>,
+    member: Replica,
+    settings: RwLock<Option<ClusterSettings>>,
+    partitions: Arc<OnceLock<PartitionCount>>,
+    data_dir: PathBuf,
+    pub routes: routes::RouteTable,
+    pub counters: ClusterCounters,
+    started: Instant,
+    /// Weak: the shared state owns this cluster.
+    shared: Weak<Shared>,
+}
+
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Cluster")
+            .field("member", &self.member)
+            .field("settings", &self.settings())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cluster {
+    /// Starts the member: its Raft identity, the cluster port on `cluster_listener`, and every
+    /// partition found in the data directory (a restart resumes them).
+    pub async fn start(
+        shared: &Arc<Shared>,
+        options: ClusterOptions,
+        cluster_listener: TcpListener,
+    ) -> Result<Arc<Cluster>, ClusterError> {
+        let address = format!(
+            "{}:{}@{}",
+            options.advertise_host, options.client_port, options.cluster_port
+        );
+        let mut config = ReplicationConfig::new(Durability::Directory {
+            path: options.data_dir.clone(),
+            fsync: options.fsync,
+        });
+        config.read_policy = options.read_policy;
+        let partitions: Arc<OnceLock<PartitionCount>> = Arc::new(OnceLock::new());
+        let machine_partitions = partitions.clone();
+        let weak_shared = Arc::downgrade(shared);
+        let host = ReplicationHost::start(
+            cluster_listener,
+            address.clone(),
+            options.ordinal,
+            config,
+            move |group| {
+                let count = machine_partitions
+                    .get()
+                    .copied()
+                    .unwrap_or(PartitionCount::default());
+                PartitionMachine::new(group, count, weak_shared.clone())
+            },
+        )
+        .await?;
+        let member = replica(host.id(), address);
+        let cluster = Arc::new(Cluster {
+            host,
+            member,
+            settings: RwLock::new(None),
+            partitions,
+            data_dir: options.data_dir.clone(),
+            routes: routes::RouteTable::default(),
+            counters: ClusterCounters::default(),
+            started: Instant::now(),
+            shared: Arc::downgrade(shared),
+        });
+        if let Some(settings) = cluster.load_settings()? {
+            cluster.remember_settings(settings);
+            for group in cluster.groups_on_disk()? {
+                cluster.host.host_group(group).await?;
+            }
+            tracing::info!(
+                partitions = settings.partitions,
+                hosted = cluster.host.hosted_groups().len(),
+                "resumed cluster membership from the data directory"
+            );
+        } else {
+            tracing::info!(
+                "not part of a cluster yet: waiting for POST /v1/cluster/form or PUT /v1/partitions/{{p}}"
+            );
+        }
+        Ok(cluster)
+    }
+
+    pub fn member(&self) -> &Replica {
+        &self.member
+    }
+
+    pub fn host(&self) -> &ReplicationHost<PartitionMachine> {
+        &self.host
+    }
+
+    pub fn settings(&self) -> Option<ClusterSettings> {
+        *self.settings.read()
+    }
+
+    pub fn uptime(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// The partition count, once the member joined.
+    pub fn partition_count(&self) -> Option<PartitionCount> {
+        self.partitions.get().copied()
+    }
+
+    /// The partition owning `slot`, once the member joined.
+    pub fn partition_of(&self, slot: u16) -> Option<u32> {
+        self.partition_count().map(|count| count.partition_of(slot))
+    }
+
+    /// Where requests for `partition` go.
+    pub fn route(&self, partition: u32) -> Route {
+        match self.host.leader(partition) {
+            Some(LeaderView::ThisHost) => Route::Local,
+            Some(LeaderView::Other(id, address)) => Route::Remote(replica(id, address)),
+            Some(LeaderView::Unknown) => Route::Unknown,
+            None => self
+                .routes
+                .leader_of(partition)
+                .map_or(Route::Unknown, Route::Remote),
+        }
+    }
+
+    /// True when a replica of `partition` lives here.
+    pub fn hosts(&self, partition: u32) -> bool {
+        self.host.leader(partition).is_some()
+    }
+
+    fn settings_path(&self) -> PathBuf {
+        self.data_dir.join(SETTINGS_FILE)
+    }
+
+    fn load_settings(&self) -> Result<Option<ClusterSettings>, ClusterError> {
+        let path = self.settings_path();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(ClusterError::ReadSettings { path, source }),
+        };
+        let settings: ClusterSettings = serde_json::from_str(&text)
+            .map_err(|error| ClusterError::BadSettings {
+                path: path.clone(),
+                detail: error.to_string(),
+            })?;
+        validate_settings(&settings).map_err(|detail| ClusterError::BadSettings { path, detail })?;
+        Ok(Some(settings))
+    }
+
+    fn remember_settings(&self, settings: ClusterSettings) {
+        *self.settings.write() = Some(settings);
+        if let Ok(count) = PartitionCount::new(settings.partitions) {
+            let _ = self.partitions.set(count);
+        }
+    }
+
+    fn groups_on_disk(&self) -> Result<Vec<u32>, ClusterError> {
+        let path = self.data_dir.join("groups");
+        let entries = match std::fs::read_dir(&path) {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(ClusterError::ListGroups { path, source }),
+        };
+        let mut groups: Vec<u32> = entries
+            .filter_map(Result::ok)
+            .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+            .collect();
+        groups.sort_unstable();
+        Ok(groups)
+    }
+
+    /// Joins the cluster described by `settings` (idempotent); refuses different settings than the
+    /// ones this member already has.
+    pub fn join(&self, settings: ClusterSettings) -> Result<(), AdminFailure> {
+        validate_settings(&settings).map_err(|detail| AdminFailure::new(ErrorKind::BadRequest, detail))?;
+        let mut current = self.settings.write();
+        match *current {
+            Some(existing) if existing == settings => return Ok(()),
+            Some(existing) => {
+                return Err(AdminFailure::new(
+                    ErrorKind::BadRequest,
+                    format!(
+                        "this member belongs to a cluster with {} partitions and replication factor {}, \
+                         not {} and {}",
+                        existing.partitions,
+                        existing.replication_factor,
+                        settings.partitions,
+                        settings.replication_factor
+                    ),
+                ));
+            }
+            None => {}
+        }
+        let path = self.settings_path();
+        let text = serde_json::to_string_pretty(&settings).unwrap_or_default();
+        let temporary = path.with_extension("json.tmp");
+        std::fs::write(&temporary, text)
+            .and_then(|()| std::fs::rename(&temporary, &path))
+            .map_err(|error| {
+                AdminFailure::new(
+                    ErrorKind::Internal,
+                    format!("cannot write {}: {error}", path.display()),
+                )
+            })?;
+        *current = Some(settings);
+        drop(current);
+        if let Ok(count) = PartitionCount::new(settings.partitions) {
+            let _ = self.partitions.set(count);
+        }
+        tracing::info!(
+            partitions = settings.partitions,
+            replication_factor = settings.replication_factor,
+            "joined the cluster"
+        );
+        Ok(())
+    }
+
+    fn require_partition(&self, partition: u32) -> Result<ClusterSettings, AdminFailure> {
+        let settings = self.settings().ok_or_else(|| {
+            AdminFailure::new(
+                ErrorKind::NotFormed,
+                "this member has not joined a cluster: form one with POST /v1/cluster/form",
+            )
+        })?;
+        if partition >= settings.partitions {
+            return Err(AdminFailure::new(
+                ErrorKind::BadRequest,
+                format!(
+                    "partition {partition} does not exist: the cluster has {} (0 to {})",
+                    settings.partitions,
+                    settings.partitions - 1
+                ),
+            ));
+        }
+        Ok(settings)
+    }
+
+    /// Hosts a replica of `partition` here (idempotent), joining the cluster first if needed.
+    pub async fn host_partition(
+        &self,
+        partition: u32,
+        settings: ClusterSettings,
+    ) -> Result<PartitionStatus, AdminFailure> {
+        self.join(settings)?;
+        self.require_partition(partition)?;
+        self.host.host_group(partition).await.map_err(|error| {
+            AdminFailure::new(
+                ErrorKind::Internal,
+                format!("cannot host partition {partition}: {error}"),
+            )
+        })?;
+        self.partition_status(partition).ok_or_else(|| {
+            AdminFailure::new(ErrorKind::Unavailable, "the member is shutting down")
+        })
+    }
+
+    /// Stops hosting `partition` and deletes its log, snapshots and keys here (idempotent). Run it
+    /// after the replica was removed from the group.
+    pub async fn drop_partition(&self, partition: u32) -> Result<(), AdminFailure> {
+        let settings = self.require_partition(partition)?;
+        if let Some(status) = self.host.status(partition)
+            && (status.voters.contains_key(&self.host.id())
+                || status.learners.contains_key(&self.host.id()))
+            && status.voters.len() + status.learners.len() > 1
+        {
+            return Err(AdminFailure::new(
+                ErrorKind::Refused,
+                format!(
+                    "partition {partition} still lists this member as a replica: remove it on the \
+                     leader first (DELETE /v1/partitions/{partition}/replicas/{})",
+                    self.member.id
+                ),
+            ));
+        }
+        self.host
+            .stop_group(partition, true)
+            .await
+            .map_err(|error| {
+                AdminFailure::new(
+                    ErrorKind::Internal,
+                    format!("cannot drop partition {partition}: {error}"),
+                )
+            })?;
+        if let Ok(count) = PartitionCount::new(settings.partitions)
+            && let Some(shared) = self.shared.upgrade()
+        {
+            shared.keyspace.remove_slots(count.slots_of(partition));
+        }
+        Ok(())
+    }
+
+    /// Initializes `partition`'s group with `voters` unless it exists (idempotent).
+    pub async fn bootstrap(&self, partition: u32, voters: &[Replica]) -> Result<(), AdminFailure> {
+        self.require_partition(partition)?;
+        if !voters.iter().any(|voter| voter.id == self.member.id) {
+            return Err(AdminFailure::new(
+                ErrorKind::BadRequest,
+                format!(
+                    "the voters of partition {partition} must include this member ({})",
+                    self.member.id
+                ),
+            ));
+        }
+        let voters: BTreeMap<RaftNodeId, String> = voters
+            .iter()
+            .map(|voter| (RaftNodeId::from_u64(voter.id), voter.address.clone()))
+            .collect();
+        self.host
+            .bootstrap_group(partition, voters)
+            .await
+            .map_err(|error| {
+                AdminFailure::new(
+                    ErrorKind::Internal,
+                    format!("cannot bootstrap partition {partition}: {error}"),
+                )
+            })
+    }
+
+    pub async fn add_learner(&self, partition: u32, learner: &Replica) -> Result<(), AdminFailure> {
+        self.require_partition(partition)?;
+        self.host
+            .add_learner(
+                partition,
+                RaftNodeId::from_u64(learner.id),
+                learner.address.clone(),
+            )
+            .await
+            .map_err(|error| AdminFailure::from_admin(partition, "add learner", error))?;
+        self.counters
+            .moves_add_learner
+            .fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    pub async fn promote(&self, partition: u32, id: u64) -> Result<(), AdminFailure> {
+        self.require_partition(partition)?;
+        self.host
+            .promote(partition, RaftNodeId::from_u64(id))
+            .await
+            .map_err(|error| AdminFailure::from_admin(partition, "promote", error))?;
+        self.counters.moves_promote.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    pub async fn transfer_leadership(&self, partition: u32, to: u64) -> Result<(), AdminFailure> {
+        self.require_partition(partition)?;
+        self.host
+            .transfer_leadership(partition, RaftNodeId::from_u64(to))
+            .await
+            .map_err(|error| AdminFailure::from_admin(partition, "transfer leadership", error))?;
+        self.counters
+            .moves_transfer_leadership
+            .fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    pub async fn remove_replica(&self, partition: u32, id: u64) -> Result<(), AdminFailure> {
+        self.require_partition(partition)?;
+        self.host
+            .remove_replica(partition, RaftNodeId::from_u64(id))
+            .await
+            .map_err(|error| AdminFailure::from_admin(partition, "remove replica", error))?;
+        self.counters
+            .moves_remove_replica
+            .fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Hands the leadership of every partition led here to another voter (pre-stop), within
+    /// [`LEAVE_TIMEOUT`].
+    pub async fn leave(&self) -> LeaveResponse {
+        let deadline = Instant::now() + LEAVE_TIMEOUT;
+        let mut transferred = Vec::new();
+        let mut still_leading = Vec::new();
+        for partition in self.host.hosted_groups() {
+            let Some(status) = self.host.status(partition) else {
+                continue;
+            };
+            if status.role != ringcache_replication::Role::Leader {
+                continue;
+            }
+            let me = self.host.id();
+            let successor = status
+                .voters
+                .keys()
+                .filter(|id| **id != me)
+                .max_by_key(|id| status.replication.get(id).copied().flatten());
+            let Some(successor) = successor.copied() else {
+                still_leading.push(partition);
+                continue;
+            };
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let transfer = self.host.transfer_leadership(partition, successor);
+            match tokio::time::timeout(remaining, transfer).await {
+                Ok(Ok(())) => transferred.push(partition),
+                _ => still_leading.push(partition),
+            }
+        }
+        tracing::info!(
+            transferred = transferred.len(),
+            still_leading = still_leading.len(),
+            "handed leadership away"
+        );
+        LeaveResponse {
+            transferred,
+            still_leading,
+        }
+    }
+
+    /// One hosted partition's status for the admin API.
+    pub fn partition_status(&self, partition: u32) -> Option<PartitionStatus> {
+        let status = self.host.status(partition)?;
+        let slots = self
+            .partition_count()
+            .map(|count| count.slots_of(partition))
+            .unwrap_or(0..0);
+        Some(partition_status(partition, slots, status, 0))
+    }
+
+    /// `GET /v1/status`, with each partition's keys counted.
+    pub fn status(&self) -> MemberStatus {
+        let count = self.partition_count();
+        let shared = self.shared.upgrade();
+        let partitions = self
+            .host
+            .hosted_groups()
+            .into_iter()
+            .filter_map(|partition| {
+                let status = self.host.status(partition)?;
+                let slots = count
+                    .map(|count| count.slots_of(partition))
+                    .unwrap_or(0..0);
+                let keys = shared
+                    .as_ref()
+                    .map_or(0, |shared| shared.keyspace.count_in(slots.clone()));
+                Some(partition_status(partition, slots, status, keys))
+            })
+            .collect();
+        let readiness = self.readiness();
+        MemberStatus {
+            member: self.member.clone(),
+            cluster: self.settings(),
+            ready: readiness.is_ok(),
+            not_ready_reason: readiness.err(),
+            partitions,
+        }
+    }
+
+    /// Ready: joined, and every hosted replica knows its leader and has applied what it knows
+    /// committed.
+    pub fn readiness(&self) -> Result<(), String> {
+        if self.settings().is_none() {
+            return Err("not part of a cluster yet (POST /v1/cluster/form)".to_owned());
+        }
+        for partition in self.host.hosted_groups() {
+            let Some(status) = self.host.status(partition) else {
+                continue;
+            };
+            if status.voters.is_empty() {
+                return Err(format!(
+                    "partition {partition}: waiting to be initialized or added to its group"
+                ));
+            }
+            if status.leader.is_none() {
+                return Err(format!("partition {partition}: no leader known"));
+            }
+            if status.applied_index < status.committed_index {
+                return Err(format!(
+                    "partition {partition}: applied {:?} of {:?} committed",
+                    status.applied_index, status.committed_index
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Every member this one knows of (itself, and every replica of its hosted groups).
+    pub fn known_members(&self) -> BTreeSet<Replica> {
+        let mut members = BTreeSet::from([self.member.clone()]);
+        for partition in self.host.hosted_groups() {
+            if let Some(status) = self.host.status(partition) {
+                for (id, address) in status.voters.into_iter().chain(status.learners) {
+                    members.insert(replica(id, address));
+                }
+            }
+        }
+        members.extend(self.routes.members());
+        members
+    }
+
+    pub async fn shutdown(&self) {
+        self.host.shutdown().await;
+    }
+}
+
+fn validate_settings(settings: &ClusterSettings) -> Result<(), String> {
+    PartitionCount::new(settings.partitions).map_err(|error| error.to_string())?;
+    if settings.replication_factor == 0 {
+        return Err("replicationFactor must be at least 1".to_owned());
+    }
+    Ok(())
+}
+
+fn role(role: ringcache_replication::Role) -> Role {
+    match role {
+        ringcache_replication::Role::Leader => Role::Leader,
+        ringcache_replication::Role::Follower => Role::Follower,
+        ringcache_replication::Role::Candidate => Role::Candidate,
+        ringcache_replication::Role::Learner => Role::Learner,
+        ringcache_replication::Role::Shutdown => Role::Shutdown,
+    }
+}
+
+fn partition_status(
+    partition: u32,
+    slots: std::ops::Range<u16>,
+    status: GroupStatus,
+    keys: u64,
+) -> PartitionStatus {
+    let replicas = |members: BTreeMap<RaftNodeId, String>| {
+        members
+            .into_iter()
+            .map(|(id, address)| replica(id, address))
+            .collect()
+    };
+    PartitionStatus {
+        partition,
+        slots: [slots.start, slots.end.saturating_sub(1)],
+        role: role(status.role),
+        term: status.term,
+        leader: status.leader.map(|(id, address)| replica(id, address)),
+        voters: replicas(status.voters),
+        learners: replicas(status.learners),
+        joint: status.joint,
+        last_log_index: status.last_log_index,
+        committed_index: status.committed_index,
+        applied_index: status.applied_index,
+        snapshot_index: status.snapshot_index,
+        keys,
+    }
+}
