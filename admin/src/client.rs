@@ -123,8 +123,12 @@ impl AdminClient {
 
     /// `DELETE /v1/partitions/{p}`.
     pub async fn drop_partition(&self, partition: u32) -> Result<(), AdminClientError> {
-        self.call_empty("DELETE", &format!("/v1/partitions/{partition}"), None::<&()>)
-            .await
+        self.call_empty(
+            "DELETE",
+            &format!("/v1/partitions/{partition}"),
+            None::<&()>,
+        )
+        .await
     }
 
     /// `POST /v1/partitions/{p}/bootstrap`.
@@ -158,7 +162,11 @@ impl AdminClient {
     }
 
     /// `POST /v1/partitions/{p}/transfer-leadership` (on the leader).
-    pub async fn transfer_leadership(&self, partition: u32, to: u64) -> Result<(), AdminClientError> {
+    pub async fn transfer_leadership(
+        &self,
+        partition: u32,
+        to: u64,
+    ) -> Result<(), AdminClientError> {
         let path = format!("/v1/partitions/{partition}/transfer-leadership");
         self.call_empty("POST", &path, Some(&TransferLeadershipRequest { to }))
             .await
@@ -203,13 +211,20 @@ impl AdminClient {
             .map_err(|error| malformed(format!("cannot encode the request: {error}")))?;
         let (status, answer) = self.exchange(method, path, body.as_deref()).await?;
         if (200..300).contains(&status) {
-            let answer = if answer.is_empty() { &b"null"[..] } else { &answer };
+            let answer = if answer.is_empty() {
+                &b"null"[..]
+            } else {
+                &answer
+            };
             serde_json::from_slice(answer).map_err(|error| malformed(error.to_string()))
         } else {
             let body: ErrorBody = serde_json::from_slice(&answer).map_err(|_| {
                 malformed(format!(
                     "HTTP {status}: {}",
-                    String::from_utf8_lossy(&answer).chars().take(200).collect::<String>()
+                    String::from_utf8_lossy(&answer)
+                        .chars()
+                        .take(200)
+                        .collect::<String>()
                 ))
             })?;
             Err(AdminClientError::Api {

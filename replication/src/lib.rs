@@ -47,10 +47,10 @@ mod transport;
 pub use config::{Durability, ReadPolicy, ReplicationConfig};
 pub use error::{AdminError, LeaderHint, ProposeError, ReadError, StartError};
 pub use host::{LeaderView, ReplicationHost};
-pub use transport::cluster_port_address;
 pub use node_id::{IDENTITY_FILE, RaftNodeId};
 pub use state_machine::{RestoreError, StateMachine};
 pub use status::{GroupStatus, Role};
+pub use transport::cluster_port_address;
 
 /// A Raft group: one partition.
 pub type GroupId = u32;

@@ -390,7 +390,10 @@ mod address_tests {
 
     #[test]
     fn dials_the_cluster_port_of_a_redis_style_address() {
-        assert_eq!(cluster_port_address("10.0.0.1:6379@16379"), "10.0.0.1:16379");
+        assert_eq!(
+            cluster_port_address("10.0.0.1:6379@16379"),
+            "10.0.0.1:16379"
+        );
         assert_eq!(
             cluster_port_address("rc-0.rc-nodes.ns.svc:6379@16379"),
             "rc-0.rc-nodes.ns.svc:16379"

@@ -41,7 +41,10 @@ pub fn render(shared: &Shared) -> String {
         "Writes proposed to a partition led here, by outcome.",
         &[
             ("outcome=\"committed\"", load(&counters.proposals_committed)),
-            ("outcome=\"not_leader\"", load(&counters.proposals_not_leader)),
+            (
+                "outcome=\"not_leader\"",
+                load(&counters.proposals_not_leader),
+            ),
             ("outcome=\"unknown\"", load(&counters.proposals_unknown)),
         ],
     );
@@ -83,7 +86,10 @@ pub fn render(shared: &Shared) -> String {
                 "step=\"transfer_leadership\"",
                 load(&counters.moves_transfer_leadership),
             ),
-            ("step=\"remove_replica\"", load(&counters.moves_remove_replica)),
+            (
+                "step=\"remove_replica\"",
+                load(&counters.moves_remove_replica),
+            ),
         ],
     );
     counter(
@@ -122,7 +128,11 @@ pub fn render(shared: &Shared) -> String {
         }
     }
     let per_partition: [(&str, &str, fn(&ringcache_admin::PartitionStatus) -> u64); 5] = [
-        ("ringcache_partition_term", "Raft term of each hosted partition.", |p| p.term),
+        (
+            "ringcache_partition_term",
+            "Raft term of each hosted partition.",
+            |p| p.term,
+        ),
         (
             "ringcache_partition_last_log_index",
             "Last log index of each hosted partition.",

@@ -38,7 +38,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/v1/status", get(status))
         .route("/v1/cluster/form", post(form))
-        .route("/v1/partitions/{partition}", put(host_partition).delete(drop_partition))
+        .route(
+            "/v1/partitions/{partition}",
+            put(host_partition).delete(drop_partition),
+        )
         .route("/v1/partitions/{partition}/bootstrap", post(bootstrap))
         .route("/v1/partitions/{partition}/learners", post(add_learner))
         .route("/v1/partitions/{partition}/promote", post(promote))
@@ -101,7 +104,11 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
     };
     match readiness {
         Ok(()) => "ready\n".into_response(),
-        Err(reason) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {reason}\n")).into_response(),
+        Err(reason) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {reason}\n"),
+        )
+            .into_response(),
     }
 }
 

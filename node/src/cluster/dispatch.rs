@@ -125,8 +125,16 @@ pub async fn serve(
                     cluster.counters.moved.fetch_add(1, Ordering::Relaxed);
                     out.error(&format!("MOVED {slot} {}", leader.client_address()));
                 } else {
-                    forward(context, cluster, routing, leader.client_address(), write, args, out)
-                        .await;
+                    forward(
+                        context,
+                        cluster,
+                        routing,
+                        leader.client_address(),
+                        write,
+                        args,
+                        out,
+                    )
+                    .await;
                 }
                 return Some(spec);
             }
@@ -273,7 +281,9 @@ async fn flush_led_partitions(cluster: &Cluster, out: &mut ReplyWriter) {
             .propose(partition, &PartitionCommand::Flush)
             .await
         {
-            out.error(&format!("ERR flushing partition {partition} failed: {error}"));
+            out.error(&format!(
+                "ERR flushing partition {partition} failed: {error}"
+            ));
             return;
         }
     }
@@ -285,7 +295,10 @@ mod tests {
     use super::*;
 
     fn slot_of(args: &[&str]) -> Result<Option<u16>, CrossSlot> {
-        let args: Vec<Bytes> = args.iter().map(|arg| Bytes::from(arg.to_string())).collect();
+        let args: Vec<Bytes> = args
+            .iter()
+            .map(|arg| Bytes::from(arg.to_string()))
+            .collect();
         let name = args[0].to_ascii_lowercase();
         let spec = command::lookup(&name).expect("known command");
         request_slot(spec, &args)

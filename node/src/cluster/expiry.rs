@@ -30,10 +30,11 @@ pub async fn run(cluster: Weak<Cluster>, shared: Weak<Shared>) {
                 continue;
             }
             let now_ms = unix_ms();
-            let keys =
-                shared
-                    .keyspace
-                    .expired_in(count.slots_of(partition), now_ms, SWEEP_BUDGET_PER_SHARD);
+            let keys = shared.keyspace.expired_in(
+                count.slots_of(partition),
+                now_ms,
+                SWEEP_BUDGET_PER_SHARD,
+            );
             if keys.is_empty() {
                 continue;
             }

@@ -19,12 +19,19 @@ const MEMBER_WAIT: Duration = Duration::from_secs(60);
 pub async fn form(request: &FormRequest) -> Result<FormResponse, AdminFailure> {
     let settings = request.settings;
     let count = request.members.len();
-    let mut ordinals: Vec<u16> = request.members.iter().map(|member| member.ordinal).collect();
+    let mut ordinals: Vec<u16> = request
+        .members
+        .iter()
+        .map(|member| member.ordinal)
+        .collect();
     ordinals.sort_unstable();
     if ordinals != (0..count as u16).collect::<Vec<_>>() {
         return Err(AdminFailure::new(
             ErrorKind::BadRequest,
-            format!("members must have the ordinals 0 to {} exactly once each", count.max(1) - 1),
+            format!(
+                "members must have the ordinals 0 to {} exactly once each",
+                count.max(1) - 1
+            ),
         ));
     }
     let partitions = ringcache_placement::PartitionCount::new(settings.partitions)
@@ -87,7 +94,9 @@ pub async fn form(request: &FormRequest) -> Result<FormResponse, AdminFailure> {
     })
 }
 
-async fn wait_for_status(client: &AdminClient) -> Result<ringcache_admin::MemberStatus, AdminFailure> {
+async fn wait_for_status(
+    client: &AdminClient,
+) -> Result<ringcache_admin::MemberStatus, AdminFailure> {
     let deadline = Instant::now() + MEMBER_WAIT;
     loop {
         match client.status().await {

@@ -63,7 +63,9 @@ impl Forwarder {
         let mut request = BytesMut::new();
         encode_command(&mut request, args);
         for _ in 0..=MAX_REDIRECTIONS {
-            let reply = self.exchange(&address, protocol, password, &request).await?;
+            let reply = self
+                .exchange(&address, protocol, password, &request)
+                .await?;
             match moved_target(&reply) {
                 Some(next) if next != address => address = next,
                 _ => return Ok(reply),
@@ -140,10 +142,7 @@ async fn connect(
     }
     handshake.push(vec![b"CLUSTER", b"RINGCACHE-FORWARDER"]);
     for command in handshake {
-        let args: Vec<Bytes> = command
-            .into_iter()
-            .map(Bytes::copy_from_slice)
-            .collect();
+        let args: Vec<Bytes> = command.into_iter().map(Bytes::copy_from_slice).collect();
         let mut request = BytesMut::new();
         encode_command(&mut request, &args);
         let reply = tokio::time::timeout(FORWARD_TIMEOUT, round_trip(&mut link, &request))

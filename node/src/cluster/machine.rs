@@ -80,10 +80,7 @@ impl StateMachine for PartitionMachine {
                 resp3,
                 args,
             } => {
-                let args: Vec<Bytes> = args
-                    .iter()
-                    .map(|arg| Bytes::copy_from_slice(arg))
-                    .collect();
+                let args: Vec<Bytes> = args.iter().map(|arg| Bytes::copy_from_slice(arg)).collect();
                 let protocol = if *resp3 {
                     Protocol::Resp3
                 } else {
@@ -109,10 +106,7 @@ impl StateMachine for PartitionMachine {
                                 reason: DeleteReason::Evicted,
                             },
                         };
-                        matches!(
-                            keyspace.apply(delete),
-                            Ok(WriteOutcome::Deleted(Some(_)))
-                        )
+                        matches!(keyspace.apply(delete), Ok(WriteOutcome::Deleted(Some(_))))
                     })
                     .count();
                 Bytes::from(format!(":{evicted}\r\n"))

@@ -309,12 +309,13 @@ impl Cluster {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(ClusterError::ReadSettings { path, source }),
         };
-        let settings: ClusterSettings = serde_json::from_str(&text)
-            .map_err(|error| ClusterError::BadSettings {
+        let settings: ClusterSettings =
+            serde_json::from_str(&text).map_err(|error| ClusterError::BadSettings {
                 path: path.clone(),
                 detail: error.to_string(),
             })?;
-        validate_settings(&settings).map_err(|detail| ClusterError::BadSettings { path, detail })?;
+        validate_settings(&settings)
+            .map_err(|detail| ClusterError::BadSettings { path, detail })?;
         Ok(Some(settings))
     }
 
@@ -343,7 +344,8 @@ impl Cluster {
     /// Joins the cluster described by `settings` (idempotent); refuses different settings than the
     /// ones this member already has.
     pub fn join(&self, settings: ClusterSettings) -> Result<(), AdminFailure> {
-        validate_settings(&settings).map_err(|detail| AdminFailure::new(ErrorKind::BadRequest, detail))?;
+        validate_settings(&settings)
+            .map_err(|detail| AdminFailure::new(ErrorKind::BadRequest, detail))?;
         let mut current = self.settings.write();
         match *current {
             Some(existing) if existing == settings => return Ok(()),
@@ -420,9 +422,8 @@ impl Cluster {
                 format!("cannot host partition {partition}: {error}"),
             )
         })?;
-        self.partition_status(partition).ok_or_else(|| {
-            AdminFailure::new(ErrorKind::Unavailable, "the member is shutting down")
-        })
+        self.partition_status(partition)
+            .ok_or_else(|| AdminFailure::new(ErrorKind::Unavailable, "the member is shutting down"))
     }
 
     /// Stops hosting `partition` and deletes its log, snapshots and keys here (idempotent). Run it
@@ -598,9 +599,7 @@ impl Cluster {
             .into_iter()
             .filter_map(|partition| {
                 let status = self.host.status(partition)?;
-                let slots = count
-                    .map(|count| count.slots_of(partition))
-                    .unwrap_or(0..0);
+                let slots = count.map(|count| count.slots_of(partition)).unwrap_or(0..0);
                 let keys = shared
                     .as_ref()
                     .map_or(0, |shared| shared.keyspace.count_in(slots.clone()));

@@ -147,9 +147,17 @@ mod tests {
         table.merge(vec![status(1, 3, Role::Follower, 7)]);
         assert_eq!(table.leader_of(1).unwrap().id, 7);
         table.merge(vec![status(1, 2, Role::Leader, 8)]);
-        assert_eq!(table.leader_of(1).unwrap().id, 7, "an older term never wins");
+        assert_eq!(
+            table.leader_of(1).unwrap().id,
+            7,
+            "an older term never wins"
+        );
         table.merge(vec![status(1, 3, Role::Leader, 9)]);
-        assert_eq!(table.leader_of(1).unwrap().id, 9, "the leader's own report wins a tie");
+        assert_eq!(
+            table.leader_of(1).unwrap().id,
+            9,
+            "the leader's own report wins a tie"
+        );
         assert_eq!(table.leader_of(2), None);
     }
 

@@ -29,10 +29,12 @@ pub fn cluster(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter)
         ));
     };
     let subcommand = args[1].to_ascii_uppercase();
-    let arity_error = || CommandError::Message(format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLUSTER HELP.",
-        text(&args[1])
-    ));
+    let arity_error = || {
+        CommandError::Message(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLUSTER HELP.",
+            text(&args[1])
+        ))
+    };
     match (subcommand.as_slice(), args.len()) {
         (b"INFO", 2) => info(cluster, out),
         (b"MYID", 2) => out.bulk(node_id(cluster.member().id).as_bytes()),
@@ -218,7 +220,11 @@ fn nodes(cluster: &Cluster) -> String {
     let mut text = String::new();
     for member in cluster.known_members() {
         let (host, port, cluster_port) = host_and_port(&member);
-        let flags = if member.id == me { "myself,master" } else { "master" };
+        let flags = if member.id == me {
+            "myself,master"
+        } else {
+            "master"
+        };
         text.push_str(&format!(
             "{} {host}:{port}@{cluster_port} {flags} - 0 0 0 connected",
             node_id(member.id)

@@ -6,7 +6,11 @@ use bytes::Bytes;
 use super::{CommandResult, Context};
 use crate::protocol::ReplyWriter;
 
-pub fn readonly(context: &mut Context<'_>, _args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
+pub fn readonly(
+    context: &mut Context<'_>,
+    _args: &[Bytes],
+    out: &mut ReplyWriter,
+) -> CommandResult {
     context.client.readonly = true;
     out.ok();
     Ok(())

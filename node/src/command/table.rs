@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use super::{Handler, append, auth, client, command_info, config, dbsize, del, echo, exists};
-use super::{expire, flush, get, getdel, getex, getset, hello, incr, info, keys, mget, mset};
 use super::{cluster, persist, ping, quit, readonly, scan, select, set, setex, setnx, strlen};
+use super::{expire, flush, get, getdel, getex, getset, hello, incr, info, keys, mget, mset};
 use super::{time, ttl, type_of};
 
 /// Command flags, named as Redis names them in `COMMAND INFO`.

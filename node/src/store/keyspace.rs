@@ -6,8 +6,8 @@ use bytes::Bytes;
 use parking_lot::{Mutex, MutexGuard};
 use thiserror::Error;
 
-use super::op::{DeleteReason, StoreError, WriteKind, WriteOp, WriteOutcome};
 use super::entry::Entry;
+use super::op::{DeleteReason, StoreError, WriteKind, WriteOp, WriteOutcome};
 use super::state_machine::{KeyspaceSummary, Store};
 use crate::eviction::{EvictionPolicy, SAMPLES, SampleRng};
 

@@ -28,6 +28,8 @@ use crate::storage::record;
 const LOG_FILE: &str = "log";
 const VOTE_FILE: &str = "vote";
 const COMMITTED_FILE: &str = "committed";
+/// Least time between two writes of the commit index.
+const COMMITTED_SAVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// One change to the log, as written to the log file.
 #[derive(Serialize, Deserialize)]
@@ -49,6 +51,7 @@ struct LogInner {
     last_purged: Option<LogId>,
     vote: Option<Vote>,
     committed: Option<LogId>,
+    committed_saved_at: Option<std::time::Instant>,
     file: Option<LogFile>,
 }
 
@@ -69,6 +72,7 @@ impl LogStore {
             last_purged: None,
             vote: None,
             committed: None,
+            committed_saved_at: None,
             file: None,
         })
     }
@@ -85,6 +89,7 @@ impl LogStore {
             // Saved as an `Option<LogId>`, so read as one; a missing file is `None` too.
             committed: record::read_file::<Option<LogId>>(&directory.join(COMMITTED_FILE))?
                 .flatten(),
+            committed_saved_at: None,
             file: None,
         };
         let mut records = 0;
@@ -253,10 +258,15 @@ impl RaftLogStorage<RaftTypes> for LogStore {
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> Result<(), io::Error> {
         let mut inner = self.lock();
-        // Written without fsync whatever the setting: losing it only means re-learning the commit
-        // index from the leader.
-        if let Some(file) = &inner.file {
+        // Written without fsync whatever the setting, and at most once per interval: a stale
+        // value only means a restarted replica re-learns the rest of the commit index from the
+        // leader, while a file replace per commit would cost more than the write itself.
+        let due = inner
+            .committed_saved_at
+            .is_none_or(|at| at.elapsed() >= COMMITTED_SAVE_INTERVAL);
+        if due && let Some(file) = &inner.file {
             record::write_file_atomically(&file.directory.join(COMMITTED_FILE), &committed, false)?;
+            inner.committed_saved_at = Some(std::time::Instant::now());
         }
         inner.committed = committed;
         Ok(())
