@@ -1,0 +1,89 @@
+//! Helpers shared by the API stand-in tests: start a server, build clients, load the CacheCluster
+//! CRD from `crds/`, and wait for eventual conditions (garbage collection runs in the background).
+
+// Each test binary uses a different subset of these helpers.
+#![allow(dead_code)]
+
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::Client;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
+use ringcache_e2e::apiserver::{ApiServer, ApiServerHandle, ApiServerOptions, KubeUser};
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Starts a stand-in with test-friendly timings and returns it with an admin client.
+pub async fn start(options: ApiServerOptions) -> (ApiServerHandle, Client) {
+    let server = ApiServer::start(options).await.expect("stand-in starts");
+    let client = server.client(&KubeUser::Admin).await.expect("admin client");
+    (server, client)
+}
+
+/// Default options with fast bookmarks and garbage collection.
+pub fn fast() -> ApiServerOptions {
+    ApiServerOptions {
+        bookmark_interval: Duration::from_millis(200),
+        gc_interval: Duration::from_millis(50),
+        ..ApiServerOptions::default()
+    }
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("e2e/ has a parent")
+        .to_path_buf()
+}
+
+/// The CacheCluster CRD as generated into `crds/`.
+pub fn cache_cluster_crd() -> CustomResourceDefinition {
+    let path = repo_root().join("crds/cacheclusters.cache.ringcache.dev.yaml");
+    let text = std::fs::read_to_string(&path).expect("CRD file readable");
+    serde_yaml::from_str(&text).expect("CRD file parses")
+}
+
+/// Creates the CacheCluster CRD.
+pub async fn install_crd(client: &Client) {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    crds.create(&PostParams::default(), &cache_cluster_crd())
+        .await
+        .expect("CRD created");
+}
+
+/// The CacheCluster resource for dynamic clients.
+pub fn cache_cluster_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("cache.ringcache.dev", "v1alpha1", "CacheCluster"),
+        "cacheclusters",
+    )
+}
+
+/// A CacheCluster API in a namespace.
+pub fn cache_clusters(client: &Client, namespace: &str) -> Api<DynamicObject> {
+    Api::namespaced_with(client.clone(), namespace, &cache_cluster_resource())
+}
+
+/// Polls `check` until it returns `Some` or `timeout` passes.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The `kube::Error::Api` status of a failed call (panics on success or another error).
+pub fn api_status<T: std::fmt::Debug>(result: Result<T, kube::Error>) -> kube::core::Status {
+    match result {
+        Err(kube::Error::Api(status)) => *status,
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
