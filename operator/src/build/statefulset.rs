@@ -172,12 +172,12 @@ fn spread_over_nodes(desired: &DesiredCluster) -> Affinity {
     }
 }
 
-/// The node's command-line flags. The cluster settings (node id, peers, ring) reach the node
-/// through environment variables until the Raft issue gives `ringcache-node` flags for them: an
-/// unknown flag would stop today's binary, an unknown variable does not.
+/// The node's command-line flags. Its ordinal (from `POD_NAME`), advertised host and ports come
+/// as environment variables the node reads (`RINGCACHE_*`, see docs/operator.md).
 pub fn node_args(desired: &DesiredCluster) -> Vec<String> {
     let spec = &desired.cluster.spec;
     let mut args = vec![
+        "--cluster-enabled".to_owned(),
         format!("--port={RESP_PORT}"),
         "--bind=0.0.0.0".to_owned(),
         format!("--data-dir={DATA_DIR}"),
@@ -495,6 +495,7 @@ mod tests {
         assert_eq!(
             container(&statefulset).args.as_deref().unwrap(),
             [
+                "--cluster-enabled",
                 "--port=6379",
                 "--bind=0.0.0.0",
                 "--data-dir=/data",

@@ -4,15 +4,17 @@
 //! ```text
 //!  observe (GET StatefulSet, LIST pods) ─► validate (pure) ─► plan ring (pure) ─► build (pure)
 //!     ─► apply (server-side apply, field manager ringcache-operator, owner references)
+//!     ─► form (admin API of the nodes: POST /v1/cluster/form on a fresh cluster)
 //!     ─► status (pure computation, then SSA of /status) ─► Events, metrics
 //! ```
 //!
-//! Cluster formation and replica moves (a "form / move" phase between plan and apply that calls the
-//! nodes' admin API) come with the Raft issue; the plan-ring phase already computes and reports what
-//! they will execute.
+//! After apply, the form phase (`form.rs`) forms the Raft cluster through the nodes' admin API
+//! once every member of a fresh cluster runs. Replica moves on scale (executing the plan the
+//! plan-ring phase computes and reports) are the rebalancing issue's work.
 
 pub mod apply;
 pub mod context;
+pub mod form;
 pub mod observe;
 pub mod ring;
 pub mod status;
@@ -140,6 +142,39 @@ async fn run_phases(
     // apply
     match apply_all(&context.client, &desired).await {
         Ok(warnings) => {
+            // form
+            let settings = ringcache_admin::ClusterSettings {
+                partitions: valid.partitions.get(),
+                replication_factor: valid.replication_factor,
+            };
+            let formation =
+                form::form_if_needed(&observed, &identity, ring.members, settings).await;
+            match &formation {
+                form::Formation::JustFormed => {
+                    context
+                        .events
+                        .publish(
+                            cluster,
+                            crate::events::Notice {
+                                warning: false,
+                                reason: "ClusterFormed".to_owned(),
+                                action: "Form",
+                                note: format!(
+                                    "formed the Raft cluster: {} members, {} partitions, replication factor {}",
+                                    ring.members, settings.partitions, settings.replication_factor
+                                ),
+                            },
+                        )
+                        .await;
+                }
+                form::Formation::Waiting(reason) => {
+                    tracing::info!(cluster = %identity.name, %reason, "formation waiting");
+                }
+                form::Formation::Partial(reason) => {
+                    tracing::warn!(cluster = %identity.name, %reason, "formation incomplete");
+                }
+                form::Formation::Formed => {}
+            }
             let status = compute_status(
                 cluster,
                 &identity,
@@ -151,8 +186,9 @@ async fn run_phases(
                 },
                 now,
             );
-            let settled = find_condition(&status, ConditionType::Progressing)
-                .is_some_and(|condition| condition.status == "False");
+            let settled = formation == form::Formation::Formed
+                && find_condition(&status, ConditionType::Progressing)
+                    .is_some_and(|condition| condition.status == "False");
             finish(
                 cluster,
                 context,

@@ -1,0 +1,197 @@
+//! The form phase: on a fresh cluster, once every member of the first ring runs, ask member 0's
+//! admin API to form the Raft cluster (`POST /v1/cluster/form`). The decision is pure
+//! ([`formation_members`], [`decide`]); the admin calls are the IO at the edge.
+//!
+//! Whether the cluster is formed is observed, not recorded: each member's `GET /v1/status` says
+//! whether it joined. So a restarted or second operator never forms twice, and formation is
+//! idempotent on the node side anyway.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::ResourceExt;
+use ringcache_admin::{AdminClient, ClusterSettings, FormMember, FormRequest, MemberStatus};
+
+use super::observe::Observed;
+use crate::build::{ADMIN_PORT, ClusterIdentity};
+
+/// Timeout of one status call.
+const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
+/// Formation waits for members and hosts every replica: give it time.
+const FORM_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Where formation stands after this reconcile.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Formation {
+    /// Every member of the ring has joined.
+    Formed,
+    /// Formed by this reconcile.
+    JustFormed,
+    /// Not possible yet (pods starting); the reason says what is missing.
+    Waiting(String),
+    /// Some members joined and others did not: a member lost its data (a new volume). Replacing
+    /// its replicas is rebalancing work; formation must not touch a formed cluster.
+    Partial(String),
+}
+
+/// The members of a ring of `members` and their admin addresses (pod IP : admin port), or why
+/// they are not all there yet.
+pub fn formation_members(
+    observed: &Observed,
+    identity: &ClusterIdentity,
+    members: i32,
+) -> Result<Vec<FormMember>, String> {
+    (0..members)
+        .map(|ordinal| {
+            let name = format!("{}-{ordinal}", identity.statefulset_name());
+            let pod = observed
+                .pods
+                .iter()
+                .find(|pod| pod.name_any() == name && pod.metadata.deletion_timestamp.is_none())
+                .ok_or_else(|| format!("waiting for pod {name}"))?;
+            let ip = pod_ip(pod).ok_or_else(|| format!("waiting for pod {name} to get an IP"))?;
+            Ok(FormMember {
+                ordinal: ordinal as u16,
+                admin_address: format!("{ip}:{ADMIN_PORT}"),
+            })
+        })
+        .collect()
+}
+
+fn pod_ip(pod: &Pod) -> Option<String> {
+    pod.status
+        .as_ref()?
+        .pod_ip
+        .clone()
+        .filter(|ip| !ip.is_empty())
+}
+
+/// What to do, given every member's status.
+pub fn decide(statuses: &[MemberStatus]) -> Formation {
+    let joined: Vec<u16> = statuses
+        .iter()
+        .filter(|status| status.cluster.is_some())
+        .map(|status| status.member.ordinal)
+        .collect();
+    if joined.len() == statuses.len() {
+        Formation::Formed
+    } else if joined.is_empty() {
+        Formation::JustFormed
+    } else {
+        let missing: Vec<String> = statuses
+            .iter()
+            .filter(|status| status.cluster.is_none())
+            .map(|status| status.member.ordinal.to_string())
+            .collect();
+        Formation::Partial(format!(
+            "members {} have not joined the formed cluster (new volumes?)",
+            missing.join(", ")
+        ))
+    }
+}
+
+/// Runs the phase: reads every member's status and forms the cluster when none has joined.
+pub async fn form_if_needed(
+    observed: &Observed,
+    identity: &ClusterIdentity,
+    members: i32,
+    settings: ClusterSettings,
+) -> Formation {
+    let members = match formation_members(observed, identity, members) {
+        Ok(members) => members,
+        Err(reason) => return Formation::Waiting(reason),
+    };
+    let mut statuses = Vec::with_capacity(members.len());
+    for member in &members {
+        let client = AdminClient::new(member.admin_address.clone()).with_timeout(STATUS_TIMEOUT);
+        match client.status().await {
+            Ok(status) => statuses.push(status),
+            Err(error) => {
+                return Formation::Waiting(format!(
+                    "member {} is not answering yet: {error}",
+                    member.ordinal
+                ));
+            }
+        }
+    }
+    match decide(&statuses) {
+        Formation::JustFormed => {
+            let request = FormRequest { settings, members };
+            let first = AdminClient::new(request.members[0].admin_address.clone())
+                .with_timeout(FORM_TIMEOUT);
+            match first.form(&request).await {
+                Ok(_) => Formation::JustFormed,
+                Err(error) => {
+                    Formation::Waiting(format!("forming the Raft cluster failed: {error}"))
+                }
+            }
+        }
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ringcache_admin::Replica;
+
+    fn status(ordinal: u16, joined: bool) -> MemberStatus {
+        MemberStatus {
+            member: Replica {
+                id: u64::from(ordinal) << 48 | 1,
+                ordinal,
+                address: format!("10.0.0.{ordinal}:6379@16379"),
+            },
+            cluster: joined.then_some(ClusterSettings {
+                partitions: 64,
+                replication_factor: 3,
+            }),
+            ready: joined,
+            not_ready_reason: None,
+            partitions: vec![],
+        }
+    }
+
+    #[test]
+    fn forms_only_when_no_member_joined() {
+        assert_eq!(
+            decide(&[status(0, false), status(1, false), status(2, false)]),
+            Formation::JustFormed
+        );
+        assert_eq!(
+            decide(&[status(0, true), status(1, true), status(2, true)]),
+            Formation::Formed
+        );
+        match decide(&[status(0, true), status(1, false), status(2, true)]) {
+            Formation::Partial(reason) => assert!(reason.contains("members 1 "), "{reason}"),
+            other => panic!("expected Partial, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn members_need_a_pod_with_an_ip() {
+        use crate::build::desired::tests::cluster;
+        let cluster = cluster(3);
+        let identity = ClusterIdentity::of(&cluster).unwrap();
+        let pod = |ordinal: i32, ip: Option<&str>| {
+            let mut pod = Pod::default();
+            pod.metadata.name = Some(format!("{}-{ordinal}", identity.statefulset_name()));
+            pod.status = Some(k8s_openapi::api::core::v1::PodStatus {
+                pod_ip: ip.map(str::to_owned),
+                ..Default::default()
+            });
+            pod
+        };
+        let mut observed = Observed {
+            statefulset: None,
+            pods: vec![pod(0, Some("10.1.0.5")), pod(1, None)],
+        };
+        let waiting = formation_members(&observed, &identity, 2).unwrap_err();
+        assert!(waiting.contains("-1 to get an IP"), "{waiting}");
+        assert!(formation_members(&observed, &identity, 3).is_err());
+        observed.pods[1] = pod(1, Some("10.1.0.6"));
+        let members = formation_members(&observed, &identity, 2).unwrap();
+        assert_eq!(members[1].admin_address, format!("10.1.0.6:{ADMIN_PORT}"));
+        assert_eq!(members[0].ordinal, 0);
+    }
+}
