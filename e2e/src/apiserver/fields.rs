@@ -36,7 +36,7 @@ impl Scope {
     fn tracks(self, top: &str) -> bool {
         match self {
             Scope::Main { exclude_status } => {
-                !matches!(top, "apiVersion" | "kind") && !(exclude_status && top == "status")
+                !(matches!(top, "apiVersion" | "kind") || (exclude_status && top == "status"))
             }
             Scope::Status => top == "status",
         }

@@ -517,11 +517,22 @@ impl Handler {
             bookmarks: call.query.flag("allowWatchBookmarks"),
             bookmark_interval: self.options.bookmark_interval,
             timeout,
+            table: TableView::wanted(call.header(header::ACCEPT)).then(|| {
+                call.query
+                    .get("includeObject")
+                    .unwrap_or("Metadata")
+                    .to_string()
+            }),
+        };
+        let content_type = if spec.table.is_some() {
+            TABLE_CONTENT_TYPE
+        } else {
+            "application/json"
         };
         let stream = spec.stream(self.store.clone(), self.shutdown.clone());
         Ok(Response::builder()
             .status(StatusCode::OK)
-            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::CONTENT_TYPE, content_type)
             .body(Body::from_stream(stream))
             .expect("static headers are valid"))
     }

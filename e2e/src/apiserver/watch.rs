@@ -9,6 +9,7 @@ use super::meta;
 use super::resources::ResourceType;
 use super::selector::{FieldSelector, LabelSelector};
 use super::store::{ChangeType, Store};
+use super::table::TableView;
 use axum::body::Bytes;
 use futures::Stream;
 use serde_json::{Value, json};
@@ -39,6 +40,8 @@ pub struct WatchSpec {
     pub bookmark_interval: Duration,
     /// When the server ends the watch (`timeoutSeconds`).
     pub timeout: Duration,
+    /// Send each object as a one-row Table (`Accept: …;as=Table`), with this `includeObject`.
+    pub table: Option<String>,
 }
 
 impl WatchSpec {
@@ -54,6 +57,13 @@ impl WatchSpec {
         let mut obj = obj.clone();
         // Custom resources are stored once and served under every version (conversion "None").
         obj["apiVersion"] = json!(self.ty.api_version());
+        if let Some(include) = &self.table {
+            let rv = meta::meta_str(&obj, "resourceVersion")
+                .unwrap_or("")
+                .to_string();
+            let table = TableView::new(&self.ty).render(&[Arc::new(obj)], &rv, include);
+            return line(&json!({"type": kind, "object": table}));
+        }
         line(&json!({"type": kind, "object": obj}))
     }
 

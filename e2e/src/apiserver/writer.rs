@@ -705,8 +705,7 @@ fn check_type(ty: &ResourceType, obj: &Value) -> Result<(), ApiError> {
     }
     if let Some(api_version) = obj.get("apiVersion").and_then(Value::as_str)
         && !api_version.is_empty()
-        && api_version.split('/').next() != ty.api_version().split('/').next()
-        && !(ty.group.is_empty() && !api_version.contains('/'))
+        && api_version.rsplit_once('/').map_or("", |(group, _)| group) != ty.group
     {
         return Err(ApiError::bad_request(format!(
             "the API version in the data ({api_version}) does not match the expected API version ({})",
