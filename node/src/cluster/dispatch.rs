@@ -158,12 +158,8 @@ async fn propose(
     args: &[Bytes],
     out: &mut ReplyWriter,
 ) -> bool {
-    let keyspace = &context.shared.keyspace;
-    let maxmemory = keyspace.maxmemory();
-    if maxmemory > 0 && keyspace.used_memory() > maxmemory {
-        // Replicas hold the same data, so the leader's estimate speaks for the group; eviction
-        // is not replicated yet, so every policy refuses writes over the limit.
-        out.error("OOM command not allowed when used memory > 'maxmemory'.");
+    if let Err(error) = evict_for_room(context, cluster).await {
+        out.error(&error);
         return true;
     }
     let command = PartitionCommand::Client {
@@ -203,6 +199,45 @@ async fn propose(
             true
         }
     }
+}
+
+/// Over `maxmemory`: evicts keys of partitions this member leads, chosen by the policy and
+/// deleted through each partition's log (so every replica evicts the same keys). Fails with the
+/// `-OOM` text when over the limit and nothing here may be evicted.
+async fn evict_for_room(context: &Context<'_>, cluster: &Cluster) -> Result<(), String> {
+    /// Victims per write, so one write never stalls on a huge eviction.
+    const MAX_VICTIMS: usize = 64;
+    let keyspace = &context.shared.keyspace;
+    let maxmemory = keyspace.maxmemory();
+    if maxmemory == 0 || keyspace.used_memory() <= maxmemory {
+        return Ok(());
+    }
+    let out_of_memory = || "OOM command not allowed when used memory > 'maxmemory'.".to_owned();
+    let led = |key: &[u8]| {
+        cluster
+            .partition_of(key_slot(key))
+            .is_some_and(|partition| cluster.route(partition) == Route::Local)
+    };
+    let victims = keyspace
+        .choose_victims(context.now_ms, led, MAX_VICTIMS)
+        .map_err(|_| out_of_memory())?;
+    let mut by_partition: std::collections::BTreeMap<u32, Vec<ByteBuf>> = Default::default();
+    for key in victims {
+        if let Some(partition) = cluster.partition_of(key_slot(&key)) {
+            by_partition
+                .entry(partition)
+                .or_default()
+                .push(ByteBuf::from(key.to_vec()));
+        }
+    }
+    for (partition, keys) in by_partition {
+        cluster
+            .host()
+            .propose(partition, &PartitionCommand::Evict { keys })
+            .await
+            .map_err(|_| out_of_memory())?;
+    }
+    Ok(())
 }
 
 /// A linearizable read; `false` when this member turned out not to lead.

@@ -437,38 +437,8 @@ impl Keyspace {
         let mut rng = self.eviction_rng.lock();
         let mut evicted = 0;
         while self.used_memory() > limit {
-            let mut best: Option<(u64, usize, Bytes)> = None;
-            let mut candidates = 0;
-            for _ in 0..SAMPLES * 8 {
-                if candidates == SAMPLES {
-                    break;
-                }
-                let shard = rng.below(SHARDS);
-                let store = self.shards[shard].lock();
-                if let Some(entry) = store.sample(&mut rng, policy.volatile_only()) {
-                    candidates += 1;
-                    let score = policy.score(entry, now_ms);
-                    if best
-                        .as_ref()
-                        .is_none_or(|(best_score, _, _)| score > *best_score)
-                    {
-                        best = Some((score, shard, Bytes::copy_from_slice(entry.key())));
-                    }
-                }
-            }
-            if best.is_none() {
-                // Sparse keyspace: walk the shards from a random one to find any candidate.
-                let start = rng.below(SHARDS);
-                for step in 0..SHARDS {
-                    let shard = (start + step) % SHARDS;
-                    let store = self.shards[shard].lock();
-                    if let Some(entry) = store.sample(&mut rng, policy.volatile_only()) {
-                        best = Some((0, shard, Bytes::copy_from_slice(entry.key())));
-                        break;
-                    }
-                }
-            }
-            let Some((_, shard, key)) = best else {
+            let Some((shard, key, _)) = self.choose_victim(&mut rng, policy, now_ms, |_| true)
+            else {
                 return Err(OutOfMemory);
             };
             self.with_shard(shard, |store| {
@@ -485,12 +455,158 @@ impl Keyspace {
         }
         Ok(evicted)
     }
+
+    /// Replicated mode: the keys to evict (without deleting them) so that memory gets back within
+    /// `maxmemory`, chosen by the policy among the keys `accept` allows (the partitions this
+    /// member leads), at most `max`. Empty when within the limit; [`OutOfMemory`] when over it
+    /// and nothing may be evicted.
+    pub fn choose_victims(
+        &self,
+        now_ms: u64,
+        accept: impl Fn(&[u8]) -> bool,
+        max: usize,
+    ) -> Result<Vec<Bytes>, OutOfMemory> {
+        let limit = self.maxmemory();
+        let used = self.used_memory();
+        if limit == 0 || used <= limit {
+            return Ok(Vec::new());
+        }
+        let policy = self.policy();
+        if policy == EvictionPolicy::NoEviction {
+            return Err(OutOfMemory);
+        }
+        let mut rng = self.eviction_rng.lock();
+        let mut to_free = used - limit;
+        let mut victims: Vec<Bytes> = Vec::new();
+        while to_free > 0 && victims.len() < max {
+            let chosen = self.choose_victim(&mut rng, policy, now_ms, |key| {
+                accept(key) && !victims.iter().any(|victim| victim.as_ref() == key)
+            });
+            let Some((_, key, size)) = chosen else {
+                break;
+            };
+            to_free = to_free.saturating_sub(size);
+            victims.push(key);
+        }
+        if victims.is_empty() {
+            return Err(OutOfMemory);
+        }
+        Ok(victims)
+    }
+
+    /// The best of a few sampled keys by the policy's score (Redis's approximated LRU/TTL),
+    /// among those `accept` allows: its shard, key and estimated size.
+    fn choose_victim(
+        &self,
+        rng: &mut SampleRng,
+        policy: EvictionPolicy,
+        now_ms: u64,
+        accept: impl Fn(&[u8]) -> bool,
+    ) -> Option<(usize, Bytes, u64)> {
+        let mut best: Option<(u64, usize, Bytes, u64)> = None;
+        let mut candidates = 0;
+        for _ in 0..SAMPLES * 8 {
+            if candidates == SAMPLES {
+                break;
+            }
+            let shard = rng.below(SHARDS);
+            let store = self.shards[shard].lock();
+            if let Some(entry) = store.sample(rng, policy.volatile_only())
+                && accept(entry.key())
+            {
+                candidates += 1;
+                let score = policy.score(entry, now_ms);
+                if best
+                    .as_ref()
+                    .is_none_or(|(best_score, ..)| score > *best_score)
+                {
+                    best = Some((
+                        score,
+                        shard,
+                        Bytes::copy_from_slice(entry.key()),
+                        entry.estimated_size(),
+                    ));
+                }
+            }
+        }
+        if best.is_none() {
+            // Sparse keyspace: walk the shards from a random one to find any candidate.
+            let start = rng.below(SHARDS);
+            for step in 0..SHARDS {
+                let shard = (start + step) % SHARDS;
+                let store = self.shards[shard].lock();
+                let mut found = None;
+                store.scan(usize::MAX, usize::MAX, 0, |entry| {
+                    if found.is_none()
+                        && (!policy.volatile_only() || entry.has_expiry())
+                        && accept(entry.key())
+                    {
+                        found = Some((Bytes::copy_from_slice(entry.key()), entry.estimated_size()));
+                    }
+                });
+                if let Some((key, size)) = found {
+                    best = Some((0, shard, key, size));
+                    break;
+                }
+            }
+        }
+        best.map(|(_, shard, key, size)| (shard, key, size))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::{SetCondition, SetExpiry, estimated_size};
+
+    #[test]
+    fn replicated_eviction_chooses_accepted_victims_without_deleting() {
+        let keyspace = Keyspace::new_replicated(0, EvictionPolicy::AllKeysLru);
+        for i in 0..200 {
+            set(&keyspace, &format!("a{i}"), 1, SetExpiry::Clear);
+            set(&keyspace, &format!("b{i}"), 1, SetExpiry::Clear);
+        }
+        assert_eq!(keyspace.choose_victims(1, |_| true, 10), Ok(Vec::new()));
+        let used = keyspace.used_memory();
+        keyspace.set_maxmemory(used - 3 * estimated_size(4, 100));
+        let victims = keyspace
+            .choose_victims(1, |key| key.starts_with(b"a"), 64)
+            .unwrap();
+        assert!(!victims.is_empty() && victims.len() <= 5, "{victims:?}");
+        assert!(victims.iter().all(|key| key.starts_with(b"a")));
+        assert_eq!(keyspace.used_memory(), used, "choosing deletes nothing");
+        assert_eq!(
+            keyspace.choose_victims(1, |_| false, 64),
+            Err(OutOfMemory),
+            "nothing evictable here"
+        );
+        keyspace.set_policy(EvictionPolicy::NoEviction);
+        assert_eq!(keyspace.choose_victims(1, |_| true, 64), Err(OutOfMemory));
+    }
+
+    #[test]
+    fn slot_ranges_snapshot_and_replace_exactly_their_keys() {
+        let keyspace = Keyspace::new_replicated(0, EvictionPolicy::NoEviction);
+        for i in 0..300 {
+            set(&keyspace, &format!("k{i}"), 1, SetExpiry::Clear);
+        }
+        let low = 0..8192u16;
+        let high = 8192..16384u16;
+        let in_low = keyspace.entries_in(low.clone());
+        let in_high = keyspace.count_in(high.clone());
+        assert_eq!(in_low.len() as u64 + in_high, 300);
+        assert!(in_low.iter().all(|entry| key_slot(entry.key()) < 8192));
+        let kept = in_low[..10].to_vec();
+        keyspace.replace_slots(low.clone(), kept);
+        assert_eq!(keyspace.count_in(low.clone()), 10);
+        assert_eq!(
+            keyspace.count_in(high.clone()),
+            in_high,
+            "other slots untouched"
+        );
+        assert_eq!(keyspace.remove_slots(low.clone()), 10);
+        assert_eq!(keyspace.dbsize(1) as u64, in_high);
+    }
 
     fn set(keyspace: &Keyspace, key: &str, now_ms: u64, expiry: SetExpiry) {
         keyspace
