@@ -44,6 +44,11 @@ async fn create_get_replace_preconditions_and_errors() {
     );
     assert_eq!(exists.message, "configmaps \"a\" already exists");
 
+    let mut with_version = created.clone();
+    with_version.metadata.name = Some("b".into());
+    let set_version = api_status(api.create(&PostParams::default(), &with_version).await);
+    assert_eq!(set_version.code, 400, "{}", set_version.message);
+
     let missing = api_status(api.get("nope").await);
     assert_eq!((missing.code, missing.reason.as_str()), (404, "NotFound"));
     assert_eq!(missing.message, "configmaps \"nope\" not found");
@@ -203,10 +208,9 @@ async fn server_side_apply_creates_merges_owns_and_conflicts() {
             .await,
     );
     assert_eq!((conflict.code, conflict.reason.as_str()), (409, "Conflict"));
-    assert!(
-        conflict.message.contains("alice") && conflict.message.contains(".data.a"),
-        "{}",
-        conflict.message
+    assert_eq!(
+        conflict.message,
+        "Apply failed with 1 conflict: conflict with \"alice\": .data.a"
     );
     let forced = api
         .patch(

@@ -71,9 +71,10 @@ impl Call<'_> {
                 )));
             }
         };
+        // The real server's default is Warn: prune unknown fields and go on.
         let strict = match self.query.get("fieldValidation") {
-            None | Some("") | Some("Strict") => self.query.get("fieldValidation") == Some("Strict"),
-            Some("Warn") | Some("Ignore") => false,
+            Some("Strict") => true,
+            None | Some("") | Some("Warn") | Some("Ignore") => false,
             Some(other) => {
                 return Err(ApiError::bad_request(format!(
                     "fieldValidation: Unsupported value: {other:?}: supported values: \"Ignore\", \"Warn\", \"Strict\""
@@ -696,22 +697,19 @@ impl Handler {
                 .collect();
             let lines: Vec<String> = conflicts
                 .iter()
-                .map(|(path, owners)| format!("- {:?}: {path}", owners.join(", ")))
+                .map(|(path, owners)| format!("conflict with {:?}: {path}", owners.join(", ")))
                 .collect();
-            let mut e = ApiError::conflict(
-                &ty.group,
-                &ty.plural,
-                &key.name,
-                &format!(
-                    "Apply failed with {} conflict(s):\n{}",
-                    conflicts.len(),
-                    lines.join("\n")
-                ),
-            );
+            let noun = if conflicts.len() == 1 {
+                "conflict"
+            } else {
+                "conflicts"
+            };
+            let mut e = ApiError::conflict(&ty.group, &ty.plural, &key.name, "");
+            // The real server's wording, which kubectl explains to the user.
             e.message = format!(
-                "Apply failed with {} conflict(s): {}",
+                "Apply failed with {} {noun}: {}",
                 conflicts.len(),
-                lines.join(" ")
+                lines.join("\n")
             );
             if let Some(d) = e.details.as_mut() {
                 d["causes"] = json!(causes);

@@ -1,5 +1,6 @@
 //! [`PatchType`]: the PATCH media types and how each is applied. JSON patch (RFC 6902) and JSON
-//! merge patch (RFC 7386) are exact. Strategic merge patch is applied as a JSON merge patch: lists
+//! merge patch (RFC 7386) are exact, with the real server's leniency that `test` of a missing path
+//! for `null` passes. Strategic merge patch is applied as a JSON merge patch: lists
 //! are replaced rather than merged by key; `$setElementOrder/…` hints are dropped, and the other
 //! strategic directives (`$patch`, `$retainKeys`, `$deleteFromPrimitiveList/…`) are refused with an
 //! error rather than misapplied. Server-side apply is handled by [`super::fields`].
@@ -40,12 +41,22 @@ impl PatchType {
             PatchType::Json => {
                 let patch: json_patch::Patch = serde_json::from_slice(body)
                     .map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
-                json_patch::patch(&mut doc, &patch).map_err(|e| ApiError {
-                    code: 422,
-                    reason: "Invalid",
-                    message: format!("the JSON patch could not be applied: {e}"),
-                    details: None,
-                })?;
+                for op in patch.0 {
+                    // As in the real server's JSON patch library, testing a missing path for
+                    // `null` succeeds; kube-runtime's finalizer helper relies on it.
+                    if let json_patch::PatchOperation::Test(test) = &op
+                        && test.value.is_null()
+                        && doc.pointer(test.path.as_str()).is_none()
+                    {
+                        continue;
+                    }
+                    json_patch::patch(&mut doc, &[op]).map_err(|e| ApiError {
+                        code: 422,
+                        reason: "Invalid",
+                        message: format!("the JSON patch could not be applied: {e}"),
+                        details: None,
+                    })?;
+                }
             }
             PatchType::Merge | PatchType::Strategic => {
                 let mut patch: Value = serde_json::from_slice(body)
@@ -124,6 +135,14 @@ mod tests {
             )
             .unwrap();
         assert_eq!(patched["spec"]["a"], json!(9));
+        let absent_is_null = PatchType::Json
+            .apply(
+                &json!({"metadata": {"name": "x"}}),
+                br#"[{"op": "test", "path": "/metadata/finalizers", "value": null},
+                     {"op": "add", "path": "/metadata/finalizers", "value": ["f"]}]"#,
+            )
+            .unwrap();
+        assert_eq!(absent_is_null["metadata"]["finalizers"], json!(["f"]));
         let failed = PatchType::Json
             .apply(
                 &target,

@@ -223,6 +223,16 @@ impl<'a> Writer<'a> {
             meta.remove("namespace");
             String::new()
         };
+        if ownership == Ownership::Update
+            && meta
+                .get("resourceVersion")
+                .and_then(Value::as_str)
+                .is_some_and(|rv| !rv.is_empty())
+        {
+            return Err(ApiError::bad_request(
+                "resourceVersion should not be set on objects to be created",
+            ));
+        }
         for server_field in [
             "resourceVersion",
             "uid",
