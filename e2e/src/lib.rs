@@ -7,7 +7,13 @@
 //! - [`apiserver`]: an in-repo Kubernetes API server stand-in (real HTTP on loopback) that the
 //!   operator binary, `kube::Client` and `kubectl` use through a kubeconfig; see `e2e/README.md`.
 //!
-//! Planned (issue 6): a pod runner on top of the stand-in and `ringcache-local`.
+//! - [`pods`]: the pod runner, playing StatefulSet controller and kubelet: every pod is a real
+//!   `ringcache-node` process on its own loopback address.
+//!
+//! - [`local`]: a whole CacheCluster on one machine (stand-in, pod runner, operator), behind the
+//!   `ringcache-local` binary and the end-to-end tests.
 
 pub mod apiserver;
 pub mod linearizability;
+pub mod local;
+pub mod pods;
