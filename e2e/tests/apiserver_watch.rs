@@ -76,6 +76,20 @@ async fn watch_resumes_after_the_given_resource_version() {
         matches!(next_event(&mut stream).await, WatchEvent::Deleted(cm) if cm.name_any() == "a")
     );
 
+    // Metadata-only clients (kube's metadata watchers) get PartialObjectMetadata.
+    let listed = api.list_metadata(&ListParams::default()).await.unwrap();
+    assert_eq!(listed.items.len(), 1);
+    assert_eq!(listed.items[0].name_any(), "b");
+    let mut metadata_events = api
+        .watch_metadata(&WatchParams::default().disable_bookmarks(), &rv_created)
+        .await
+        .unwrap()
+        .boxed();
+    match tokio::time::timeout(Duration::from_secs(5), metadata_events.next()).await {
+        Ok(Some(Ok(WatchEvent::Modified(m)))) => assert_eq!(m.name_any(), "a"),
+        other => panic!("expected a metadata MODIFIED event, got {other:?}"),
+    }
+
     // resourceVersion "0" starts with the current state as ADDED events.
     let mut from_zero = api
         .watch(&WatchParams::default().disable_bookmarks(), "0")

@@ -43,6 +43,12 @@ pub struct Handler {
     pub shutdown: watch::Receiver<bool>,
 }
 
+/// Content-Type of a metadata-only object.
+const PARTIAL_CONTENT_TYPE: &str = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+/// Content-Type of a metadata-only list.
+const PARTIAL_LIST_CONTENT_TYPE: &str =
+    "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+
 /// The parts of a request the verbs need.
 struct Call<'a> {
     method: &'a Method,
@@ -370,6 +376,13 @@ impl Handler {
             let table = TableView::new(ty).render(&[obj], &rv, include);
             return Ok(respond(StatusCode::OK, &table, TABLE_CONTENT_TYPE));
         }
+        if meta::wants_partial(call.header(header::ACCEPT)) {
+            return Ok(respond(
+                StatusCode::OK,
+                &meta::partial(&obj),
+                PARTIAL_CONTENT_TYPE,
+            ));
+        }
         Ok(ok_json(&served(ty, &obj)))
     }
 
@@ -467,6 +480,16 @@ impl Handler {
             table["metadata"] = list_meta;
             return Ok(respond(StatusCode::OK, &table, TABLE_CONTENT_TYPE));
         }
+        if meta::wants_partial(call.header(header::ACCEPT)) {
+            let items: Vec<Value> = selected.iter().map(|o| meta::partial(o)).collect();
+            let list = json!({
+                "kind": "PartialObjectMetadataList",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": list_meta,
+                "items": items,
+            });
+            return Ok(respond(StatusCode::OK, &list, PARTIAL_LIST_CONTENT_TYPE));
+        }
         let items: Vec<Value> = selected.iter().map(|o| served(ty, o)).collect();
         Ok(ok_json(&json!({
             "kind": ty.list_kind,
@@ -518,6 +541,7 @@ impl Handler {
             bookmarks: call.query.flag("allowWatchBookmarks"),
             bookmark_interval: self.options.bookmark_interval,
             timeout,
+            metadata_only: meta::wants_partial(call.header(header::ACCEPT)),
             table: TableView::wanted(call.header(header::ACCEPT)).then(|| {
                 call.query
                     .get("includeObject")

@@ -273,6 +273,21 @@ fn path_segments(path: &str) -> Vec<Segment<'_>> {
     out
 }
 
+/// Whether an Accept header asks for metadata only (`as=PartialObjectMetadata[List]`), as
+/// metadata watchers do.
+pub fn wants_partial(accept: &str) -> bool {
+    accept.contains("as=PartialObjectMetadata")
+}
+
+/// The `meta.k8s.io/v1 PartialObjectMetadata` of an object.
+pub fn partial(obj: &Value) -> Value {
+    json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata").cloned().unwrap_or_else(|| json!({})),
+    })
+}
+
 /// How long ago a timestamp was, the way kubectl prints ages (`5s`, `3m`, `2h`, `4d`).
 pub fn human_age(timestamp: &str) -> String {
     let Some(t) = parse_time(timestamp) else {

@@ -40,6 +40,8 @@ pub struct WatchSpec {
     pub bookmark_interval: Duration,
     /// When the server ends the watch (`timeoutSeconds`).
     pub timeout: Duration,
+    /// Send only `PartialObjectMetadata` (`Accept: …;as=PartialObjectMetadata`).
+    pub metadata_only: bool,
     /// Send each object as a one-row Table (`Accept: …;as=Table`), with this `includeObject`.
     pub table: Option<String>,
 }
@@ -63,6 +65,9 @@ impl WatchSpec {
                 .to_string();
             let table = TableView::new(&self.ty).render(&[Arc::new(obj)], &rv, include);
             return line(&json!({"type": kind, "object": table}));
+        }
+        if self.metadata_only {
+            return line(&json!({"type": kind, "object": meta::partial(&obj)}));
         }
         line(&json!({"type": kind, "object": obj}))
     }
