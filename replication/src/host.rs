@@ -337,24 +337,34 @@ impl<S: StateMachine> ReplicationHost<S> {
             return Err(ReadError::ShuttingDown);
         }
         let hosted = self.group(group).ok_or(ReadError::GroupNotHosted(group))?;
-        let policy = match self.inner.config.read_policy {
-            ReadPolicy::ReadIndex => openraft::ReadPolicy::ReadIndex,
-            ReadPolicy::LeaderLease => openraft::ReadPolicy::LeaseRead,
-        };
         let timeout = self.inner.config.read_timeout;
-        match tokio::time::timeout(timeout, hosted.raft.ensure_linearizable(policy)).await {
-            Err(_) => Err(ReadError::Unavailable {
-                reason: format!("not confirmed within {timeout:?}"),
-            }),
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(forward)))) => {
-                Err(ReadError::NotLeader {
-                    leader: leader_hint(&forward),
-                })
+        let hosted = &hosted;
+        let confirm = |policy| async move {
+            match tokio::time::timeout(timeout, hosted.raft.ensure_linearizable(policy)).await {
+                Err(_) => Err(ReadError::Unavailable {
+                    reason: format!("not confirmed within {timeout:?}"),
+                }),
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(forward)))) => {
+                    Err(ReadError::NotLeader {
+                        leader: leader_hint(&forward),
+                    })
+                }
+                Ok(Err(error)) => Err(ReadError::Unavailable {
+                    reason: error.to_string(),
+                }),
             }
-            Ok(Err(error)) => Err(ReadError::Unavailable {
-                reason: error.to_string(),
-            }),
+        };
+        match self.inner.config.read_policy {
+            ReadPolicy::ReadIndex => confirm(openraft::ReadPolicy::ReadIndex).await,
+            // A new leader has no lease until a quorum acknowledged it: confirm that read with
+            // a heartbeat round instead of failing it.
+            ReadPolicy::LeaderLease => match confirm(openraft::ReadPolicy::LeaseRead).await {
+                Err(ReadError::Unavailable { .. }) => {
+                    confirm(openraft::ReadPolicy::ReadIndex).await
+                }
+                other => other,
+            },
         }
     }
 

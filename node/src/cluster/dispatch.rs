@@ -250,12 +250,17 @@ async fn read(
     args: &[Bytes],
     out: &mut ReplyWriter,
 ) -> bool {
-    if !routing.confirmed.contains(&partition) {
+    let deadline = Instant::now() + LEADER_WAIT;
+    while !routing.confirmed.contains(&partition) {
         match cluster.host().linearizable_read(partition).await {
             Ok(()) => {
                 routing.confirmed.insert(partition);
             }
             Err(ReadError::NotLeader { .. }) => return false,
+            // A leader that just took over (or lost contact for a moment): retry briefly.
+            Err(ReadError::Unavailable { .. }) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
             Err(error) => {
                 out.error(&format!("TRYAGAIN read not confirmed: {error}"));
                 return true;
