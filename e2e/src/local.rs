@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use kube::{Client, ResourceExt};
+use serde::Deserialize;
 use tokio::process::{Child, Command};
 
 use crate::apiserver::{ApiServer, ApiServerHandle, ApiServerOptions, KubeUser};
@@ -39,6 +40,10 @@ pub struct LocalOptions {
     pub second_octet: u8,
     /// How long to wait for `Available`.
     pub timeout: Duration,
+    /// Rendered manifests (e.g. `helm template` of the chart) whose ServiceAccount, Roles,
+    /// ClusterRoles and bindings the operator must run under: the stand-in then enforces RBAC and
+    /// the operator authenticates as that ServiceAccount. `None`: the operator runs as admin.
+    pub operator_rbac: Option<String>,
 }
 
 /// Why the local cluster could not start.
@@ -142,9 +147,21 @@ impl LocalCluster {
             source,
         })?;
 
-        let server = ApiServer::start(ApiServerOptions::default()).await?;
+        let server = ApiServer::start(ApiServerOptions {
+            rbac: options.operator_rbac.is_some(),
+            ..ApiServerOptions::default()
+        })
+        .await?;
         let client = server.client(&KubeUser::Admin).await?;
         server.write_kubeconfig(options.state_dir.join("kubeconfig"), &KubeUser::Admin)?;
+        let operator_user = match &options.operator_rbac {
+            Some(manifests) => apply_rbac(&client, manifests).await?,
+            None => KubeUser::Admin,
+        };
+        server.write_kubeconfig(
+            options.state_dir.join("operator-kubeconfig"),
+            &operator_user,
+        )?;
         let crd: CustomResourceDefinition =
             serde_yaml::from_str(CRD_YAML).expect("the generated CRD parses");
         let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
@@ -346,6 +363,57 @@ fn summarize(status: Option<&serde_json::Value>) -> String {
         })
         .unwrap_or_default();
     format!("{ready}/{replicas} members ready; {}", reasons.join(" "))
+}
+
+/// Applies the ServiceAccount, Roles, ClusterRoles and bindings among `manifests` (YAML
+/// documents) and returns the ServiceAccount's user.
+async fn apply_rbac(client: &Client, manifests: &str) -> Result<KubeUser, LocalError> {
+    let mut user = None;
+    for document in serde_yaml::Deserializer::from_str(manifests) {
+        let Ok(value) = serde_json::Value::deserialize(document) else {
+            continue;
+        };
+        let kind = value
+            .get("kind")
+            .and_then(|kind| kind.as_str())
+            .unwrap_or_default();
+        let (group, version, plural) = match kind {
+            "ServiceAccount" => ("", "v1", "serviceaccounts"),
+            "Role" => ("rbac.authorization.k8s.io", "v1", "roles"),
+            "ClusterRole" => ("rbac.authorization.k8s.io", "v1", "clusterroles"),
+            "RoleBinding" => ("rbac.authorization.k8s.io", "v1", "rolebindings"),
+            "ClusterRoleBinding" => ("rbac.authorization.k8s.io", "v1", "clusterrolebindings"),
+            _ => continue,
+        };
+        let object: DynamicObject = serde_json::from_value(value.clone()).map_err(|error| {
+            LocalError::NotACacheCluster {
+                path: PathBuf::from("<rbac manifests>"),
+                detail: error.to_string(),
+            }
+        })?;
+        let resource =
+            ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
+        let api: Api<DynamicObject> = match object.namespace() {
+            Some(namespace) => {
+                ensure_namespace(client, &namespace).await?;
+                if kind == "ServiceAccount" && user.is_none() {
+                    user = Some(KubeUser::service_account(&namespace, &object.name_any()));
+                }
+                Api::namespaced_with(client.clone(), &namespace, &resource)
+            }
+            None => Api::all_with(client.clone(), &resource),
+        };
+        api.patch(
+            &object.name_any(),
+            &PatchParams::apply(FIELD_MANAGER).force(),
+            &Patch::Apply(&object),
+        )
+        .await?;
+    }
+    user.ok_or_else(|| LocalError::NotACacheCluster {
+        path: PathBuf::from("<rbac manifests>"),
+        detail: "no namespaced ServiceAccount among the RBAC manifests".to_owned(),
+    })
 }
 
 async fn ensure_namespace(client: &Client, namespace: &str) -> Result<(), kube::Error> {

@@ -23,7 +23,7 @@ fn real_cluster() -> bool {
     std::env::var("RINGCACHE_E2E_REAL").as_deref() == Ok("1")
 }
 
-async fn start_local(subnet: u8) -> LocalCluster {
+async fn start_local(subnet: u8, operator_rbac: Option<String>) -> LocalCluster {
     let state_dir =
         std::env::temp_dir().join(format!("ringcache-e2e-{}-{subnet}", std::process::id()));
     let _ = std::fs::remove_dir_all(&state_dir);
@@ -34,6 +34,7 @@ async fn start_local(subnet: u8) -> LocalCluster {
         operator_binary: sibling_binary("ringcache-operator", "RINGCACHE_OPERATOR_BIN"),
         second_octet: subnet,
         timeout: Duration::from_secs(240),
+        operator_rbac,
     };
     let cluster = LocalCluster::start(options)
         .await
@@ -91,7 +92,7 @@ async fn a_cachecluster_comes_up_serves_heals_and_is_collected() {
         eprintln!("RINGCACHE_E2E_REAL=1: the local scenario is skipped (it kills local processes)");
         return;
     }
-    let mut cluster = start_local(61).await;
+    let mut cluster = start_local(61, None).await;
     let client = cluster.client();
     let namespace = cluster.namespace().to_owned();
     let name = cluster.name().to_owned();
@@ -227,5 +228,56 @@ async fn a_cachecluster_comes_up_serves_heals_and_is_collected() {
         })
     })
     .await;
+    cluster.shutdown().await;
+}
+
+/// The helm binary the tests use (installed by scripts/install-deps.sh).
+fn helm() -> std::path::PathBuf {
+    if let Some(path) = std::env::var_os("RINGCACHE_HELM") {
+        return path.into();
+    }
+    let cached = std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default())
+        .join(".cache/ringcache/bin/helm");
+    if cached.is_file() {
+        cached
+    } else {
+        "helm".into()
+    }
+}
+
+/// The operator runs with exactly the RBAC the Helm chart renders (the stand-in enforces it and
+/// answers 403 for anything else): it must still form and serve the cluster, and scaling works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_works_under_the_charts_rbac() {
+    if real_cluster() {
+        eprintln!("RINGCACHE_E2E_REAL=1: skipped (the real cluster has its own RBAC)");
+        return;
+    }
+    let chart = concat!(env!("CARGO_MANIFEST_DIR"), "/../charts/ringcache-operator");
+    let rendered = std::process::Command::new(helm())
+        .args(["template", "rc", chart, "--namespace", "ringcache-system"])
+        .output()
+        .expect("helm runs (scripts/install-deps.sh installs it into ~/.cache/ringcache/bin)");
+    assert!(
+        rendered.status.success(),
+        "helm template failed: {}",
+        String::from_utf8_lossy(&rendered.stderr)
+    );
+    let manifests = String::from_utf8(rendered.stdout).unwrap();
+    let cluster = start_local(62, Some(manifests)).await;
+    let mut connection = redis_connection(&cluster.endpoint(2).unwrap()).await;
+    let _: () = connection.set("rbac", "enough").await.unwrap();
+    let value: String = connection.get("rbac").await.unwrap();
+    assert_eq!(value, "enough");
+    let log = std::fs::read_to_string(
+        std::env::temp_dir()
+            .join(format!("ringcache-e2e-{}-62", std::process::id()))
+            .join("operator.log"),
+    )
+    .unwrap_or_default();
+    assert!(
+        !log.contains("403") && !log.contains("Forbidden"),
+        "the operator was denied something under the chart's RBAC:\n{log}"
+    );
     cluster.shutdown().await;
 }

@@ -118,6 +118,7 @@ fn run(args: UpArgs, background: bool) -> anyhow::Result<()> {
             operator_binary: sibling_binary("ringcache-operator", "RINGCACHE_OPERATOR_BIN"),
             second_octet: args.subnet,
             timeout: Duration::from_secs(args.timeout),
+            operator_rbac: None,
         };
         std::fs::create_dir_all(&state_dir)?;
         std::fs::write(state_dir.join(PID_FILE), std::process::id().to_string())?;
