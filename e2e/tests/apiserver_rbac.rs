@@ -261,3 +261,118 @@ async fn cluster_roles_users_groups_kubeconfigs_and_unknown_tokens() {
     assert_eq!(status.code, 401);
     server.shutdown().await;
 }
+
+fn review(kind: &str, user: Option<&str>, verb: &str, resource: &str, namespace: &str) -> Value {
+    let mut spec = json!({"resourceAttributes": {"verb": verb, "group": "", "resource": resource, "namespace": namespace}});
+    if let Some(user) = user {
+        spec["user"] = json!(user);
+    }
+    json!({"apiVersion": "authorization.k8s.io/v1", "kind": kind, "metadata": {}, "spec": spec})
+}
+
+async fn ask(client: &Client, plural: &str, body: Value) -> Result<Value, kube::Error> {
+    let request = http::Request::post(format!("/apis/authorization.k8s.io/v1/{plural}"))
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(&body).unwrap())
+        .unwrap();
+    client.request::<Value>(request).await
+}
+
+#[tokio::test]
+async fn access_reviews_and_impersonation() {
+    let (server, admin) = start(ApiServerOptions {
+        rbac: true,
+        ..fast()
+    })
+    .await;
+    grant(&admin).await;
+    let op = server
+        .client(&KubeUser::service_account("team", "op"))
+        .await
+        .unwrap();
+
+    let self_review =
+        |verb, resource, ns| review("SelfSubjectAccessReview", None, verb, resource, ns);
+    let mine = ask(
+        &op,
+        "selfsubjectaccessreviews",
+        self_review("list", "configmaps", "team"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(mine["status"]["allowed"], json!(true));
+    let not_mine = ask(
+        &op,
+        "selfsubjectaccessreviews",
+        self_review("list", "configmaps", "default"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(not_mine["status"]["allowed"], json!(false));
+    let reason = not_mine["status"]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("cannot list resource \"configmaps\""),
+        "{reason}"
+    );
+
+    let for_alice = review(
+        "SubjectAccessReview",
+        Some("alice"),
+        "list",
+        "namespaces",
+        "",
+    );
+    let for_alice = ask(&admin, "subjectaccessreviews", for_alice)
+        .await
+        .unwrap();
+    assert_eq!(for_alice["status"]["allowed"], json!(true));
+    let for_op = review(
+        "SubjectAccessReview",
+        Some("system:serviceaccount:team:op"),
+        "delete",
+        "configmaps",
+        "team",
+    );
+    let for_op = ask(&admin, "subjectaccessreviews", for_op).await.unwrap();
+    assert_eq!(for_op["status"]["allowed"], json!(false));
+    let others = review("SubjectAccessReview", Some("alice"), "get", "pods", "");
+    assert_eq!(
+        api_status(ask(&op, "subjectaccessreviews", others).await).code,
+        403
+    );
+
+    // The admin may act as someone else; RBAC then applies to that someone.
+    let yaml = server.kubeconfig(&KubeUser::Admin).to_yaml().unwrap();
+    let mut kubeconfig = Kubeconfig::from_yaml(&yaml).unwrap();
+    for named in &mut kubeconfig.auth_infos {
+        named.auth_info.as_mut().unwrap().impersonate =
+            Some("system:serviceaccount:team:op".into());
+    }
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+        .await
+        .unwrap();
+    let as_op = Client::try_from(config).unwrap();
+    Api::<ConfigMap>::namespaced(as_op.clone(), "team")
+        .list(&ListParams::default())
+        .await
+        .unwrap();
+    let denied = api_status(
+        Api::<ConfigMap>::namespaced(as_op, "default")
+            .list(&ListParams::default())
+            .await,
+    );
+    assert_eq!(denied.code, 403);
+    assert!(
+        denied.message.contains("system:serviceaccount:team:op"),
+        "{}",
+        denied.message
+    );
+
+    // Others may not impersonate.
+    let request = http::Request::get("/api/v1/namespaces")
+        .header("impersonate-user", "admin")
+        .body(Vec::new())
+        .unwrap();
+    assert_eq!(api_status(op.request::<Value>(request).await).code, 403);
+    server.shutdown().await;
+}

@@ -17,6 +17,11 @@ const VERBS: &[&str] = &[
     "watch",
 ];
 const SUBRESOURCE_VERBS: &[&str] = &["get", "patch", "update"];
+const REVIEW_VERBS: &[&str] = &["create"];
+
+fn verbs(t: &ResourceType) -> &'static [&'static str] {
+    if t.create_only { REVIEW_VERBS } else { VERBS }
+}
 
 /// Builds discovery documents from the registry.
 #[derive(Debug, Clone, Copy)]
@@ -123,7 +128,7 @@ impl<'a> Discovery<'a> {
                 "singularName": t.singular,
                 "namespaced": t.namespaced,
                 "kind": t.kind,
-                "verbs": VERBS,
+                "verbs": verbs(t),
                 "shortNames": t.short_names,
                 "categories": t.categories,
             }));
@@ -182,7 +187,7 @@ impl<'a> Discovery<'a> {
             "responseKind": {"group": t.group, "version": t.version, "kind": t.kind},
             "scope": if t.namespaced { "Namespaced" } else { "Cluster" },
             "singularResource": t.singular,
-            "verbs": VERBS,
+            "verbs": verbs(t),
         });
         if !t.short_names.is_empty() {
             r["shortNames"] = json!(t.short_names);

@@ -13,6 +13,7 @@ use super::patch::{PatchType, parse_body};
 use super::rbac::{Attributes, Authorizer};
 use super::request::{Query, ResourcePath, Route};
 use super::resources::ResourceType;
+use super::review::AccessReview;
 use super::scale::ScaleView;
 use super::selector::{FieldSelector, LabelSelector};
 use super::store::{ObjectKey, Store};
@@ -162,6 +163,29 @@ fn parse_rv(value: &str) -> Result<u64, ApiError> {
         .map_err(|_| ApiError::bad_request(format!("invalid resource version: {value:?}")))
 }
 
+/// The user named by `Impersonate-User`/`Impersonate-Group` headers, which only the admin may use
+/// (in a real cluster: whoever may `impersonate` users, groups and service accounts).
+fn impersonate(headers: &HeaderMap, user: KubeUser) -> Result<KubeUser, ApiError> {
+    let Some(target) = headers
+        .get("impersonate-user")
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(user);
+    };
+    if !user.is_admin() {
+        return Err(ApiError::forbidden(format!(
+            "users \"{target}\" is forbidden: User \"{}\" cannot impersonate resource \"users\" in API group \"\" at the cluster scope",
+            user.username()
+        )));
+    }
+    let groups: Vec<String> = headers
+        .get_all("impersonate-group")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_string))
+        .collect();
+    Ok(KubeUser::from_username(target, &groups))
+}
+
 impl Handler {
     /// Answers one request.
     pub async fn handle(self: Arc<Self>, request: Request<Body>) -> Response {
@@ -187,11 +211,18 @@ impl Handler {
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok());
-        let user = match self.auth.authenticate(authorization) {
-            Some(user) => user,
+        let user = match (self.auth.authenticate(authorization), authorization) {
+            (Some(user), _) => user,
             // Without RBAC every caller is the admin, as with an insecure port.
-            None if !self.options.rbac => KubeUser::Admin,
-            None => return error_response(&ApiError::unauthorized()),
+            (None, _) if !self.options.rbac => KubeUser::Admin,
+            (None, None) if self.options.anonymous.is_some() => {
+                self.options.anonymous.clone().expect("checked above")
+            }
+            (None, _) => return error_response(&ApiError::unauthorized()),
+        };
+        let user = match impersonate(&parts.headers, user) {
+            Ok(user) => user,
+            Err(e) => return error_response(&e),
         };
         let call = Call {
             method: &parts.method,
@@ -326,6 +357,9 @@ impl Handler {
         };
         let namespace = rp.namespace.clone().unwrap_or_default();
         let name = rp.name.clone().unwrap_or_default();
+        if ty.create_only {
+            return self.review(call, &ty, verb);
+        }
         if self.options.rbac {
             let state = self.store.lock();
             Authorizer.authorize(
@@ -352,6 +386,35 @@ impl Handler {
             "delete" => self.delete(call, &ty, &key),
             _ => self.delete_collection(call, &ty, rp.namespace.as_deref()),
         }
+    }
+
+    /// Access reviews: answered, never stored. Anyone may review themselves; reviewing others
+    /// needs `create` on subjectaccessreviews.
+    fn review(&self, call: &Call<'_>, ty: &ResourceType, verb: &str) -> Result<Response, ApiError> {
+        if verb != "create" {
+            return Err(ApiError::method_not_allowed(
+                call.method.as_str(),
+                call.path,
+            ));
+        }
+        let body = Self::body_object(call)?;
+        let state = self.store.lock();
+        if self.options.rbac && ty.kind != "SelfSubjectAccessReview" {
+            Authorizer.authorize(
+                &state,
+                &Attributes {
+                    user: call.user,
+                    verb,
+                    group: &ty.group,
+                    resource: &ty.plural,
+                    subresource: "",
+                    namespace: "",
+                    name: "",
+                },
+            )?;
+        }
+        let answered = AccessReview.answer(&state, ty, call.user, body, self.options.rbac)?;
+        Ok(respond(StatusCode::CREATED, &answered, "application/json"))
     }
 
     fn get(

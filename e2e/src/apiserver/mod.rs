@@ -36,6 +36,7 @@ pub mod patch;
 pub mod rbac;
 pub mod request;
 pub mod resources;
+pub mod review;
 pub mod scale;
 pub mod schema;
 pub mod selector;

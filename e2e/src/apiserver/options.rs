@@ -1,5 +1,6 @@
 //! [`ApiServerOptions`]: how an API stand-in is started.
 
+use super::users::KubeUser;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -11,6 +12,11 @@ pub struct ApiServerOptions {
     /// Enforce RBAC from the stored Role/ClusterRole/RoleBinding/ClusterRoleBinding objects. The admin
     /// user always bypasses it. When off, every request (with or without a token) acts as admin.
     pub rbac: bool,
+    /// Who a request without a bearer token acts as when `rbac` is on (`None`: 401 Unauthorized).
+    /// kubectl (client-go) never sends bearer tokens over plain HTTP, so to use kubectl against an
+    /// RBAC-enforcing stand-in set this (usually to `KubeUser::Admin`) and use `kubectl --as=…` to
+    /// act as someone else. kube-rs clients, and so the operator, do send their tokens.
+    pub anonymous: Option<KubeUser>,
     /// Most watch events kept for resuming watches; older ones are compacted away (like etcd's
     /// compaction), so resuming from before them answers `410 Gone`.
     pub history_limit: usize,
@@ -31,6 +37,7 @@ impl Default for ApiServerOptions {
         Self {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             rbac: false,
+            anonymous: None,
             history_limit: 10_000,
             bookmark_interval: Duration::from_secs(5),
             default_watch_timeout: Duration::from_secs(1800),

@@ -88,6 +88,8 @@ pub struct ResourceType {
     pub crd: Option<String>,
     /// The CRD is being deleted: no new objects may be created.
     pub terminating: bool,
+    /// A review (access review): only `create`, answered and not stored.
+    pub create_only: bool,
 }
 
 impl ResourceType {
@@ -159,6 +161,7 @@ fn builtin(
         schema: None,
         crd: None,
         terminating: false,
+        create_only: false,
     }
 }
 
@@ -342,6 +345,23 @@ impl Registry {
                 false,
             ),
         ];
+        for (kind, plural) in [
+            ("SelfSubjectAccessReview", "selfsubjectaccessreviews"),
+            ("SubjectAccessReview", "subjectaccessreviews"),
+        ] {
+            let mut review = builtin(
+                "authorization.k8s.io",
+                "v1",
+                kind,
+                plural,
+                &[],
+                false,
+                false,
+                false,
+            );
+            review.create_only = true;
+            table.push(review);
+        }
         for ty in &mut table {
             match (ty.group.as_str(), ty.plural.as_str()) {
                 ("", "pods") => {
@@ -523,6 +543,7 @@ impl Registry {
                     .map(StructuralSchema::new),
                 crd: Some(super::meta::name(crd).to_string()),
                 terminating,
+                create_only: false,
             });
         }
         out

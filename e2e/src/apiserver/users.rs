@@ -44,6 +44,23 @@ impl KubeUser {
         }
     }
 
+    /// The user a user name stands for (`system:serviceaccount:<ns>:<name>` is a service account;
+    /// membership of `system:masters` makes an admin), as impersonation and access reviews name them.
+    pub fn from_username(username: &str, groups: &[String]) -> Self {
+        if let Some(rest) = username.strip_prefix("system:serviceaccount:")
+            && let Some((namespace, name)) = rest.split_once(':')
+        {
+            return Self::service_account(namespace, name);
+        }
+        if username == "admin" || groups.iter().any(|g| g == "system:masters") {
+            return Self::Admin;
+        }
+        Self::User {
+            name: username.into(),
+            groups: groups.to_vec(),
+        }
+    }
+
     /// The user name RBAC subjects and Forbidden messages use.
     pub fn username(&self) -> String {
         match self {
