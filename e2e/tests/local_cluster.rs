@@ -2,22 +2,28 @@
 //! runner runs its pods as real `ringcache-node` processes, and a Redis client uses the result.
 //!
 //! Written against `kube::Client`. By default everything runs locally (`LocalCluster`); with
-//! `RINGCACHE_E2E_REAL=1` and `KUBECONFIG` the scenario that needs no local process control
-//! (apply → Available → read/write → delete → collected) runs against that cluster instead,
-//! provided its pod IPs are reachable from here.
+//! `RINGCACHE_E2E_REAL=1` and `KUBECONFIG`, the same scenario runs against that cluster (the
+//! operator installed there, e.g. with the Helm chart; pod IPs reachable from here): killing a
+//! node becomes deleting its pod, restarting the operator deletes the operator's pods
+//! (`RINGCACHE_E2E_OPERATOR_NAMESPACE`, default `ringcache-system`), and the CacheCluster goes to
+//! `RINGCACHE_E2E_NAMESPACE` (default `default`).
 
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
 use kube::Client;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use redis::AsyncCommands;
 use ringcache_e2e::local::{
     LocalCluster, LocalOptions, cache_cluster_resource, condition_true, sibling_binary,
 };
 
 const MANIFEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/cachecluster.yaml");
+
+/// One cluster at a time: each runs three members with 64 Raft groups, and two at once on a
+/// loaded two-core machine starve their heartbeats into needless elections.
+static ONE_CLUSTER_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn real_cluster() -> bool {
     std::env::var("RINGCACHE_E2E_REAL").as_deref() == Ok("1")
@@ -44,6 +50,184 @@ async fn start_local(subnet: u8, operator_rbac: Option<String>) -> LocalCluster 
         .await
         .expect("the CacheCluster becomes Available");
     cluster
+}
+
+/// Where the scenario runs: the local stand-in, or a real cluster.
+enum Environment {
+    Local(LocalCluster),
+    Real {
+        client: Client,
+        namespace: String,
+        name: String,
+    },
+}
+
+impl Environment {
+    async fn start(subnet: u8) -> Self {
+        if !real_cluster() {
+            return Environment::Local(start_local(subnet, None).await);
+        }
+        let client = Client::try_default()
+            .await
+            .expect("KUBECONFIG reaches a cluster");
+        let namespace =
+            std::env::var("RINGCACHE_E2E_NAMESPACE").unwrap_or_else(|_| "default".to_owned());
+        let text = std::fs::read_to_string(MANIFEST).unwrap();
+        let object: DynamicObject = serde_yaml::from_str(&text).unwrap();
+        let name = object.metadata.name.clone().unwrap();
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(client.clone(), &namespace, &cache_cluster_resource());
+        api.patch(
+            &name,
+            &PatchParams::apply("ringcache-e2e").force(),
+            &Patch::Apply(&object),
+        )
+        .await
+        .unwrap();
+        eventually(
+            "the CacheCluster is Available",
+            Duration::from_secs(600),
+            || available(&client, &namespace, &name),
+        )
+        .await;
+        Environment::Real {
+            client,
+            namespace,
+            name,
+        }
+    }
+
+    fn client(&self) -> Client {
+        match self {
+            Environment::Local(cluster) => cluster.client(),
+            Environment::Real { client, .. } => client.clone(),
+        }
+    }
+
+    fn namespace(&self) -> String {
+        match self {
+            Environment::Local(cluster) => cluster.namespace().to_owned(),
+            Environment::Real { namespace, .. } => namespace.clone(),
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Environment::Local(cluster) => cluster.name().to_owned(),
+            Environment::Real { name, .. } => name.clone(),
+        }
+    }
+
+    /// `host:port` of a member's Redis port: its pod IP.
+    async fn endpoint(&self, ordinal: u32) -> String {
+        let pods: Api<Pod> = Api::namespaced(self.client(), &self.namespace());
+        let pod = pods
+            .get(&format!("{}-{ordinal}", self.name()))
+            .await
+            .unwrap();
+        let ip = pod
+            .status
+            .and_then(|status| status.pod_ip)
+            .expect("the pod has an IP");
+        format!("{ip}:6379")
+    }
+
+    /// Something that identifies the member's current process (pid, or pod uid).
+    async fn member_incarnation(&self, ordinal: u32) -> Option<String> {
+        let pod_name = format!("{}-{ordinal}", self.name());
+        match self {
+            Environment::Local(cluster) => cluster
+                .runner()
+                .pod_pid(&self.namespace(), &pod_name)
+                .map(|pid| pid.to_string()),
+            Environment::Real {
+                client, namespace, ..
+            } => {
+                let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+                pods.get(&pod_name)
+                    .await
+                    .ok()
+                    .and_then(|pod| pod.metadata.uid)
+            }
+        }
+    }
+
+    /// Kills a member abruptly: SIGKILL of its process, or a forced delete of its pod.
+    async fn kill_member(&self, ordinal: u32) {
+        let pod_name = format!("{}-{ordinal}", self.name());
+        match self {
+            Environment::Local(cluster) => {
+                let pid = cluster
+                    .runner()
+                    .pod_pid(&self.namespace(), &pod_name)
+                    .expect("the member runs");
+                std::process::Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status()
+                    .unwrap();
+            }
+            Environment::Real {
+                client, namespace, ..
+            } => {
+                let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+                pods.delete(&pod_name, &DeleteParams::default().grace_period(0))
+                    .await
+                    .unwrap();
+            }
+        }
+    }
+
+    async fn restart_operator(&mut self) {
+        match self {
+            Environment::Local(cluster) => {
+                cluster.kill_operator().await;
+                cluster.start_operator().unwrap();
+            }
+            Environment::Real { client, .. } => {
+                let namespace = std::env::var("RINGCACHE_E2E_OPERATOR_NAMESPACE")
+                    .unwrap_or_else(|_| "ringcache-system".to_owned());
+                let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
+                pods.delete_collection(
+                    &DeleteParams::default(),
+                    &ListParams::default().labels("app.kubernetes.io/name=ringcache-operator"),
+                )
+                .await
+                .unwrap();
+            }
+        }
+    }
+
+    /// Whether no process (or pod) of the cluster runs any more.
+    async fn members_stopped(&self) -> bool {
+        match self {
+            Environment::Local(cluster) => (0..3).all(|ordinal| {
+                cluster
+                    .runner()
+                    .pod_address(&self.namespace(), &format!("{}-{ordinal}", self.name()))
+                    .is_none()
+            }),
+            Environment::Real {
+                client, namespace, ..
+            } => {
+                let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+                pods.list(&ListParams::default()).await.is_ok_and(|list| {
+                    list.items.iter().all(|pod| {
+                        !pod.metadata
+                            .name
+                            .as_deref()
+                            .unwrap_or("")
+                            .starts_with(&format!("{}-", self.name()))
+                    })
+                })
+            }
+        }
+    }
+
+    async fn shutdown(self) {
+        if let Environment::Local(cluster) = self {
+            cluster.shutdown().await;
+        }
+    }
 }
 
 async fn redis_connection(endpoint: &str) -> redis::aio::MultiplexedConnection {
@@ -88,19 +272,17 @@ async fn events_with_reason(client: &Client, namespace: &str, reason: &str) -> u
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cachecluster_comes_up_serves_heals_and_is_collected() {
-    if real_cluster() {
-        eprintln!("RINGCACHE_E2E_REAL=1: the local scenario is skipped (it kills local processes)");
-        return;
-    }
-    let mut cluster = start_local(61, None).await;
+    let _serial = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let mut cluster = Environment::start(61).await;
     let client = cluster.client();
-    let namespace = cluster.namespace().to_owned();
-    let name = cluster.name().to_owned();
+    let namespace = cluster.namespace();
+    let name = cluster.name();
 
     // Read and write through any pod's address.
-    let endpoints: Vec<String> = (0..3)
-        .map(|ordinal| cluster.endpoint(ordinal).unwrap())
-        .collect();
+    let mut endpoints = Vec::new();
+    for ordinal in 0..3 {
+        endpoints.push(cluster.endpoint(ordinal).await);
+    }
     let mut first = redis_connection(&endpoints[0]).await;
     for index in 0..50 {
         let _: () = first
@@ -121,8 +303,7 @@ async fn a_cachecluster_comes_up_serves_heals_and_is_collected() {
     let before = statefulsets.get(&name).await.unwrap();
     let formed_before = events_with_reason(&client, &namespace, "ClusterFormed").await;
     assert_eq!(formed_before, 1, "the cluster was formed exactly once");
-    cluster.kill_operator().await;
-    cluster.start_operator().unwrap();
+    cluster.restart_operator().await;
     tokio::time::sleep(Duration::from_secs(8)).await;
     let after = statefulsets.get(&name).await.unwrap();
     assert_eq!(
@@ -135,30 +316,21 @@ async fn a_cachecluster_comes_up_serves_heals_and_is_collected() {
     );
     assert!(available(&client, &namespace, &name).await);
 
-    // Kill a node process: the runner restarts it (with its data dir) and the cluster heals.
-    let pod = format!("{name}-1");
-    let pid = cluster
-        .runner()
-        .pod_pid(&namespace, &pod)
-        .expect("pod 1 runs");
-    std::process::Command::new("kill")
-        .args(["-KILL", &pid.to_string()])
-        .status()
-        .unwrap();
+    // Kill a node: it comes back (with its data dir) and the cluster heals.
+    let incarnation = cluster.member_incarnation(1).await;
+    cluster.kill_member(1).await;
     eventually(
-        "the killed pod runs again",
-        Duration::from_secs(60),
+        "the killed member runs again",
+        Duration::from_secs(120),
         || async {
-            cluster
-                .runner()
-                .pod_pid(&namespace, &pod)
-                .is_some_and(|new_pid| new_pid != pid)
+            let now = cluster.member_incarnation(1).await;
+            now.is_some() && now != incarnation
         },
     )
     .await;
     eventually(
         "the cluster is Available again",
-        Duration::from_secs(120),
+        Duration::from_secs(180),
         || {
             let client = client.clone();
             let namespace = namespace.clone();
@@ -179,53 +351,37 @@ async fn a_cachecluster_comes_up_serves_heals_and_is_collected() {
         },
     )
     .await;
-    let mut healed = redis_connection(&endpoints[1]).await;
+    let mut healed = redis_connection(&cluster.endpoint(1).await).await;
     let value: String = healed.get("key7").await.unwrap();
     assert_eq!(value, "value7", "the restarted member serves the data");
     let _: () = healed.set("after-heal", "yes").await.unwrap();
 
-    // Delete the CacheCluster: everything it owns is collected and the processes stop.
+    // Delete the CacheCluster: everything it owns is collected and the members stop.
     let api: Api<DynamicObject> =
         Api::namespaced_with(client.clone(), &namespace, &cache_cluster_resource());
     api.delete(&name, &DeleteParams::default()).await.unwrap();
     eventually(
         "owned objects are garbage-collected",
-        Duration::from_secs(60),
+        Duration::from_secs(120),
         || {
             let client = client.clone();
             let namespace = namespace.clone();
+            let name = name.clone();
             async move {
+                let owned = ListParams::default()
+                    .labels(&format!("app.kubernetes.io/managed-by=ringcache-operator,app.kubernetes.io/instance={name}"));
                 let statefulsets: Api<StatefulSet> = Api::namespaced(client.clone(), &namespace);
                 let services: Api<Service> = Api::namespaced(client.clone(), &namespace);
                 let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace);
-                let pods: Api<Pod> = Api::namespaced(client.clone(), &namespace);
-                let empty =
-                    ListParams::default().labels("app.kubernetes.io/managed-by=ringcache-operator");
-                statefulsets
-                    .list(&ListParams::default())
-                    .await
-                    .unwrap()
-                    .items
-                    .is_empty()
-                    && services.list(&empty).await.unwrap().items.is_empty()
-                    && configmaps.list(&empty).await.unwrap().items.is_empty()
-                    && pods
-                        .list(&ListParams::default())
-                        .await
-                        .unwrap()
-                        .items
-                        .is_empty()
+                statefulsets.list(&owned).await.unwrap().items.is_empty()
+                    && services.list(&owned).await.unwrap().items.is_empty()
+                    && configmaps.list(&owned).await.unwrap().items.is_empty()
             }
         },
     )
     .await;
-    eventually("pod processes stop", Duration::from_secs(60), || async {
-        (0..3).all(|ordinal| {
-            cluster
-                .runner()
-                .pod_address(&namespace, &format!("{name}-{ordinal}"))
-                .is_none()
-        })
+    eventually("members stop", Duration::from_secs(120), || {
+        cluster.members_stopped()
     })
     .await;
     cluster.shutdown().await;
@@ -253,6 +409,7 @@ async fn the_operator_works_under_the_charts_rbac() {
         eprintln!("RINGCACHE_E2E_REAL=1: skipped (the real cluster has its own RBAC)");
         return;
     }
+    let _serial = ONE_CLUSTER_AT_A_TIME.lock().await;
     let chart = concat!(env!("CARGO_MANIFEST_DIR"), "/../charts/ringcache-operator");
     let rendered = std::process::Command::new(helm())
         .args(["template", "rc", chart, "--namespace", "ringcache-system"])
