@@ -16,15 +16,24 @@ for binary in ringcache-node ringcache-operator; do
   context=$(mktemp -d)
   trap 'rm -rf "$context"' EXIT
   install -D "$target_dir/release/$binary" "$context/rootfs/usr/local/bin/$binary"
-  # Copy every shared library the binary loads, at the same path, plus the dynamic loader.
-  ldd "$target_dir/release/$binary" | awk '/=> \// {print $3} /^\s*\/lib/ {print $1}' | while read -r library; do
+  # Copy every shared library the binary loads, at the same path, plus the dynamic loader: every
+  # absolute path ldd prints. (POSIX awk only: Debian's mawk has no \s, and an image without the
+  # loader fails at exec with a bare "no such file or directory".)
+  libraries=$(ldd "$target_dir/release/$binary" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }')
+  interpreter=$(readelf -l "$target_dir/release/$binary" 2>/dev/null | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+  [ -z "$interpreter" ] || grep -qxF "$interpreter" <<<"$libraries" \
+    || { echo "build-images-local: ldd did not list the loader $interpreter of $binary" >&2; exit 1; }
+  for library in $libraries; do
     install -D "$library" "$context/rootfs$library"
   done
   mkdir -p "$context/rootfs/etc" "$context/data"
+  # A world-writable /tmp as distroless has (Kubernetes mounts an emptyDir there anyway).
+  mkdir -m 1777 "$context/rootfs/tmp"
   echo "nonroot:x:65532:65532:nonroot:/nonexistent:/sbin/nologin" > "$context/rootfs/etc/passwd"
   echo "nonroot:x:65532:" > "$context/rootfs/etc/group"
   case "$binary" in
-    ringcache-node) ports="6379 16379 9090"; command='[]' ;;
+    # The node binds 127.0.0.1 by default, which no published port reaches; any arguments replace this.
+    ringcache-node) ports="6379 16379 9090"; command='["--bind=0.0.0.0"]' ;;
     ringcache-operator) ports="8080"; command='["run"]' ;;
   esac
   cat > "$context/Dockerfile" <<DOCKERFILE

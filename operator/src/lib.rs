@@ -20,4 +20,5 @@ pub mod http_server;
 pub mod leader;
 pub mod metrics;
 pub mod plan_report;
+pub mod rbac;
 pub mod reconcile;
