@@ -6,7 +6,9 @@
 #  - the node again under the pod's restrictions (read-only root, no capabilities, no privilege
 #    escalation, uid 65532, /data and /tmp as volumes, the operator's flags);
 #  - the operator image prints --help and `crd` (equal to crds/), and `run` fails cleanly without a
-#    cluster, under the same restrictions.
+#    cluster, under the same restrictions;
+#  - a 3-member cluster of node containers on a private network (fixed IPs), formed through the admin
+#    API, answers `redis-cli -c` across members (MOVED followed to other containers).
 # Prints "skipped: no Docker engine" and exits 0 where there is none.
 #   scripts/docker-smoke.sh [TAG]     (default tag: smoke)
 set -euo pipefail
@@ -27,11 +29,13 @@ operator_image="ringcache-operator:$tag"
 restricted=(--read-only --cap-drop ALL --security-opt no-new-privileges --user 65532:65532)
 
 containers=()
+network="ringcache-smoke-$$"
 work=$(mktemp -d)
 cleanup() {
   for container in "${containers[@]}"; do
     docker rm -f -v "$container" >/dev/null 2>&1 || true
   done
+  docker network rm "$network" >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -100,4 +104,51 @@ set -e
 [ "$run_status" -eq 2 ] && grep -q "cannot create a Kubernetes client" <<<"$run_output" \
   || fail "ringcache-operator run (no cluster) exited $run_status: $run_output"
 echo "ok   operator: run without a cluster stops cleanly (exit 2)"
+# A cluster on a private network. Fixed addresses, so MOVED redirections name addresses this host can
+# reach; the members advertise them.
+subnet_prefix="172.31.$(( $$ % 200 + 20 ))"
+docker network create --subnet "$subnet_prefix.0/24" "$network" >/dev/null \
+  || fail "cannot create the network $network"
+members=""
+for ordinal in 0 1 2; do
+  ip="$subnet_prefix.$(( ordinal + 10 ))"
+  name="ringcache-smoke-$$-member-$ordinal"
+  containers+=("$name")
+  docker run -d --name "$name" --network "$network" --ip "$ip" "${restricted[@]}" \
+    --mount type=volume,dst=/data --tmpfs /tmp:uid=65532,gid=65532 "$node_image" \
+    --cluster-enabled --ordinal "$ordinal" --bind 0.0.0.0 --advertise-host "$ip" --data-dir /data \
+    >/dev/null || fail "docker run of member $ordinal failed"
+  members+="${members:+,}{\"ordinal\":$ordinal,\"adminAddress\":\"$ip:9090\"}"
+done
+first="$subnet_prefix.10"
+formed=""
+for _ in $(seq 50); do
+  formed=$(curl -sf -X POST -H 'content-type: application/json' "http://$first:9090/v1/cluster/form" \
+    -d "{\"settings\":{\"partitions\":16,\"replicationFactor\":3},\"members\":[$members]}" 2>&1) && break
+  sleep 0.5
+done
+grep -q '"members"' <<<"$formed" || fail "forming the container cluster failed: $formed"
+for ordinal in 0 1 2; do
+  ip="$subnet_prefix.$(( ordinal + 10 ))"
+  ready=""
+  for _ in $(seq 100); do
+    curl -sf "http://$ip:9090/readyz" >/dev/null && { ready=yes; break; }
+    sleep 0.3
+  done
+  [ -n "$ready" ] || fail "member $ordinal ($ip) never became ready: $(curl -s "http://$ip:9090/readyz")"
+done
+for index in $(seq 20); do
+  reply=$(redis-cli -c -h "$first" SET "smoke:$index" "v$index" 2>&1) || true
+  [ "$reply" = OK ] || fail "redis-cli -c SET smoke:$index answered '$reply'"
+done
+for ordinal in 1 2; do
+  ip="$subnet_prefix.$(( ordinal + 10 ))"
+  for index in $(seq 20); do
+    reply=$(redis-cli -c -h "$ip" GET "smoke:$index" 2>&1) || true
+    [ "$reply" = "v$index" ] || fail "redis-cli -c -h $ip GET smoke:$index answered '$reply'"
+  done
+done
+slots=$(redis-cli -h "$first" CLUSTER INFO | tr -d '\r' | sed -n 's/^cluster_state://p')
+[ "$slots" = ok ] || fail "CLUSTER INFO reports cluster_state '$slots'"
+echo "ok   3-member cluster of node containers: formed, redis-cli -c SET/GET across members"
 echo "docker smoke test passed"

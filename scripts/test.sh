@@ -20,3 +20,5 @@ echo "== helm chart (lint, render, kubernetes-validate, CRD copy)"
 scripts/check-chart.sh
 echo "== cargo test"
 cargo test --workspace --locked
+echo "== container images: build, run, and a 3-member cluster from the node image (skipped without Docker)"
+scripts/docker-smoke.sh
