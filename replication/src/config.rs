@@ -62,7 +62,12 @@ impl ReplicationConfig {
         ReplicationConfig {
             durability,
             heartbeat_interval: Duration::from_millis(100),
-            election_timeout: (Duration::from_millis(500), Duration::from_millis(1000)),
+            // openraft makes a follower wait its leader lease (= the maximum election timeout)
+            // plus a random election timeout after the last heartbeat before it campaigns: with
+            // 500–1000 ms that was 1.5–2 s of silence before an election even started, so writes
+            // could not resume within 2 s of a leader crash. 300–600 ms: 0.9–1.2 s, still many
+            // heartbeat intervals.
+            election_timeout: (Duration::from_millis(300), Duration::from_millis(600)),
             propose_timeout: Duration::from_secs(5),
             read_timeout: Duration::from_secs(5),
             admin_timeout: Duration::from_secs(30),

@@ -8,6 +8,13 @@ use ringcache_admin::Role;
 
 use crate::shared::Shared;
 
+/// A per-partition gauge: metric name, help text, and its value for one partition.
+type PartitionGauge = (
+    &'static str,
+    &'static str,
+    fn(&ringcache_admin::PartitionStatus) -> u64,
+);
+
 /// Renders every metric of the node.
 pub fn render(shared: &Shared) -> String {
     let mut text = String::new();
@@ -127,7 +134,7 @@ pub fn render(shared: &Shared) -> String {
             );
         }
     }
-    let per_partition: [(&str, &str, fn(&ringcache_admin::PartitionStatus) -> u64); 5] = [
+    let per_partition: [PartitionGauge; 5] = [
         (
             "ringcache_partition_term",
             "Raft term of each hosted partition.",

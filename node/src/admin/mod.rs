@@ -5,7 +5,9 @@ pub mod metrics;
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::rejection::{JsonRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
@@ -56,6 +58,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/leave", post(leave))
         .route("/v1/lifecycle/pre-stop", get(leave))
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(shared)
 }
 
@@ -86,6 +89,69 @@ fn cluster_of(shared: &Shared) -> Result<&Arc<crate::cluster::Cluster>, AdminFai
             "this node runs without cluster mode (start it with --cluster-enabled)",
         )
     })
+}
+
+async fn method_not_allowed(uri: axum::http::Uri, method: axum::http::Method) -> Response {
+    let body = ErrorBody {
+        kind: ErrorKind::BadRequest,
+        message: format!("{uri} does not take {method} (see docs/admin-api.md)"),
+        leader: None,
+    };
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+}
+
+/// A malformed request (body or path) answered like every other error: an [`ErrorBody`], with
+/// the status the extractor chose (400, 413, 415 or 422), instead of axum's plain-text rejection.
+fn rejected(status: StatusCode, detail: String) -> Response {
+    let body = ErrorBody {
+        kind: ErrorKind::BadRequest,
+        message: detail,
+        leader: None,
+    };
+    (status, Json(body)).into_response()
+}
+
+/// A JSON request body; malformed ones are answered by [`rejected`].
+struct ApiJson<T>(T);
+
+impl<T> std::ops::Deref for ApiJson<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(rejected(rejection.status(), rejection.body_text())),
+        }
+    }
+}
+
+/// Path parameters; malformed ones (`/v1/partitions/abc`) are answered by [`rejected`].
+struct ApiPath<T>(T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    Path<T>: FromRequestParts<S, Rejection = PathRejection>,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(ApiPath(value)),
+            Err(rejection) => Err(rejected(rejection.status(), rejection.body_text())),
+        }
+    }
 }
 
 async fn not_found(uri: axum::http::Uri, method: axum::http::Method) -> Response {
@@ -127,7 +193,7 @@ async fn status(State(shared): State<Arc<Shared>>) -> Answer {
     answer(cluster_of(&shared).map(|cluster| cluster.status()))
 }
 
-async fn form(State(shared): State<Arc<Shared>>, body: Json<FormRequest>) -> Answer {
+async fn form(State(shared): State<Arc<Shared>>, body: ApiJson<FormRequest>) -> Answer {
     if let Err(failure) = cluster_of(&shared) {
         return answer::<()>(Err(failure));
     }
@@ -136,8 +202,8 @@ async fn form(State(shared): State<Arc<Shared>>, body: Json<FormRequest>) -> Ans
 
 async fn host_partition(
     State(shared): State<Arc<Shared>>,
-    Path(partition): Path<u32>,
-    body: Json<HostRequest>,
+    ApiPath(partition): ApiPath<u32>,
+    body: ApiJson<HostRequest>,
 ) -> Answer {
     match cluster_of(&shared) {
         Ok(cluster) => answer(cluster.host_partition(partition, body.settings).await),
@@ -145,7 +211,10 @@ async fn host_partition(
     }
 }
 
-async fn drop_partition(State(shared): State<Arc<Shared>>, Path(partition): Path<u32>) -> Answer {
+async fn drop_partition(
+    State(shared): State<Arc<Shared>>,
+    ApiPath(partition): ApiPath<u32>,
+) -> Answer {
     match cluster_of(&shared) {
         Ok(cluster) => answer(cluster.drop_partition(partition).await),
         Err(failure) => answer::<()>(Err(failure)),
@@ -154,8 +223,8 @@ async fn drop_partition(State(shared): State<Arc<Shared>>, Path(partition): Path
 
 async fn bootstrap(
     State(shared): State<Arc<Shared>>,
-    Path(partition): Path<u32>,
-    body: Json<BootstrapRequest>,
+    ApiPath(partition): ApiPath<u32>,
+    body: ApiJson<BootstrapRequest>,
 ) -> Answer {
     match cluster_of(&shared) {
         Ok(cluster) => answer(cluster.bootstrap(partition, &body.voters).await),
@@ -165,8 +234,8 @@ async fn bootstrap(
 
 async fn add_learner(
     State(shared): State<Arc<Shared>>,
-    Path(partition): Path<u32>,
-    body: Json<AddLearnerRequest>,
+    ApiPath(partition): ApiPath<u32>,
+    body: ApiJson<AddLearnerRequest>,
 ) -> Answer {
     match cluster_of(&shared) {
         Ok(cluster) => answer(cluster.add_learner(partition, &body.replica).await),
@@ -176,8 +245,8 @@ async fn add_learner(
 
 async fn promote(
     State(shared): State<Arc<Shared>>,
-    Path(partition): Path<u32>,
-    body: Json<PromoteRequest>,
+    ApiPath(partition): ApiPath<u32>,
+    body: ApiJson<PromoteRequest>,
 ) -> Answer {
     match cluster_of(&shared) {
         Ok(cluster) => answer(cluster.promote(partition, body.id).await),
@@ -187,8 +256,8 @@ async fn promote(
 
 async fn transfer_leadership(
     State(shared): State<Arc<Shared>>,
-    Path(partition): Path<u32>,
-    body: Json<TransferLeadershipRequest>,
+    ApiPath(partition): ApiPath<u32>,
+    body: ApiJson<TransferLeadershipRequest>,
 ) -> Answer {
     match cluster_of(&shared) {
         Ok(cluster) => answer(cluster.transfer_leadership(partition, body.to).await),
@@ -198,7 +267,7 @@ async fn transfer_leadership(
 
 async fn remove_replica(
     State(shared): State<Arc<Shared>>,
-    Path((partition, id)): Path<(u32, u64)>,
+    ApiPath((partition, id)): ApiPath<(u32, u64)>,
 ) -> Answer {
     match cluster_of(&shared) {
         Ok(cluster) => answer(cluster.remove_replica(partition, id).await),

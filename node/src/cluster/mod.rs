@@ -434,6 +434,7 @@ impl Cluster {
             && (status.voters.contains_key(&self.host.id())
                 || status.learners.contains_key(&self.host.id()))
             && status.voters.len() + status.learners.len() > 1
+            && !self.removed_per_leader(partition, status.term, status.last_log_index)
         {
             return Err(AdminFailure::new(
                 ErrorKind::Refused,
@@ -459,6 +460,25 @@ impl Cluster {
             shared.keyspace.remove_slots(count.slots_of(partition));
         }
         Ok(())
+    }
+
+    /// True when `partition`'s leader, as another member reported it (`CLUSTER
+    /// RINGCACHE-ROUTES`), no longer lists this member, in a term and at a commit index at least
+    /// as recent as this replica's own log. A removed replica cannot see that itself: the leader
+    /// stops replicating to it once the joint configuration is committed, so its own view stays
+    /// the joint one that still lists it.
+    fn removed_per_leader(&self, partition: u32, term: u64, last_log_index: Option<u64>) -> bool {
+        self.routes.get(partition).is_some_and(|report| {
+            report.role == Role::Leader
+                && report.term >= term
+                && !report.joint
+                && report.committed_index >= last_log_index
+                && report
+                    .voters
+                    .iter()
+                    .chain(&report.learners)
+                    .all(|replica| replica.id != self.member.id)
+        })
     }
 
     /// Initializes `partition`'s group with `voters` unless it exists (idempotent).
