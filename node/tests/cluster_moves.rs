@@ -1,0 +1,291 @@
+//! Moving a replica of a partition to a new member (host → add learner → promote → transfer
+//! leadership → remove the old replica → drop it) while clients read and write that partition
+//! loses no acknowledged write and serves no stale read: the recorded history is linearizable.
+
+mod cluster_support;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use cluster_support::*;
+use ringcache_admin::{ClusterSettings, ErrorKind, HostRequest, Role};
+use ringcache_e2e::linearizability::{HistoryRecorder, Operation, Verdict, check};
+
+const SETTINGS: ClusterSettings = ClusterSettings {
+    partitions: 16,
+    replication_factor: 3,
+};
+const WORKERS: usize = 3;
+
+/// What the client tasks saw.
+#[derive(Default)]
+struct Tally {
+    acknowledged_writes: AtomicU64,
+    not_applied: AtomicU64,
+    unknown: AtomicU64,
+    reads: AtomicU64,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moving_a_replica_under_load_keeps_the_history_linearizable() {
+    within(Duration::from_secs(150), "the test", async {
+        let mut cluster = TestCluster::start(3, SETTINGS).await;
+        let newcomer = cluster.add_member().await;
+        let newcomer_replica = cluster.status(newcomer).await.member;
+        let partition = 5;
+        // The replica that leaves is the partition's leader, so the move has to hand leadership
+        // over; clients go through a member that stays.
+        let leaving = cluster.leader_of(partition).await;
+        let leaving_id = cluster.status(leaving).await.member.id;
+        let entry = (0..3)
+            .find(|member| *member != leaving)
+            .expect("a staying member");
+        let keys = keys_in_partition(SETTINGS.partitions, partition, "moving", 4);
+
+        let recorder = Arc::new(HistoryRecorder::new());
+        let tally = Arc::new(Tally::default());
+        let stop = Arc::new(AtomicBool::new(false));
+        let unexpected = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let mut workers = Vec::new();
+        for worker in 0..WORKERS {
+            let client = cluster.redis_client(entry);
+            let keys = keys.clone();
+            let recorder = recorder.clone();
+            let tally = tally.clone();
+            let stop = stop.clone();
+            let unexpected = unexpected.clone();
+            workers.push(tokio::spawn(async move {
+                let Some(mut connection) = connect(&client, &stop).await else {
+                    return;
+                };
+                let mut step = 0usize;
+                while !stop.load(Ordering::Relaxed) {
+                    step += 1;
+                    let key = keys[(step * 7 + worker) % keys.len()].as_bytes();
+                    let reconnect = if step.is_multiple_of(2) {
+                        let value = format!("w{worker}-{step}");
+                        let pending = recorder.invoke_write(key, Some(value.as_bytes()));
+                        let result: redis::RedisResult<()> = redis::cmd("SET")
+                            .arg(key)
+                            .arg(&value)
+                            .query_async(&mut connection)
+                            .await;
+                        match result {
+                            Ok(()) => {
+                                recorder.write_ok(pending);
+                                tally.acknowledged_writes.fetch_add(1, Ordering::Relaxed);
+                                false
+                            }
+                            Err(error) => {
+                                let failure = classify(&error);
+                                match &failure {
+                                    Failure::NotApplied(_) => {
+                                        recorder.failed(pending);
+                                        tally.not_applied.fetch_add(1, Ordering::Relaxed);
+                                    }
+                                    Failure::Unknown(_) => {
+                                        recorder.unknown(pending);
+                                        tally.unknown.fetch_add(1, Ordering::Relaxed);
+                                    }
+                                    Failure::Other(text) => {
+                                        recorder.unknown(pending);
+                                        unexpected.lock().unwrap().push(text.clone());
+                                    }
+                                }
+                                error.is_io_error()
+                            }
+                        }
+                    } else {
+                        let pending = recorder.invoke_read(key);
+                        let result: redis::RedisResult<Option<Vec<u8>>> = redis::cmd("GET")
+                            .arg(key)
+                            .query_async(&mut connection)
+                            .await;
+                        match result {
+                            Ok(value) => {
+                                recorder.read_ok(pending, value.as_deref());
+                                tally.reads.fetch_add(1, Ordering::Relaxed);
+                                false
+                            }
+                            Err(error) => {
+                                recorder.failed(pending);
+                                if let Failure::Other(text) = classify(&error) {
+                                    unexpected.lock().unwrap().push(text);
+                                }
+                                error.is_io_error()
+                            }
+                        }
+                    };
+                    if reconnect {
+                        match connect(&client, &stop).await {
+                            Some(fresh) => connection = fresh,
+                            None => return,
+                        }
+                    }
+                }
+            }));
+        }
+        let acknowledged = || tally.acknowledged_writes.load(Ordering::Relaxed);
+        eventually(WAIT, "the clients make progress", || async {
+            (acknowledged() >= 20).then_some(())
+        })
+        .await;
+
+        // The move.
+        let before_move = acknowledged();
+        let settings = SETTINGS;
+        let hosted_view = cluster
+            .admin(newcomer)
+            .host_partition(partition, &HostRequest { settings })
+            .await
+            .expect("host the partition on the new member");
+        assert!(hosted_view.voters.is_empty(), "a new replica starts empty");
+        let replica = newcomer_replica.clone();
+        cluster
+            .on_leader(partition, leaving, "add learner", |admin| {
+                let replica = replica.clone();
+                async move { admin.add_learner(partition, &replica).await }
+            })
+            .await;
+        let newcomer_id = newcomer_replica.id;
+        cluster
+            .on_leader(partition, leaving, "promote", |admin| async move {
+                admin.promote(partition, newcomer_id).await
+            })
+            .await;
+        let transferred = cluster.leader_of(partition).await == leaving;
+        if transferred {
+            cluster
+                .on_leader(
+                    partition,
+                    leaving,
+                    "transfer leadership",
+                    |admin| async move { admin.transfer_leadership(partition, newcomer_id).await },
+                )
+                .await;
+        }
+        cluster
+            .on_leader(partition, newcomer, "remove replica", |admin| async move {
+                admin.remove_replica(partition, leaving_id).await
+            })
+            .await;
+        let old = cluster.admin(leaving);
+        eventually(WAIT, "the old replica drops the partition", || {
+            let old = old.clone();
+            async move {
+                match old.drop_partition(partition).await {
+                    Ok(()) => Some(()),
+                    Err(error)
+                        if error.api_error().map(|body| body.kind) == Some(ErrorKind::Refused) =>
+                    {
+                        None
+                    }
+                    Err(error) => panic!("drop the old replica: {error}"),
+                }
+            }
+        })
+        .await;
+        let during_move = acknowledged() - before_move;
+
+        // Some more traffic after the move, then stop.
+        let after_move = acknowledged();
+        eventually(WAIT, "the clients make progress after the move", || async {
+            (acknowledged() >= after_move + 20).then_some(())
+        })
+        .await;
+        stop.store(true, Ordering::Relaxed);
+        for worker in workers {
+            worker.await.expect("client task");
+        }
+
+        let history = recorder.history();
+        let mut per_key: BTreeMap<String, usize> = BTreeMap::new();
+        for record in &history {
+            *per_key
+                .entry(String::from_utf8_lossy(&record.key).into_owned())
+                .or_default() += 1;
+        }
+        let writes = history
+            .iter()
+            .filter(|record| matches!(record.operation, Operation::Write(_)))
+            .count();
+        println!(
+            "replica move of partition {partition} (member {leaving} → {newcomer}, leadership \
+             handed over: {transferred}, clients via member {entry}): {} operations recorded \
+             ({writes} writes), {} acknowledged writes during the move, {} not applied \
+             (TRYAGAIN/CLUSTERDOWN), {} unknown outcomes, {} reads; per key {per_key:?}",
+            history.len(),
+            during_move,
+            tally.not_applied.load(Ordering::Relaxed),
+            tally.unknown.load(Ordering::Relaxed),
+            tally.reads.load(Ordering::Relaxed),
+        );
+        let unexpected = unexpected.lock().unwrap().clone();
+        assert!(unexpected.is_empty(), "unexpected errors: {unexpected:?}");
+        assert!(
+            during_move > 0,
+            "writes must be acknowledged while the replica moves"
+        );
+
+        // The new member is a voter of the partition; the old one is gone from it.
+        let newcomer_status = cluster.status(newcomer).await;
+        let view = hosted(&newcomer_status, partition).expect("the new member hosts the partition");
+        assert!(
+            view.voters.iter().any(|voter| voter.id == newcomer_id),
+            "the new member is a voter: {view:?}"
+        );
+        assert!(
+            view.voters.iter().all(|voter| voter.id != leaving_id),
+            "the old replica is no voter any more: {view:?}"
+        );
+        assert_eq!(view.voters.len(), 3, "still three replicas: {view:?}");
+        assert!(view.learners.is_empty(), "{view:?}");
+        assert!(
+            matches!(view.role, Role::Leader | Role::Follower),
+            "{view:?}"
+        );
+        let leaving_status = cluster.status(leaving).await;
+        assert!(
+            hosted(&leaving_status, partition).is_none(),
+            "the old member dropped the partition"
+        );
+
+        // Every key reads the same through the new member as through the entry member.
+        let mut through_entry = cluster.redis(entry).await;
+        let mut through_newcomer = cluster.redis(newcomer).await;
+        for key in &keys {
+            let a = get_retrying(&mut through_entry, key, WAIT).await;
+            let b = get_retrying(&mut through_newcomer, key, WAIT).await;
+            assert_eq!(a, b, "{key}");
+            assert!(a.is_some(), "{key} was written");
+        }
+
+        let verdict = tokio::task::spawn_blocking(move || check(&history))
+            .await
+            .expect("checker");
+        assert_eq!(verdict, Verdict::Linearizable);
+    })
+    .await;
+}
+
+/// A connection for a client task; `None` once the test stops (the cluster may be gone).
+async fn connect(
+    client: &redis::Client,
+    stop: &AtomicBool,
+) -> Option<redis::aio::MultiplexedConnection> {
+    let config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Duration::from_secs(5))
+        .set_response_timeout(Duration::from_secs(10));
+    loop {
+        match client
+            .get_multiplexed_async_connection_with_config(&config)
+            .await
+        {
+            Ok(connection) => return Some(connection),
+            Err(_) if stop.load(Ordering::Relaxed) => return None,
+            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+}
