@@ -17,7 +17,9 @@ fn version_and_help() {
     let help = Command::new(BINARY).arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&help.stdout).into_owned();
     assert!(
-        help.contains("--data-dir") && help.contains("NOTHING IS PERSISTED YET"),
+        help.contains("--data-dir")
+            && help.contains("--cluster-enabled")
+            && help.contains("/v1/cluster/form"),
         "{help}"
     );
 }
