@@ -54,7 +54,7 @@ async fn start_local(subnet: u8, operator_rbac: Option<String>) -> LocalCluster 
 
 /// Where the scenario runs: the local stand-in, or a real cluster.
 enum Environment {
-    Local(LocalCluster),
+    Local(Box<LocalCluster>),
     Real {
         client: Client,
         namespace: String,
@@ -65,7 +65,7 @@ enum Environment {
 impl Environment {
     async fn start(subnet: u8) -> Self {
         if !real_cluster() {
-            return Environment::Local(start_local(subnet, None).await);
+            return Environment::Local(Box::new(start_local(subnet, None).await));
         }
         let client = Client::try_default()
             .await
