@@ -196,19 +196,18 @@ async fn reconcile(
                 ready += 1;
             }
         }
+        let current = owned.len().min(replicas as usize);
         let status = json!({
             "status": {
                 "observedGeneration": statefulset.metadata.generation,
-                "replicas": owned.len().min(replicas as usize),
+                "replicas": current,
                 "readyReplicas": ready,
                 "availableReplicas": ready,
-                "currentReplicas": owned.len().min(replicas as usize),
-                "updatedReplicas": owned.len().min(replicas as usize),
+                "currentReplicas": current,
+                "updatedReplicas": current,
             }
         });
-        let _ = statefulsets
-            .clone()
-            .within(&namespace)
+        let _ = Api::<StatefulSet>::namespaced(client.clone(), &namespace)
             .patch_status(
                 &statefulset.name_any(),
                 &PatchParams::default(),
@@ -233,16 +232,6 @@ async fn reconcile(
         process.stop(Duration::from_secs(10)).await;
     }
     Ok(())
-}
-
-trait Within {
-    fn within(self, namespace: &str) -> Self;
-}
-
-impl Within for Api<StatefulSet> {
-    fn within(self, namespace: &str) -> Self {
-        Api::namespaced(self.into_client(), namespace)
-    }
 }
 
 /// Keeps one pod's process running and its status current; returns whether it is ready.

@@ -508,54 +508,57 @@ impl Cluster {
             })
     }
 
-    pub async fn add_learner(&self, partition: u32, learner: &Replica) -> Result<(), AdminFailure> {
+    /// Runs one replica-move step on `partition`'s group and counts it when it succeeds.
+    async fn move_step(
+        &self,
+        partition: u32,
+        operation: &str,
+        counter: &AtomicU64,
+        step: impl std::future::Future<Output = Result<(), AdminError>>,
+    ) -> Result<(), AdminFailure> {
         self.require_partition(partition)?;
-        self.host
-            .add_learner(
-                partition,
-                RaftNodeId::from_u64(learner.id),
-                learner.address.clone(),
-            )
-            .await
-            .map_err(|error| AdminFailure::from_admin(partition, "add learner", error))?;
-        self.counters
-            .moves_add_learner
-            .fetch_add(1, Ordering::Relaxed);
+        step.await
+            .map_err(|error| AdminFailure::from_admin(partition, operation, error))?;
+        counter.fetch_add(1, Ordering::Relaxed);
         Ok(())
+    }
+
+    pub async fn add_learner(&self, partition: u32, learner: &Replica) -> Result<(), AdminFailure> {
+        let id = RaftNodeId::from_u64(learner.id);
+        let step = self
+            .host
+            .add_learner(partition, id, learner.address.clone());
+        self.move_step(
+            partition,
+            "add learner",
+            &self.counters.moves_add_learner,
+            step,
+        )
+        .await
     }
 
     pub async fn promote(&self, partition: u32, id: u64) -> Result<(), AdminFailure> {
-        self.require_partition(partition)?;
-        self.host
-            .promote(partition, RaftNodeId::from_u64(id))
+        let step = self.host.promote(partition, RaftNodeId::from_u64(id));
+        self.move_step(partition, "promote", &self.counters.moves_promote, step)
             .await
-            .map_err(|error| AdminFailure::from_admin(partition, "promote", error))?;
-        self.counters.moves_promote.fetch_add(1, Ordering::Relaxed);
-        Ok(())
     }
 
     pub async fn transfer_leadership(&self, partition: u32, to: u64) -> Result<(), AdminFailure> {
-        self.require_partition(partition)?;
-        self.host
-            .transfer_leadership(partition, RaftNodeId::from_u64(to))
+        let step = self
+            .host
+            .transfer_leadership(partition, RaftNodeId::from_u64(to));
+        let counter = &self.counters.moves_transfer_leadership;
+        self.move_step(partition, "transfer leadership", counter, step)
             .await
-            .map_err(|error| AdminFailure::from_admin(partition, "transfer leadership", error))?;
-        self.counters
-            .moves_transfer_leadership
-            .fetch_add(1, Ordering::Relaxed);
-        Ok(())
     }
 
     pub async fn remove_replica(&self, partition: u32, id: u64) -> Result<(), AdminFailure> {
-        self.require_partition(partition)?;
-        self.host
-            .remove_replica(partition, RaftNodeId::from_u64(id))
+        let step = self
+            .host
+            .remove_replica(partition, RaftNodeId::from_u64(id));
+        let counter = &self.counters.moves_remove_replica;
+        self.move_step(partition, "remove replica", counter, step)
             .await
-            .map_err(|error| AdminFailure::from_admin(partition, "remove replica", error))?;
-        self.counters
-            .moves_remove_replica
-            .fetch_add(1, Ordering::Relaxed);
-        Ok(())
     }
 
     /// Hands the leadership of every partition led here to another voter (pre-stop), within

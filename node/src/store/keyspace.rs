@@ -176,7 +176,8 @@ impl Keyspace {
     pub fn replace_slots(&self, slots: std::ops::Range<u16>, entries: Vec<Entry>) {
         self.remove_slots(slots);
         for entry in entries {
-            self.with_key(entry.key(), |store| store.put_entry(entry.clone()));
+            let shard = Self::shard_of(entry.key());
+            self.with_shard(shard, |store| store.put_entry(entry));
         }
     }
 
