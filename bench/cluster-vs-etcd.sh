@@ -5,7 +5,10 @@
 # Systems (started by this script on unusual loopback addresses; each is started fresh, with empty data
 # dirs, for its block of every round and stopped after it, so only the system under test runs):
 #   rc     3 ringcache-node members on $RC_HOSTS, formed with POST /v1/cluster/form, ready on /readyz;
-#          default settings (Raft log not fsynced, reads confirmed by leader lease)
+#          default settings (Raft log not fsynced, reads confirmed by leader lease) plus $RC_FLAGS,
+#          by default "--threads 1 --idle-poll-us 200": three members share this machine's 2 CPUs,
+#          so each gets one worker thread (as a pod with a 1-CPU limit would by default), and each
+#          keeps polling 200 us after a message instead of sleeping (see --help)
 #   etcd   3 etcd members (Debian's etcd-server) on $ETCD_HOSTS, default settings: the WAL is fsynced
 #          on every commit, data dirs on the same disk as ringcache's ($BENCH_TMP)
 #   redis  one redis-server on $REDIS_HOST, --save '' --appendonly no
@@ -13,6 +16,7 @@
 #   etcd-tmpfs     another 3-member etcd cluster whose data dirs are on tmpfs (/dev/shm): fsync costs
 #                  nothing. Debian's etcd 3.4 has no --unsafe-no-fsync (3.5+); this is its equivalent.
 #   rc-read-index  another ringcache cluster started with --read-policy read-index
+#   rc-defaults    another ringcache cluster without $RC_FLAGS: every setting at its default
 #   redis-cluster  control: 3 redis-servers with --cluster-enabled yes, no replicas (redis-cli --cluster
 #                  create), measured with redis-benchmark --cluster like ringcache: what 3 processes and
 #                  the benchmark's cluster mode cost on this machine without any replication
@@ -37,13 +41,15 @@ KEYSPACE=${KEYSPACE:-100000}
 VALUE_SIZE=${VALUE_SIZE:-64}
 PARTITIONS=${PARTITIONS:-64}
 RF=${RF:-3}
-VARIANTS=${VARIANTS-etcd-tmpfs rc-read-index redis-cluster}
+VARIANTS=${VARIANTS-etcd-tmpfs rc-read-index rc-defaults redis-cluster}
+RC_FLAGS=${RC_FLAGS-"--threads 1 --idle-poll-us 200"}
 # etcd-load endpoints: "leader" (every request straight to the leader: etcd's best case on one
 # machine, no forwarding hop) or "all" (clientv3's usual balancing over the three members).
 ETCD_TARGET=${ETCD_TARGET:-leader}
 # SYSTEMS: the main systems (default "rc etcd redis"; e.g. SYSTEMS=rc RF=1 VARIANTS="" for a diagnosis)
 RC_HOSTS=${RC_HOSTS:-"127.0.88.1 127.0.88.2 127.0.88.3"}
 RC_RI_HOSTS=${RC_RI_HOSTS:-"127.0.88.4 127.0.88.5 127.0.88.6"}
+RC_DEFAULTS_HOSTS=${RC_DEFAULTS_HOSTS:-"127.0.88.7 127.0.88.8 127.0.88.9"}
 ETCD_HOSTS=${ETCD_HOSTS:-"127.0.88.11 127.0.88.12 127.0.88.13"}
 ETCD_TMPFS_HOSTS=${ETCD_TMPFS_HOSTS:-"127.0.88.14 127.0.88.15 127.0.88.16"}
 REDIS_HOST=${REDIS_HOST:-127.0.88.20}
@@ -335,6 +341,7 @@ el() { # system mode clients requests -> records rps, p50_us, p99_us, server and
 
 rc_host=${RC_HOSTS%% *}
 rc_ri_host=${RC_RI_HOSTS%% *}
+rc_defaults_host=${RC_DEFAULTS_HOSTS%% *}
 measure() { # system
     case $1 in
         rc)
@@ -344,6 +351,10 @@ measure() { # system
         rc-read-index)
             rb rc-read-index SET "$CLIENTS" "$REQUESTS" "$rc_ri_host"
             rb rc-read-index GET "$CLIENTS" "$REQUESTS" "$rc_ri_host" ;;
+        rc-defaults)
+            rb rc-defaults SET "$CLIENTS" "$REQUESTS" "$rc_defaults_host"
+            rb rc-defaults GET "$CLIENTS" "$REQUESTS" "$rc_defaults_host"
+            rb rc-defaults SET 1 "$LAT_REQUESTS" "$rc_defaults_host" ;;
         redis-cluster)
             rb redis-cluster SET "$CLIENTS" "$REQUESTS" "${REDIS_CLUSTER_HOSTS%% *}"
             rb redis-cluster GET "$CLIENTS" "$REQUESTS" "${REDIS_CLUSTER_HOSTS%% *}"
@@ -365,8 +376,12 @@ measure() { # system
 # ---------------------------------------------------------------- run
 start_system() { # system: a fresh instance (empty data dirs)
     case $1 in
-        rc) start_rc rc "$RC_HOSTS" ;;
-        rc-read-index) start_rc rc-read-index "$RC_RI_HOSTS" --read-policy read-index ;;
+        # $RC_FLAGS is split into words on purpose.
+        # shellcheck disable=SC2086
+        rc) start_rc rc "$RC_HOSTS" $RC_FLAGS ;;
+        # shellcheck disable=SC2086
+        rc-read-index) start_rc rc-read-index "$RC_RI_HOSTS" $RC_FLAGS --read-policy read-index ;;
+        rc-defaults) start_rc rc-defaults "$RC_DEFAULTS_HOSTS" ;;
         etcd) start_etcd etcd "$ETCD_HOSTS" "$work" ;;
         etcd-tmpfs) start_etcd etcd-tmpfs "$ETCD_TMPFS_HOSTS" "$shm_work" ;;
         redis) start_redis ;;
@@ -393,7 +408,7 @@ started=$(date -u +%Y-%m-%dT%H:%MZ)
 systems=${SYSTEMS:-rc etcd redis}
 for variant in $VARIANTS; do
     case $variant in
-        rc-read-index | etcd-tmpfs | redis-cluster) systems+=" $variant" ;;
+        rc-read-index | rc-defaults | etcd-tmpfs | redis-cluster) systems+=" $variant" ;;
         *) log "error: unknown variant $variant"; exit 1 ;;
     esac
 done
@@ -440,7 +455,7 @@ get_vs_redis=$(ratio "$rc_get" "$redis_get")
 
 echo
 echo "# ringcache cluster vs etcd vs redis-server ($started, $ROUNDS rounds; medians)"
-echo "ringcache-node: $source_note"
+echo "ringcache-node: $source_note; RC_FLAGS: ${RC_FLAGS:-none}"
 echo "load average before: $load_before, after: $load_after; $(nproc) CPUs"
 echo "idle CPU of each system (% of one core): $idle_line"
 sort -u "$work/notes" | sed 's/^/note: /'
@@ -483,6 +498,11 @@ if has_variant redis-cluster; then
         "$(ratio "$(median redis-cluster.get.c$CLIENTS.rps)" "$redis_get"); ringcache GET / redis-cluster GET =" \
         "$(ratio "$rc_get" "$(median redis-cluster.get.c$CLIENTS.rps)"); ringcache SET / redis-cluster SET =" \
         "$(ratio "$rc_set" "$(median redis-cluster.set.c$CLIENTS.rps)")"
+fi
+if has_variant rc-defaults; then
+    echo "variant rc-defaults (no RC_FLAGS): SET / etcd put = $(ratio "$(median rc-defaults.set.c$CLIENTS.rps)" "$etcd_put");" \
+        "GET / redis GET = $(ratio "$(median rc-defaults.get.c$CLIENTS.rps)" "$redis_get");" \
+        "single-client SET p50 = $(fmt "$(median rc-defaults.set.c1.p50_us)") us"
 fi
 if has_variant rc-read-index; then
     echo "variant rc-read-index: GET / redis GET = $(ratio "$(median rc-read-index.get.c$CLIENTS.rps)" "$redis_get")" \

@@ -117,7 +117,10 @@ pub async fn serve(
             _ = shutdown.changed() => break,
             read = stream.read_buf(&mut input) => match read {
                 Ok(0) | Err(_) => break,
-                Ok(count) => stats.input_bytes += count as u64,
+                Ok(count) => {
+                    ringcache_replication::note_activity();
+                    stats.input_bytes += count as u64
+                }
             },
         }
     }

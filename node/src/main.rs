@@ -40,7 +40,11 @@ fn init_logging(format: LogFormat) {
 }
 
 fn run(config: Config) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = config.threads {
+        runtime.worker_threads(threads.get());
+    }
+    let runtime = runtime
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
@@ -81,6 +85,7 @@ fn run(config: Config) -> anyhow::Result<()> {
             cluster,
             admin,
         };
+        ringcache_replication::start_idle_polling(config.idle_poll);
         ringcache_node::server::run_node(listeners, config, shutdown_signal()).await?;
         Ok(())
     })

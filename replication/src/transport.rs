@@ -176,6 +176,7 @@ fn start_link(stream: TcpStream, mut shutdown: watch::Receiver<bool>) -> Link {
                 frame = codec::read_frame(&mut reader) => frame,
                 _ = shutdown.wait_for(|stop| *stop) => break,
             };
+            crate::idle_poll::note_activity();
             match frame {
                 Ok(Some(Frame::Response { request_id, body })) => {
                     if let Some(sender) = reader_pending.lock().remove(&request_id) {
@@ -278,6 +279,7 @@ async fn serve_connection(
             frame = codec::read_frame(&mut reader) => frame,
             _ = shutdown.wait_for(|stop| *stop) => return,
         };
+        crate::idle_poll::note_activity();
         let (request_id, group, target, body) = match frame {
             Ok(Some(Frame::Request {
                 request_id,

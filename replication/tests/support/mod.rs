@@ -80,6 +80,15 @@ pub async fn start_host(
     ordinal: u16,
     data_dir: Option<&Path>,
 ) -> ReplicationHost<Kv> {
+    start_host_with(address, ordinal, test_config(data_dir)).await
+}
+
+/// [`start_host`] with settings of the caller's choosing.
+pub async fn start_host_with(
+    address: &str,
+    ordinal: u16,
+    config: ReplicationConfig,
+) -> ReplicationHost<Kv> {
     let deadline = Instant::now() + PATIENCE;
     let listener = loop {
         match TcpListener::bind(address).await {
@@ -92,11 +101,9 @@ pub async fn start_host(
         }
     };
     let address = listener.local_addr().expect("local address").to_string();
-    ReplicationHost::start(listener, address, ordinal, test_config(data_dir), |_| {
-        Kv::default()
-    })
-    .await
-    .expect("start host")
+    ReplicationHost::start(listener, address, ordinal, config, |_| Kv::default())
+        .await
+        .expect("start host")
 }
 
 /// Three hosts, each with its own data directory, all hosting `group`, bootstrapped by the first.
