@@ -52,7 +52,7 @@ pub use idle_poll::{note_activity, start_idle_polling};
 pub use node_id::{IDENTITY_FILE, RaftNodeId};
 pub use state_machine::{RestoreError, StateMachine};
 pub use status::{GroupStatus, Role};
-pub use transport::cluster_port_address;
+pub use transport::{WireCounters, cluster_port_address};
 
 /// A Raft group: one partition.
 pub type GroupId = u32;

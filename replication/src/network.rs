@@ -15,7 +15,7 @@ use openraft::{BasicNode, OptionalSend};
 
 use crate::codec::{RequestBody, ResponseBody};
 use crate::raft_types::{RaftTypes, Snapshot, Vote};
-use crate::transport::{CallError, Transport};
+use crate::transport::{CallError, Lane, Transport};
 use crate::{GroupId, RaftNodeId};
 
 /// Snapshots are sent in pieces of this size, so that other groups' messages interleave.
@@ -36,6 +36,16 @@ impl RaftNetworkFactory<RaftTypes> for GroupNetworkFactory {
             target,
             address: node.addr.clone(),
             transport: Arc::clone(&self.transport),
+            lane: Lane::Immediate,
+        }
+    }
+
+    /// Heartbeats (and the leader's lease probes, which openraft sends the same way) may wait
+    /// one scheduler turn for the other groups' heartbeats to the same peer.
+    async fn new_heartbeat_client(&mut self, target: RaftNodeId, node: &BasicNode) -> GroupNetwork {
+        GroupNetwork {
+            lane: Lane::Batched,
+            ..self.new_client(target, node).await
         }
     }
 }
@@ -46,13 +56,21 @@ pub(crate) struct GroupNetwork {
     target: RaftNodeId,
     address: String,
     transport: Arc<Transport>,
+    lane: Lane,
 }
 
 impl GroupNetwork {
     async fn call(&self, body: RequestBody, option: &RPCOption) -> Result<ResponseBody, CallError> {
         let timeout = option.hard_ttl().max(Duration::from_millis(100));
         self.transport
-            .call(&self.address, self.group, self.target, body, Some(timeout))
+            .call(
+                &self.address,
+                self.group,
+                self.target,
+                body,
+                Some(timeout),
+                self.lane,
+            )
             .await
     }
 }

@@ -10,6 +10,11 @@
 //! ```
 //!
 //! Requests carry a request id; responses come back on the same connection in any order.
+//!
+//! Frames go in one of two [`Lane`]s. Replication and its answers are written as soon as the
+//! writer task runs. Heartbeats (which the host sends for all its groups at the same moment) and
+//! their answers let every other ready task queue its frames first, so that the heartbeats of
+//! all groups to one peer leave in one write and arrive in one read.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -30,6 +35,42 @@ use crate::{GroupId, RaftNodeId};
 
 /// Frames queued per connection before senders wait.
 const QUEUE_DEPTH: usize = 4096;
+
+/// How soon a frame must be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lane {
+    /// On the path of a client's request (replication, votes, snapshots): write at once.
+    Immediate,
+    /// Heartbeats and their answers: let the other ready tasks queue their frames first (one
+    /// scheduler turn, not a timer), so that many of them share one write.
+    Batched,
+}
+
+/// A frame waiting in a connection's queue.
+struct Outgoing {
+    bytes: Vec<u8>,
+    lane: Lane,
+}
+
+/// Frames and socket writes of all cluster connections of a host, both directions: how well
+/// the writer batches (exported in the node's `/metrics`).
+#[derive(Debug, Default)]
+pub struct WireCounters {
+    frames_sent: AtomicU64,
+    socket_writes: AtomicU64,
+}
+
+impl WireCounters {
+    /// Frames (requests and responses) written to peers.
+    pub fn frames_sent(&self) -> u64 {
+        self.frames_sent.load(Ordering::Relaxed)
+    }
+
+    /// Socket writes that carried them: fewer than frames when frames were batched.
+    pub fn socket_writes(&self) -> u64 {
+        self.socket_writes.load(Ordering::Relaxed)
+    }
+}
 
 /// A request as handed to the receiving host: snapshot pieces already reassembled.
 pub(crate) enum Incoming {
@@ -63,7 +104,7 @@ type PendingMap = Arc<Mutex<HashMap<u64, oneshot::Sender<Result<ResponseBody, Re
 
 /// A live connection to one peer.
 struct Link {
-    queue: mpsc::Sender<Vec<u8>>,
+    queue: mpsc::Sender<Outgoing>,
     pending: PendingMap,
     alive: Arc<AtomicBool>,
 }
@@ -74,15 +115,21 @@ pub(crate) struct Transport {
     next_request_id: AtomicU64,
     rpc_timeout: Duration,
     shutdown: watch::Receiver<bool>,
+    counters: Arc<WireCounters>,
 }
 
 impl Transport {
-    pub(crate) fn new(rpc_timeout: Duration, shutdown: watch::Receiver<bool>) -> Self {
+    pub(crate) fn new(
+        rpc_timeout: Duration,
+        shutdown: watch::Receiver<bool>,
+        counters: Arc<WireCounters>,
+    ) -> Self {
         Transport {
             links: Mutex::new(HashMap::new()),
             next_request_id: AtomicU64::new(1),
             rpc_timeout,
             shutdown,
+            counters,
         }
     }
 
@@ -94,6 +141,7 @@ impl Transport {
         target: RaftNodeId,
         body: RequestBody,
         timeout: Option<Duration>,
+        lane: Lane,
     ) -> Result<ResponseBody, CallError> {
         let timeout = timeout.unwrap_or(self.rpc_timeout);
         let request_id = self.next_request_id.fetch_add(1, Ordering::Relaxed);
@@ -107,7 +155,7 @@ impl Transport {
         let (queue, pending) = self.link(address).await?;
         let (answer_sender, answer) = oneshot::channel();
         pending.lock().insert(request_id, answer_sender);
-        if queue.send(bytes).await.is_err() {
+        if queue.send(Outgoing { bytes, lane }).await.is_err() {
             pending.lock().remove(&request_id);
             return Err(CallError::Network("connection closed".to_owned()));
         }
@@ -123,7 +171,7 @@ impl Transport {
     }
 
     /// The live connection to `address`, connecting if needed.
-    async fn link(&self, address: &str) -> Result<(mpsc::Sender<Vec<u8>>, PendingMap), CallError> {
+    async fn link(&self, address: &str) -> Result<(mpsc::Sender<Outgoing>, PendingMap), CallError> {
         if *self.shutdown.borrow() {
             return Err(CallError::Unreachable("shutting down".to_owned()));
         }
@@ -141,7 +189,7 @@ impl Transport {
             .map_err(|_| CallError::Unreachable(format!("connect to {address} timed out")))?
             .map_err(|error| CallError::Unreachable(format!("connect to {address}: {error}")))?;
         let _ = stream.set_nodelay(true);
-        let link = start_link(stream, self.shutdown.clone());
+        let link = start_link(stream, self.shutdown.clone(), Arc::clone(&self.counters));
         let handles = (link.queue.clone(), Arc::clone(&link.pending));
         *slot = Some(link);
         Ok(handles)
@@ -161,12 +209,16 @@ pub fn cluster_port_address(address: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// Starts the writer and reader tasks of a client connection.
-fn start_link(stream: TcpStream, mut shutdown: watch::Receiver<bool>) -> Link {
+fn start_link(
+    stream: TcpStream,
+    mut shutdown: watch::Receiver<bool>,
+    counters: Arc<WireCounters>,
+) -> Link {
     let (reader, writer) = stream.into_split();
     let (queue, receiver) = mpsc::channel(QUEUE_DEPTH);
     let pending: PendingMap = Arc::default();
     let alive = Arc::new(AtomicBool::new(true));
-    tokio::spawn(write_loop(writer, receiver, Arc::clone(&alive)));
+    tokio::spawn(write_loop(writer, receiver, Arc::clone(&alive), counters));
     let reader_pending = Arc::clone(&pending);
     let reader_alive = Arc::clone(&alive);
     tokio::spawn(async move {
@@ -205,24 +257,35 @@ fn start_link(stream: TcpStream, mut shutdown: watch::Receiver<bool>) -> Link {
     }
 }
 
-/// Writes queued frames; everything queued at the moment is written before one flush, which is
-/// where the heartbeats of many groups to the same peer get coalesced into one segment.
+/// Writes queued frames; everything queued at the moment is written before one flush.
+///
+/// A batched frame first yields once: a frame wakes this task, and Tokio runs the woken task
+/// right after the waker, so without the yield the heartbeats that many group tasks queue in
+/// one scheduler turn would each get a write of their own.
 async fn write_loop(
     writer: tokio::net::tcp::OwnedWriteHalf,
-    mut queue: mpsc::Receiver<Vec<u8>>,
+    mut queue: mpsc::Receiver<Outgoing>,
     alive: Arc<AtomicBool>,
+    counters: Arc<WireCounters>,
 ) {
     let mut writer = BufWriter::with_capacity(64 << 10, writer);
-    while let Some(bytes) = queue.recv().await {
-        let mut result = writer.write_all(&bytes).await;
+    while let Some(first) = queue.recv().await {
+        if first.lane == Lane::Batched {
+            tokio::task::yield_now().await;
+        }
+        let mut frames = 1;
+        let mut result = writer.write_all(&first.bytes).await;
         while result.is_ok()
             && let Ok(more) = queue.try_recv()
         {
-            result = writer.write_all(&more).await;
+            frames += 1;
+            result = writer.write_all(&more.bytes).await;
         }
         if result.is_err() || writer.flush().await.is_err() {
             break;
         }
+        counters.frames_sent.fetch_add(frames, Ordering::Relaxed);
+        counters.socket_writes.fetch_add(1, Ordering::Relaxed);
     }
     alive.store(false, Ordering::Release);
 }
@@ -232,6 +295,7 @@ pub(crate) fn serve(
     listener: TcpListener,
     handler: Weak<dyn RequestHandler>,
     mut shutdown: watch::Receiver<bool>,
+    counters: Arc<WireCounters>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
@@ -242,7 +306,12 @@ pub(crate) fn serve(
             match accepted {
                 Ok((stream, _)) => {
                     let _ = stream.set_nodelay(true);
-                    tokio::spawn(serve_connection(stream, handler.clone(), shutdown.clone()));
+                    tokio::spawn(serve_connection(
+                        stream,
+                        handler.clone(),
+                        shutdown.clone(),
+                        Arc::clone(&counters),
+                    ));
                 }
                 Err(error) => {
                     // Usually too many open files: wait instead of spinning.
@@ -264,6 +333,7 @@ async fn serve_connection(
     stream: TcpStream,
     handler: Weak<dyn RequestHandler>,
     mut shutdown: watch::Receiver<bool>,
+    counters: Arc<WireCounters>,
 ) {
     let (reader, writer) = stream.into_split();
     let (queue, receiver) = mpsc::channel(QUEUE_DEPTH);
@@ -271,6 +341,7 @@ async fn serve_connection(
         writer,
         receiver,
         Arc::new(AtomicBool::new(true)),
+        counters,
     ));
     let mut reader = tokio::io::BufReader::new(reader);
     let mut snapshots: HashMap<GroupId, PartialSnapshot> = HashMap::new();
@@ -297,6 +368,12 @@ async fn serve_connection(
                 return;
             }
         };
+        // An AppendEntries without entries is a heartbeat (or a commit notice): its answer can
+        // share a write with the answers to the other groups' heartbeats.
+        let lane = match &body {
+            RequestBody::AppendEntries(request) if request.entries.is_empty() => Lane::Batched,
+            _ => Lane::Immediate,
+        };
         let incoming = match body {
             RequestBody::SnapshotChunk {
                 vote,
@@ -306,11 +383,17 @@ async fn serve_connection(
                 last,
             } => match assemble(&mut snapshots, group, meta, offset, data, last) {
                 Err(failure) => {
-                    respond(&queue, request_id, Err(failure)).await;
+                    respond(&queue, request_id, Err(failure), Lane::Immediate).await;
                     continue;
                 }
                 Ok(None) => {
-                    respond(&queue, request_id, Ok(ResponseBody::SnapshotChunkReceived)).await;
+                    respond(
+                        &queue,
+                        request_id,
+                        Ok(ResponseBody::SnapshotChunkReceived),
+                        Lane::Immediate,
+                    )
+                    .await;
                     continue;
                 }
                 Ok(Some(snapshot)) => Incoming::FullSnapshot { vote, snapshot },
@@ -324,7 +407,7 @@ async fn serve_connection(
         // Each request runs on its own task, so one slow group never holds up the others.
         tokio::spawn(async move {
             let result = handler.handle(group, target, incoming).await;
-            respond(&queue, request_id, result).await;
+            respond(&queue, request_id, result, lane).await;
         });
     }
 }
@@ -368,13 +451,14 @@ fn assemble(
 }
 
 async fn respond(
-    queue: &mpsc::Sender<Vec<u8>>,
+    queue: &mpsc::Sender<Outgoing>,
     request_id: u64,
     body: Result<ResponseBody, RemoteFailure>,
+    lane: Lane,
 ) {
     match codec::encode(&Frame::Response { request_id, body }) {
         Ok(bytes) => {
-            let _ = queue.send(bytes).await;
+            let _ = queue.send(Outgoing { bytes, lane }).await;
         }
         Err(error) => tracing::warn!(%error, "cannot encode a response"),
     }

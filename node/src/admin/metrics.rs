@@ -105,6 +105,19 @@ pub fn render(shared: &Shared) -> String {
         "Expired keys whose deletion this member proposed as a partition leader.",
         &[("", load(&counters.expired_proposed))],
     );
+    let wire = cluster.host().wire_counters();
+    counter(
+        &mut text,
+        "ringcache_cluster_frames_sent_total",
+        "Raft messages and answers this member wrote to its peers on the cluster port.",
+        &[("", wire.frames_sent())],
+    );
+    counter(
+        &mut text,
+        "ringcache_cluster_socket_writes_total",
+        "Socket writes that carried them (fewer than frames: heartbeats of all partitions to a peer share one write).",
+        &[("", wire.socket_writes())],
+    );
     let status = cluster.status();
     let _ = writeln!(
         text,
