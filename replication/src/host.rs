@@ -20,6 +20,7 @@ use crate::network::GroupNetworkFactory;
 use crate::raft_types::{CommandBytes, Raft, RaftTypes};
 use crate::status::{GroupStatus, Role};
 use crate::storage::log_store::LogStore;
+use crate::storage::snapshot_sink::SnapshotSink;
 use crate::storage::state_machine_store::StateMachineStore;
 use crate::transport::{Incoming, RequestHandler, Transport};
 use crate::{
@@ -806,5 +807,21 @@ impl<S: StateMachine> RequestHandler for HostInner<S> {
                     .map_err(|error| failed(&error)),
             }
         })
+    }
+
+    fn snapshot_sink(&self, group: GroupId) -> Result<SnapshotSink, RemoteFailure> {
+        if !self.groups.read().contains_key(&group) {
+            return Err(RemoteFailure::GroupNotHosted);
+        }
+        match &self.config.durability {
+            Durability::InMemory => Ok(SnapshotSink::in_memory()),
+            Durability::Directory { path, .. } => SnapshotSink::temporary_file(
+                &group_directory(path, group),
+                "receiving",
+            )
+            .map_err(|error| {
+                RemoteFailure::Storage(format!("cannot store a snapshot being received: {error}"))
+            }),
+        }
     }
 }
