@@ -160,38 +160,21 @@ impl<S: StateMachine> StateMachineStore<S> {
         data: &mut SnapshotData,
         expected: Option<&SnapshotMeta>,
     ) -> io::Result<SnapshotMeta> {
-        let name = data.name();
-        let invalid = |error: RestoreError| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("snapshot {name}: {error}"),
-            )
-        };
         // First pass, the state untouched: a corrupt or foreign image fails here.
-        let meta = {
-            let mut chunks = data.chunks()?;
-            if let Some(expected) = expected {
-                chunks.expect_meta(expected)?;
-            }
-            for (index, chunk) in (&mut chunks).enumerate() {
-                let chunk = chunk?;
-                self.shared
-                    .machine
-                    .read()
-                    .check_chunk(&chunk)
-                    .map_err(|error| {
-                        invalid(RestoreError(format!("chunk {index}: {}", error.0)))
-                    })?;
-            }
-            chunks.meta().clone()
-        };
+        let meta = check_image(&self.shared.machine, data, expected)?;
+        let name = data.name();
         // Second pass, under the write lock so that nothing applies or snapshots in between.
         let mut machine = self.shared.machine.write();
         let mut applied = self.shared.applied.lock();
         let mut chunks = data
             .chunks()?
             .map(|chunk| chunk.map_err(|error| RestoreError(error.to_string())));
-        machine.restore(&mut chunks).map_err(invalid)?;
+        machine.restore(&mut chunks).map_err(|error| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("snapshot {name}: {error}"),
+            )
+        })?;
         *applied = Applied {
             log_id: meta.last_log_id,
             membership: meta.last_membership.clone(),
@@ -242,6 +225,31 @@ impl<S: StateMachine> StateMachineStore<S> {
             }
         }
     }
+}
+
+/// Reads every chunk of `data` and has `machine` check it, changing nothing; with `expected`, the
+/// image must hold the state at that metadata. Returns the image's metadata.
+pub(crate) fn check_image<S: StateMachine>(
+    machine: &RwLock<S>,
+    data: &mut SnapshotData,
+    expected: Option<&SnapshotMeta>,
+) -> io::Result<SnapshotMeta> {
+    let name = data.name();
+    let mut chunks = data.chunks()?;
+    if let Some(expected) = expected {
+        chunks.expect_meta(expected)?;
+    }
+    for (index, chunk) in (&mut chunks).enumerate() {
+        let chunk = chunk?;
+        // The read lock per chunk only: applying waits for one chunk's check at most.
+        machine.read().check_chunk(&chunk).map_err(|error| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("snapshot {name}: chunk {index}: {error}"),
+            )
+        })?;
+    }
+    Ok(chunks.meta().clone())
 }
 
 /// Deletes temporary snapshot files a crash left in `directory`: nothing refers to them.
@@ -380,8 +388,10 @@ mod tests {
     }
 
     type TestChunk = Vec<(Vec<u8>, Vec<u8>, u64)>;
+    /// A key with its value and expiry.
+    type TestEntry = (Vec<u8>, (Vec<u8>, u64));
 
-    struct TestChunks(std::vec::IntoIter<(Vec<u8>, (Vec<u8>, u64))>);
+    struct TestChunks(std::vec::IntoIter<TestEntry>);
 
     impl Iterator for TestChunks {
         type Item = Result<Vec<u8>, SnapshotError>;
