@@ -27,6 +27,8 @@
 //! sending, receiving and installing hold one chunk or one transport piece at a time (and in
 //! memory mode, the image itself). Installing reads the image twice: first every chunk is checked
 //! (checksum, decoding) while the state is untouched, then the state is replaced chunk by chunk.
+//! An image received from a leader goes through that first pass once more on arrival, so that a
+//! damaged one is refused back to the leader instead of failing the install.
 
 use std::io;
 use std::path::{Path, PathBuf};
