@@ -120,6 +120,80 @@ fn serves_and_stops_on_sigterm() {
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 
+/// CPU time (user + system) the process `pid` has used, in clock ticks (1/100 s on Linux).
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name, which is in parentheses and may contain spaces.
+    let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// `--idle-poll-us`: the node keeps polling (burning CPU) while requests keep coming within the
+/// window, and sleeps once they stop: an idle member with polling on costs nothing.
+#[test]
+fn idle_polling_burns_cpu_only_while_requests_come() {
+    let child = Command::new(BINARY)
+        .args([
+            "--port",
+            "0",
+            "--log-format",
+            "json",
+            "--threads",
+            "1",
+            "--idle-poll-us",
+            "100000",
+        ])
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    let mut stderr = BufReader::new(child.0.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let address = serde_like::parse(&line)
+        .address
+        .expect("ready log line carries the address");
+    let pid = child.0.id();
+    let mut stream = std::net::TcpStream::connect(&address).unwrap();
+    let mut ping = || {
+        use std::io::{Read, Write};
+        stream.write_all(b"*1\r\n$4\r\nPING\r\n").unwrap();
+        let mut reply = [0u8; 7];
+        stream.read_exact(&mut reply).unwrap();
+        assert_eq!(&reply, b"+PONG\r\n");
+    };
+
+    // A request every 50 ms, inside the 100 ms window: the node never sleeps.
+    let before = cpu_ticks(pid);
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(1) {
+        ping();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let busy = cpu_ticks(pid) - before;
+    // A full CPU for 1 s is 100 ticks; the machine is shared, so ask for a third of it.
+    assert!(
+        busy >= 30,
+        "polling used only {busy} ticks of CPU in 1 s of requests every 50 ms"
+    );
+
+    // No requests: after its 100 ms window the poller must go to sleep.
+    std::thread::sleep(Duration::from_millis(300));
+    let before = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_secs(1));
+    let idle = cpu_ticks(pid) - before;
+    assert!(
+        idle <= 5,
+        "an idle node used {idle} ticks of CPU in 1 s: the poller did not stop"
+    );
+    ping();
+}
+
 /// Kills the server if the test fails half-way, so no orphan keeps the test's pipes open.
 struct KillOnDrop(std::process::Child);
 

@@ -43,7 +43,10 @@ pub(crate) enum RequestBody {
     AppendEntries(AppendEntriesRequest<RaftTypes>),
     Vote(VoteRequest<RaftTypes>),
     PreVote(VoteRequest<RaftTypes>),
-    /// One piece of a snapshot; pieces of one snapshot arrive in order on one connection.
+    /// One piece of a snapshot image (a byte range starting at `offset`; see the layout in
+    /// `storage::state_machine_store`); pieces of one snapshot arrive in order on one connection.
+    /// Pieces are sized for the transport and need not align with the image's chunks: every
+    /// chunk carries its own checksum, checked before the snapshot is installed.
     SnapshotChunk {
         vote: Vote,
         meta: SnapshotMeta,
@@ -78,6 +81,8 @@ pub(crate) enum RemoteFailure {
     Raft(String),
     #[error("bad request: {0}")]
     BadRequest(String),
+    #[error("storage on the receiving member: {0}")]
+    Storage(String),
 }
 
 fn options() -> impl Options {

@@ -20,7 +20,8 @@ use crate::network::GroupNetworkFactory;
 use crate::raft_types::{CommandBytes, Raft, RaftTypes};
 use crate::status::{GroupStatus, Role};
 use crate::storage::log_store::LogStore;
-use crate::storage::state_machine_store::StateMachineStore;
+use crate::storage::snapshot_sink::SnapshotSink;
+use crate::storage::state_machine_store::{StateMachineStore, check_image};
 use crate::transport::{Incoming, RequestHandler, Transport, WireCounters};
 use crate::{
     AdminError, Durability, GroupId, IDENTITY_FILE, LeaderHint, ProposeError, RaftNodeId,
@@ -793,6 +794,7 @@ where
             .map(|log_id| log_id.index),
         applied_index: metrics.last_applied.as_ref().map(|log_id| log_id.index),
         snapshot_index: metrics.snapshot.as_ref().map(|log_id| log_id.index),
+        purged_index: metrics.purged.as_ref().map(|log_id| log_id.index),
         replication: metrics
             .replication
             .iter()
@@ -845,12 +847,51 @@ impl<S: StateMachine> RequestHandler for HostInner<S> {
                 Incoming::Rpc(RequestBody::SnapshotChunk { .. }) => Err(RemoteFailure::BadRequest(
                     "snapshot pieces are reassembled by the connection".to_owned(),
                 )),
-                Incoming::FullSnapshot { vote, snapshot } => raft
-                    .install_full_snapshot(vote, snapshot)
-                    .await
-                    .map(ResponseBody::SnapshotInstalled)
-                    .map_err(|error| failed(&error)),
+                Incoming::FullSnapshot { vote, mut snapshot } => {
+                    // Checked before openraft sees it: a snapshot damaged on its way is refused
+                    // back to the leader, which sends it again, whereas an install error would
+                    // stop this replica's group as a storage failure.
+                    let machine = Arc::clone(&hosted.machine);
+                    let checked = tokio::task::spawn_blocking(move || {
+                        check_image(&machine, &mut snapshot.snapshot, Some(&snapshot.meta))
+                            .map(|_| snapshot)
+                    })
+                    .await;
+                    let snapshot = match checked {
+                        Ok(Ok(snapshot)) => snapshot,
+                        Ok(Err(error)) => {
+                            return Err(RemoteFailure::BadRequest(format!(
+                                "the snapshot received is damaged: {error}"
+                            )));
+                        }
+                        Err(error) => {
+                            return Err(RemoteFailure::Storage(format!(
+                                "checking a received snapshot failed: {error}"
+                            )));
+                        }
+                    };
+                    raft.install_full_snapshot(vote, snapshot)
+                        .await
+                        .map(ResponseBody::SnapshotInstalled)
+                        .map_err(|error| failed(&error))
+                }
             }
         })
+    }
+
+    fn snapshot_sink(&self, group: GroupId) -> Result<SnapshotSink, RemoteFailure> {
+        if !self.groups.read().contains_key(&group) {
+            return Err(RemoteFailure::GroupNotHosted);
+        }
+        match &self.config.durability {
+            Durability::InMemory => Ok(SnapshotSink::in_memory()),
+            Durability::Directory { path, .. } => SnapshotSink::temporary_file(
+                &group_directory(path, group),
+                "receiving",
+            )
+            .map_err(|error| {
+                RemoteFailure::Storage(format!("cannot store a snapshot being received: {error}"))
+            }),
+        }
     }
 }

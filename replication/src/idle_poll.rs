@@ -16,12 +16,16 @@ use tokio::sync::Notify;
 struct IdlePoller {
     epoch: Instant,
     window: Duration,
-    /// Nanoseconds since `epoch` of the last activity.
+    /// Nanoseconds since `epoch` of the last activity; [`NO_ACTIVITY_YET`] before the first.
     last_activity: AtomicU64,
     wake: Notify,
 }
 
 static POLLER: OnceLock<IdlePoller> = OnceLock::new();
+
+/// `last_activity` before any activity. Not 0, which would read as "activity when polling
+/// started": requests arriving within the first window would then never wake the poller.
+const NO_ACTIVITY_YET: u64 = u64::MAX;
 
 /// Starts the poller on the current Tokio runtime (once per process; later calls do nothing).
 /// A zero window disables it. Process-wide on purpose: there is one runtime to keep awake, and
@@ -33,7 +37,7 @@ pub fn start_idle_polling(window: Duration) {
     let poller = IdlePoller {
         epoch: Instant::now(),
         window,
-        last_activity: AtomicU64::new(0),
+        last_activity: AtomicU64::new(NO_ACTIVITY_YET),
         wake: Notify::new(),
     };
     if POLLER.set(poller).is_err() {
@@ -58,7 +62,9 @@ pub fn note_activity() {
     if let Some(poller) = POLLER.get() {
         let now = poller.epoch.elapsed().as_nanos() as u64;
         let before = poller.last_activity.swap(now, Ordering::Relaxed);
-        if now.saturating_sub(before) >= poller.window.as_nanos() as u64 {
+        if before == NO_ACTIVITY_YET
+            || now.saturating_sub(before) >= poller.window.as_nanos() as u64
+        {
             // The poller may be asleep: wake it.
             poller.wake.notify_one();
         }
@@ -67,7 +73,11 @@ pub fn note_activity() {
 
 impl IdlePoller {
     fn since_activity(&self) -> Duration {
+        let last = self.last_activity.load(Ordering::Relaxed);
+        if last == NO_ACTIVITY_YET {
+            return Duration::MAX;
+        }
         let now = self.epoch.elapsed().as_nanos() as u64;
-        Duration::from_nanos(now.saturating_sub(self.last_activity.load(Ordering::Relaxed)))
+        Duration::from_nanos(now.saturating_sub(last))
     }
 }

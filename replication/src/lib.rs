@@ -50,7 +50,7 @@ pub use error::{AdminError, LeaderHint, ProposeError, ReadError, StartError};
 pub use host::{LeaderView, ReplicationHost};
 pub use idle_poll::{note_activity, start_idle_polling};
 pub use node_id::{IDENTITY_FILE, RaftNodeId};
-pub use state_machine::{RestoreError, StateMachine};
+pub use state_machine::{RestoreError, SNAPSHOT_CHUNK_TARGET, SnapshotError, StateMachine};
 pub use status::{GroupStatus, Role};
 pub use transport::{WireCounters, cluster_port_address};
 

@@ -5,21 +5,25 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::io::Read;
+
 use openraft::errors::{NetworkError, RPCError, ReplicationClosed, StreamingError, Unreachable};
 use openraft::network::{RPCOption, RaftNetworkFactory, v2::RaftNetworkV2};
 use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
     TransferLeaderResponse, VoteRequest, VoteResponse,
 };
-use openraft::{BasicNode, OptionalSend};
+use openraft::{BasicNode, ErrorSubject, ErrorVerb, OptionalSend, StorageError};
 
 use crate::codec::{RequestBody, ResponseBody};
 use crate::raft_types::{RaftTypes, Snapshot, Vote};
+use crate::storage::snapshot_data::SnapshotData;
 use crate::transport::{CallError, Lane, Transport};
 use crate::{GroupId, RaftNodeId};
 
-/// Snapshots are sent in pieces of this size, so that other groups' messages interleave.
-const SNAPSHOT_CHUNK: usize = 1 << 20;
+/// Snapshots are sent in pieces of this size, read from the image one at a time, so that other
+/// groups' messages interleave and only one piece is in memory.
+const SNAPSHOT_PIECE: usize = 1 << 20;
 
 /// Makes per-peer clients for one group.
 pub(crate) struct GroupNetworkFactory {
@@ -89,7 +93,7 @@ fn unexpected(what: &str, got: ResponseBody) -> RPCError<RaftTypes> {
 }
 
 impl RaftNetworkV2<RaftTypes> for GroupNetwork {
-    type SnapshotData = Vec<u8>;
+    type SnapshotData = SnapshotData;
 
     async fn append_entries(
         &mut self,
@@ -133,25 +137,36 @@ impl RaftNetworkV2<RaftTypes> for GroupNetwork {
     async fn full_snapshot(
         &mut self,
         vote: Vote,
-        snapshot: Snapshot,
+        mut snapshot: Snapshot,
         cancel: impl Future<Output = ReplicationClosed> + OptionalSend + 'static,
         option: RPCOption,
     ) -> Result<SnapshotResponse<RaftTypes>, StreamingError<RaftTypes>> {
+        let meta = snapshot.meta.clone();
+        let unreadable = |error: std::io::Error| {
+            StreamingError::StorageError(StorageError::from_io_error(
+                ErrorSubject::Snapshot(Some(meta.signature())),
+                ErrorVerb::Read,
+                error,
+            ))
+        };
         let send_all = async {
-            let data = &snapshot.snapshot;
-            let mut offset = 0;
+            let total = snapshot.snapshot.len().map_err(unreadable)?;
+            let mut image = snapshot.snapshot.bytes().map_err(unreadable)?;
+            let mut offset = 0u64;
             loop {
-                let end = (offset + SNAPSHOT_CHUNK).min(data.len());
-                let last = end == data.len();
+                let length = (total - offset).min(SNAPSHOT_PIECE as u64) as usize;
+                let mut data = vec![0u8; length];
+                image.read_exact(&mut data).map_err(unreadable)?;
+                let last = offset + length as u64 == total;
                 let body = RequestBody::SnapshotChunk {
                     vote,
-                    meta: snapshot.meta.clone(),
-                    offset: offset as u64,
-                    data: data[offset..end].to_vec(),
+                    meta: meta.clone(),
+                    offset,
+                    data,
                     last,
                 };
                 match self.call(body, &option).await {
-                    Ok(ResponseBody::SnapshotChunkReceived) if !last => offset = end,
+                    Ok(ResponseBody::SnapshotChunkReceived) if !last => offset += length as u64,
                     Ok(ResponseBody::SnapshotInstalled(response)) if last => return Ok(response),
                     Ok(other) => {
                         return Err(StreamingError::Network(NetworkError::from_string(format!(

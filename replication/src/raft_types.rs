@@ -25,7 +25,8 @@ pub(crate) type LogId = openraft::alias::LogIdOf<RaftTypes>;
 pub(crate) type Vote = openraft::alias::VoteOf<RaftTypes>;
 pub(crate) type SnapshotMeta = openraft::alias::SnapshotMetaOf<RaftTypes>;
 pub(crate) type StoredMembership = openraft::alias::StoredMembershipOf<RaftTypes>;
-pub(crate) type Snapshot = openraft::alias::SnapshotOf<RaftTypes, Vec<u8>>;
+pub(crate) type Snapshot =
+    openraft::alias::SnapshotOf<RaftTypes, crate::storage::snapshot_data::SnapshotData>;
 
 /// A serialized state machine command, as stored in the log and sent to followers.
 #[derive(Clone, PartialEq, Eq)]

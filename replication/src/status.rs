@@ -44,6 +44,9 @@ pub struct GroupStatus {
     pub applied_index: Option<u64>,
     /// Index covered by the latest snapshot.
     pub snapshot_index: Option<u64>,
+    /// Highest index removed from the log (compacted into a snapshot): a replica missing it
+    /// can only catch up from a snapshot.
+    pub purged_index: Option<u64>,
     /// On the leader: the highest index each replica is known to hold.
     pub replication: BTreeMap<RaftNodeId, Option<u64>>,
 }

@@ -31,6 +31,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::codec::{self, Frame, RemoteFailure, RequestBody, ResponseBody};
 use crate::raft_types::{Snapshot, SnapshotMeta, Vote};
+use crate::storage::snapshot_sink::SnapshotSink;
 use crate::{GroupId, RaftNodeId};
 
 /// Frames queued per connection before senders wait.
@@ -86,6 +87,10 @@ pub(crate) trait RequestHandler: Send + Sync + 'static {
         target: RaftNodeId,
         request: Incoming,
     ) -> Pin<Box<dyn Future<Output = Result<ResponseBody, RemoteFailure>> + Send + '_>>;
+
+    /// Where a snapshot for `group` being received is written, piece by piece: a temporary file
+    /// in the group's directory, or buffers in memory mode.
+    fn snapshot_sink(&self, group: GroupId) -> Result<SnapshotSink, RemoteFailure>;
 }
 
 /// Why a call to a peer failed.
@@ -323,10 +328,10 @@ pub(crate) fn serve(
     })
 }
 
-/// A snapshot being received, piece by piece.
+/// A snapshot being received, piece by piece, each piece written out as it arrives.
 struct PartialSnapshot {
     meta: SnapshotMeta,
-    data: Vec<u8>,
+    sink: SnapshotSink,
 }
 
 async fn serve_connection(
@@ -381,7 +386,7 @@ async fn serve_connection(
                 offset,
                 data,
                 last,
-            } => match assemble(&mut snapshots, group, meta, offset, data, last) {
+            } => match assemble(&mut snapshots, &handler, group, meta, offset, data, last) {
                 Err(failure) => {
                     respond(&queue, request_id, Err(failure), Lane::Immediate).await;
                     continue;
@@ -412,8 +417,11 @@ async fn serve_connection(
     }
 }
 
+/// Adds one piece to the snapshot `group` is receiving; returns the snapshot after the last.
+/// Dropping a partial snapshot (restarted, out of order, connection gone) deletes what it wrote.
 fn assemble(
     snapshots: &mut HashMap<GroupId, PartialSnapshot>,
+    handler: &Weak<dyn RequestHandler>,
     group: GroupId,
     meta: SnapshotMeta,
     offset: u64,
@@ -421,11 +429,17 @@ fn assemble(
     last: bool,
 ) -> Result<Option<Snapshot>, RemoteFailure> {
     if offset == 0 {
+        // A restart from the beginning replaces any earlier attempt.
+        snapshots.remove(&group);
+        let handler = handler.upgrade().ok_or_else(|| {
+            RemoteFailure::Raft("the receiving member is shutting down".to_owned())
+        })?;
+        let sink = handler.snapshot_sink(group)?;
         snapshots.insert(
             group,
             PartialSnapshot {
                 meta: meta.clone(),
-                data: Vec::new(),
+                sink,
             },
         );
     }
@@ -434,19 +448,30 @@ fn assemble(
             "snapshot piece at offset {offset} without a start"
         )));
     };
-    if partial.meta != meta || partial.data.len() as u64 != offset {
+    if partial.meta != meta || partial.sink.written() != offset {
         snapshots.remove(&group);
         return Err(RemoteFailure::BadRequest(format!(
             "snapshot piece at offset {offset} does not follow the previous one"
         )));
     }
-    partial.data.extend_from_slice(&data);
+    if let Err(error) = partial.sink.write(data) {
+        snapshots.remove(&group);
+        return Err(RemoteFailure::Storage(format!(
+            "cannot write a snapshot piece: {error}"
+        )));
+    }
     if !last {
         return Ok(None);
     }
-    Ok(snapshots.remove(&group).map(|partial| Snapshot {
+    let Some(partial) = snapshots.remove(&group) else {
+        return Ok(None);
+    };
+    let snapshot = partial.sink.finish().map_err(|error| {
+        RemoteFailure::Storage(format!("cannot finish a received snapshot: {error}"))
+    })?;
+    Ok(Some(Snapshot {
         meta: partial.meta,
-        snapshot: partial.data,
+        snapshot,
     }))
 }
 

@@ -6,12 +6,13 @@ use std::sync::Weak;
 
 use bytes::Bytes;
 use ringcache_placement::PartitionCount;
-use ringcache_replication::{RestoreError, StateMachine};
+use ringcache_replication::{RestoreError, SnapshotError, StateMachine};
 use serde::{Deserialize, Serialize};
 
+use super::partition_snapshot::{PartitionSnapshot, decode_chunk};
 use crate::protocol::Protocol;
 use crate::shared::Shared;
-use crate::store::{DeleteReason, Entry, WriteKind, WriteOp, WriteOutcome};
+use crate::store::{DeleteReason, Entry, WriteKind, WriteOp, WriteOutcome, key_slot};
 
 /// A committed entry of a partition's log.
 ///
@@ -39,9 +40,6 @@ pub enum PartitionCommand {
     Flush,
 }
 
-/// A snapshot entry: key, value, absolute expiry (0 = none).
-type SnapshotEntry = (serde_bytes::ByteBuf, serde_bytes::ByteBuf, u64);
-
 /// The state machine of one partition hosted on this node.
 pub struct PartitionMachine {
     partition: u32,
@@ -68,6 +66,7 @@ impl StateMachine for PartitionMachine {
     type Command = PartitionCommand;
     /// The RESP reply for the proposer.
     type Response = Bytes;
+    type SnapshotChunks = PartitionSnapshot;
 
     fn apply(&mut self, command: &PartitionCommand) -> Bytes {
         let Some(shared) = self.shared.upgrade() else {
@@ -118,40 +117,170 @@ impl StateMachine for PartitionMachine {
         }
     }
 
-    fn snapshot(&self) -> Vec<u8> {
+    /// Copies the partition's entries (expired ones included: their deletion is still to come
+    /// through the log); encoding happens as the chunks are taken.
+    fn snapshot(&self) -> Result<PartitionSnapshot, SnapshotError> {
         let Some(shared) = self.shared.upgrade() else {
-            return Vec::new();
+            // An empty snapshot here would be saved as the partition's state: refuse instead.
+            return Err(SnapshotError("the node is shutting down".to_owned()));
         };
-        let entries: Vec<SnapshotEntry> = shared
+        Ok(PartitionSnapshot::new(
+            shared.keyspace.entries_in(self.slots()),
+        ))
+    }
+
+    /// Decodes the chunk and checks that every key belongs to this partition: restoring a key
+    /// of another partition would plant it among keys this machine does not own.
+    fn check_chunk(&self, chunk: &[u8]) -> Result<(), RestoreError> {
+        let slots = self.slots();
+        for (key, _, _) in decode_chunk(chunk)? {
+            let slot = key_slot(key);
+            if !slots.contains(&slot) {
+                return Err(RestoreError(format!(
+                    "a key of slot {slot} in a snapshot of partition {} (slots {}..{}): the \
+                     snapshot belongs to another partition or another partition count",
+                    self.partition, slots.start, slots.end
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn restore(
+        &mut self,
+        chunks: &mut dyn Iterator<Item = Result<Vec<u8>, RestoreError>>,
+    ) -> Result<(), RestoreError> {
+        let Some(shared) = self.shared.upgrade() else {
+            return Err(RestoreError("the node is shutting down".to_owned()));
+        };
+        shared.keyspace.remove_slots(self.slots());
+        for chunk in chunks {
+            let chunk = chunk?;
+            let entries = decode_chunk(&chunk)?;
+            shared.keyspace.insert_entries(
+                entries
+                    .into_iter()
+                    .map(|(key, value, expire_at_ms)| Entry::new(key, value, expire_at_ms, 0)),
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::config::Config;
+
+    const PARTITIONS: u32 = 4;
+
+    fn node() -> Arc<Shared> {
+        let mut config = Config::defaults();
+        config.cluster_enabled = true;
+        Arc::new(Shared::new(config, 0, None))
+    }
+
+    fn machine(shared: &Arc<Shared>, partition: u32) -> PartitionMachine {
+        let partitions = PartitionCount::new(PARTITIONS).expect("partition count");
+        PartitionMachine::new(partition, partitions, Arc::downgrade(shared))
+    }
+
+    /// Entries of `partition`, sorted by key.
+    fn entries(shared: &Shared, partition: u32) -> Vec<(Vec<u8>, Vec<u8>, u64)> {
+        let slots = machine_slots(partition);
+        let mut entries: Vec<_> = shared
             .keyspace
-            .entries_in(self.slots())
+            .entries_in(slots)
             .into_iter()
             .map(|entry| {
                 (
-                    serde_bytes::ByteBuf::from(entry.key()),
-                    serde_bytes::ByteBuf::from(entry.value()),
+                    entry.key().to_vec(),
+                    entry.value().to_vec(),
                     entry.expire_at_ms(),
                 )
             })
             .collect();
-        bincode::serialize(&entries).unwrap_or_default()
+        entries.sort();
+        entries
     }
 
-    fn restore(&mut self, snapshot: &[u8]) -> Result<(), RestoreError> {
-        let Some(shared) = self.shared.upgrade() else {
-            return Err(RestoreError("the node is shutting down".to_owned()));
-        };
-        let entries: Vec<SnapshotEntry> = if snapshot.is_empty() {
-            Vec::new()
-        } else {
-            bincode::deserialize(snapshot).map_err(|error| RestoreError(error.to_string()))?
-        };
-        let slots = self.slots();
-        let entries = entries
-            .into_iter()
-            .map(|(key, value, expire_at)| Entry::new(&key, &value, expire_at, 0))
-            .collect();
-        shared.keyspace.replace_slots(slots, entries);
-        Ok(())
+    fn machine_slots(partition: u32) -> std::ops::Range<u16> {
+        PartitionCount::new(PARTITIONS)
+            .expect("partition count")
+            .slots_of(partition)
+    }
+
+    /// Inserts `keys` keys of 2 KiB values, spread over every partition, a third with expiries.
+    fn fill(shared: &Shared, keys: usize) {
+        let value = vec![b'x'; 2048];
+        shared.keyspace.insert_entries((0..keys).map(|index| {
+            let expiry = if index % 3 == 0 {
+                1_000_000 + index as u64
+            } else {
+                0
+            };
+            Entry::new(format!("key:{index}").as_bytes(), &value, expiry, 0)
+        }));
+    }
+
+    fn chunks_of(machine: &PartitionMachine) -> Vec<Vec<u8>> {
+        machine
+            .snapshot()
+            .expect("snapshot")
+            .collect::<Result<_, _>>()
+            .expect("encode")
+    }
+
+    #[test]
+    fn a_partition_of_several_chunks_round_trips_exactly() {
+        let source = node();
+        fill(&source, 4000);
+        let partition = 1;
+        let expected = entries(&source, partition);
+        let chunks = chunks_of(&machine(&source, partition));
+        assert!(chunks.len() > 1, "only {} chunk(s)", chunks.len());
+
+        let target = node();
+        // Stale keys of the partition go; keys of other partitions stay.
+        fill(&target, 50);
+        let others_before = entries(&target, 0);
+        let mut restoring = machine(&target, partition);
+        for chunk in &chunks {
+            restoring.check_chunk(chunk).expect("check");
+        }
+        restoring
+            .restore(&mut chunks.into_iter().map(Ok))
+            .expect("restore");
+        assert_eq!(entries(&target, partition), expected);
+        assert_eq!(entries(&target, 0), others_before);
+    }
+
+    #[test]
+    fn chunks_of_another_partition_or_undecodable_are_refused_without_changes() {
+        let shared = node();
+        fill(&shared, 400);
+        let before: Vec<_> = (0..PARTITIONS).map(|p| entries(&shared, p)).collect();
+        let foreign = chunks_of(&machine(&shared, 2));
+        let checking = machine(&shared, 1);
+        let error = checking
+            .check_chunk(&foreign[0])
+            .expect_err("foreign chunk");
+        assert!(error.0.contains("another partition"), "{error}");
+        let own = chunks_of(&checking);
+        let truncated = &own[0][..own[0].len() - 5];
+        assert!(checking.check_chunk(truncated).is_err());
+        assert!(checking.check_chunk(&[]).is_err());
+        let after: Vec<_> = (0..PARTITIONS).map(|p| entries(&shared, p)).collect();
+        assert_eq!(after, before);
+    }
+
+    #[test]
+    fn a_snapshot_is_refused_rather_than_empty_when_the_node_is_gone() {
+        let shared = node();
+        let machine = machine(&shared, 0);
+        drop(shared);
+        assert!(machine.snapshot().is_err());
     }
 }

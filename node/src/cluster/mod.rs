@@ -21,6 +21,7 @@ pub mod formation;
 pub mod forward;
 pub mod frame;
 pub mod machine;
+pub mod partition_snapshot;
 pub mod routes;
 
 use std::collections::{BTreeMap, BTreeSet};

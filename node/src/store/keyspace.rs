@@ -172,9 +172,9 @@ impl Keyspace {
             .sum()
     }
 
-    /// Replaces the keys of `slots` with `entries` (a partition's snapshot), atomically per shard.
-    pub fn replace_slots(&self, slots: std::ops::Range<u16>, entries: Vec<Entry>) {
-        self.remove_slots(slots);
+    /// Inserts `entries`, replacing keys that exist (restoring a partition's snapshot, a chunk
+    /// at a time, after [`Keyspace::remove_slots`]).
+    pub fn insert_entries(&self, entries: impl IntoIterator<Item = Entry>) {
         for entry in entries {
             let shard = Self::shard_of(entry.key());
             self.with_shard(shard, |store| store.put_entry(entry));
@@ -598,7 +598,8 @@ mod tests {
         assert_eq!(in_low.len() as u64 + in_high, 300);
         assert!(in_low.iter().all(|entry| key_slot(entry.key()) < 8192));
         let kept = in_low[..10].to_vec();
-        keyspace.replace_slots(low.clone(), kept);
+        keyspace.remove_slots(low.clone());
+        keyspace.insert_entries(kept);
         assert_eq!(keyspace.count_in(low.clone()), 10);
         assert_eq!(
             keyspace.count_in(high.clone()),

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use ringcache_replication::{
     AdminError, Durability, GroupId, ProposeError, RaftNodeId, ReadError, ReplicationConfig,
-    ReplicationHost, RestoreError, Role, StateMachine,
+    ReplicationHost, RestoreError, Role, SNAPSHOT_CHUNK_TARGET, SnapshotError, StateMachine,
 };
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
@@ -28,9 +28,46 @@ pub struct Kv {
     pub map: BTreeMap<Vec<u8>, Vec<u8>>,
 }
 
+/// Keys per snapshot chunk of the toy store: small, so that even small tests send several chunks.
+pub const KV_CHUNK_KEYS: usize = 16;
+
+/// A chunk of the toy store's snapshot: key/value pairs in key order.
+type KvChunk = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// The toy store's snapshot: a copy of the map, cut into chunks of at most [`KV_CHUNK_KEYS`] keys
+/// or about [`SNAPSHOT_CHUNK_TARGET`] bytes when encoded.
+pub struct KvSnapshot {
+    entries: std::collections::btree_map::IntoIter<Vec<u8>, Vec<u8>>,
+}
+
+impl Iterator for KvSnapshot {
+    type Item = Result<Vec<u8>, SnapshotError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let mut chunk: KvChunk = Vec::new();
+        let mut bytes = 0;
+        while chunk.len() < KV_CHUNK_KEYS && bytes < SNAPSHOT_CHUNK_TARGET {
+            let Some((key, value)) = self.entries.next() else {
+                break;
+            };
+            bytes += key.len() + value.len();
+            chunk.push((key, value));
+        }
+        if chunk.is_empty() {
+            return None;
+        }
+        Some(bincode::serialize(&chunk).map_err(|error| SnapshotError(error.to_string())))
+    }
+}
+
+fn decode_kv_chunk(chunk: &[u8]) -> Result<KvChunk, RestoreError> {
+    bincode::deserialize(chunk).map_err(|error| RestoreError(error.to_string()))
+}
+
 impl StateMachine for Kv {
     type Command = Set;
     type Response = Option<Vec<u8>>;
+    type SnapshotChunks = KvSnapshot;
 
     fn apply(&mut self, command: &Set) -> Option<Vec<u8>> {
         match &command.value {
@@ -39,13 +76,24 @@ impl StateMachine for Kv {
         }
     }
 
-    fn snapshot(&self) -> Vec<u8> {
-        bincode::serialize(&self.map).unwrap_or_default()
+    fn snapshot(&self) -> Result<KvSnapshot, SnapshotError> {
+        Ok(KvSnapshot {
+            entries: self.map.clone().into_iter(),
+        })
     }
 
-    fn restore(&mut self, snapshot: &[u8]) -> Result<(), RestoreError> {
-        self.map =
-            bincode::deserialize(snapshot).map_err(|error| RestoreError(error.to_string()))?;
+    fn check_chunk(&self, chunk: &[u8]) -> Result<(), RestoreError> {
+        decode_kv_chunk(chunk).map(drop)
+    }
+
+    fn restore(
+        &mut self,
+        chunks: &mut dyn Iterator<Item = Result<Vec<u8>, RestoreError>>,
+    ) -> Result<(), RestoreError> {
+        self.map.clear();
+        for chunk in chunks {
+            self.map.extend(decode_kv_chunk(&chunk?)?);
+        }
         Ok(())
     }
 }
