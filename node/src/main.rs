@@ -50,6 +50,9 @@ fn run(config: Config) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     config.prepare_data_dir()?;
     runtime.block_on(async move {
+        // Before anything is served: a signal that arrived between "ready" and the first poll
+        // of a lazily registered handler would get the default action and kill the process.
+        let shutdown = listen_for_shutdown()?;
         let bind = |ip: std::net::IpAddr, port: u16, what: &'static str| async move {
             tokio::net::TcpListener::bind((ip, port))
                 .await
@@ -86,31 +89,33 @@ fn run(config: Config) -> anyhow::Result<()> {
             admin,
         };
         ringcache_replication::start_idle_polling(config.idle_poll);
-        ringcache_node::server::run_node(listeners, config, shutdown_signal()).await?;
+        ringcache_node::server::run_node(listeners, config, shutdown).await?;
         Ok(())
     })
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
+/// Starts listening for Ctrl-C and SIGTERM at once; the future completes on either.
+#[cfg(unix)]
+fn listen_for_shutdown() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => tracing::info!("received Ctrl-C"),
+            _ = terminate.recv() => tracing::info!("received SIGTERM"),
+        }
+    })
+}
+
+/// Completes on Ctrl-C (no SIGTERM outside Unix).
+#[cfg(not(unix))]
+fn listen_for_shutdown() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    Ok(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::info!("received Ctrl-C");
+        } else {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = interrupt => tracing::info!("received Ctrl-C"),
-        _ = terminate => tracing::info!("received SIGTERM"),
-    }
+    })
 }
