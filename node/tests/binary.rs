@@ -54,22 +54,11 @@ fn bad_flags_fail_cleanly() {
 #[test]
 fn serves_and_stops_on_sigterm() {
     let data_dir = std::env::temp_dir().join(format!("ringcache-node-test-{}", std::process::id()));
-    let child = Command::new(BINARY)
-        .args(["--port", "0", "--log-format", "json", "--data-dir"])
+    let mut node = Command::new(BINARY);
+    node.arg("--data-dir")
         .arg(&data_dir)
-        .env("RUST_LOG", "info")
-        .env("RINGCACHE_PASSWORD", "from-env")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut child = KillOnDrop(child);
-    let mut stderr = BufReader::new(child.0.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let log: serde_like::Line = serde_like::parse(&line);
-    let address = log.address.expect("ready log line carries the address");
+        .env("RINGCACHE_PASSWORD", "from-env");
+    let (mut child, mut stderr, address) = start_until_ready(node);
     assert!(data_dir.is_dir(), "--data-dir is created");
 
     let mut stream = std::net::TcpStream::connect(&address).unwrap();
@@ -134,30 +123,9 @@ fn cpu_ticks(pid: u32) -> u64 {
 /// window, and sleeps once they stop: an idle member with polling on costs nothing.
 #[test]
 fn idle_polling_burns_cpu_only_while_requests_come() {
-    let child = Command::new(BINARY)
-        .args([
-            "--port",
-            "0",
-            "--log-format",
-            "json",
-            "--threads",
-            "1",
-            "--idle-poll-us",
-            "100000",
-        ])
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut child = KillOnDrop(child);
-    let mut stderr = BufReader::new(child.0.stderr.take().unwrap());
-    let mut line = String::new();
-    stderr.read_line(&mut line).unwrap();
-    let address = serde_like::parse(&line)
-        .address
-        .expect("ready log line carries the address");
+    let mut node = Command::new(BINARY);
+    node.args(["--threads", "1", "--idle-poll-us", "100000"]);
+    let (child, _stderr, address) = start_until_ready(node);
     let pid = child.0.id();
     let mut stream = std::net::TcpStream::connect(&address).unwrap();
     let mut ping = || {
@@ -192,6 +160,29 @@ fn idle_polling_burns_cpu_only_while_requests_come() {
         "an idle node used {idle} ticks of CPU in 1 s: the poller did not stop"
     );
     ping();
+}
+
+/// Starts `node` on a free port with JSON logs and waits for its ready line; returns the child,
+/// the rest of its log, and the address it serves clients on.
+fn start_until_ready(
+    mut node: Command,
+) -> (KillOnDrop, BufReader<std::process::ChildStderr>, String) {
+    let child = node
+        .args(["--port", "0", "--log-format", "json"])
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    let mut stderr = BufReader::new(child.0.stderr.take().unwrap());
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    let address = serde_like::parse(&line)
+        .address
+        .expect("ready log line carries the address");
+    (child, stderr, address)
 }
 
 /// Kills the server if the test fails half-way, so no orphan keeps the test's pipes open.

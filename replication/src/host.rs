@@ -53,7 +53,6 @@ struct HostInner<S: StateMachine> {
     raft_config: Arc<openraft::Config>,
     groups: RwLock<HashMap<GroupId, Arc<Group<S>>>>,
     transport: Arc<Transport>,
-    wire_counters: Arc<WireCounters>,
     shutdown: watch::Sender<bool>,
     server: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Serializes `host_group`, so one group's files are never opened by two Raft instances.
@@ -138,16 +137,14 @@ impl<S: StateMachine> ReplicationHost<S> {
         .validate()
         .map_err(|error| StartError::Raft(error.to_string()))?;
         let (shutdown, shutdown_receiver) = watch::channel(false);
-        let wire_counters = Arc::new(WireCounters::default());
         let inner = Arc::new(HostInner {
             id,
             address,
             transport: Arc::new(Transport::new(
                 config.rpc_timeout,
                 shutdown_receiver.clone(),
-                Arc::clone(&wire_counters),
+                Arc::new(WireCounters::default()),
             )),
-            wire_counters: Arc::clone(&wire_counters),
             config,
             raft_config: Arc::new(raft_config),
             groups: RwLock::new(HashMap::new()),
@@ -162,7 +159,7 @@ impl<S: StateMachine> ReplicationHost<S> {
             listener,
             handler,
             shutdown_receiver,
-            wire_counters,
+            Arc::clone(inner.transport.counters()),
         ));
         tokio::spawn(send_heartbeats_together(Arc::downgrade(&inner)));
         Ok(ReplicationHost { inner })
@@ -170,7 +167,7 @@ impl<S: StateMachine> ReplicationHost<S> {
 
     /// Frames and socket writes on this host's cluster connections.
     pub fn wire_counters(&self) -> &WireCounters {
-        &self.inner.wire_counters
+        self.inner.transport.counters()
     }
 
     /// This host's Raft identity.

@@ -138,6 +138,12 @@ impl Transport {
         }
     }
 
+    /// Frames and socket writes of this host's cluster connections, both directions (the
+    /// server side of the connections shares them).
+    pub(crate) fn counters(&self) -> &Arc<WireCounters> {
+        &self.counters
+    }
+
     /// Sends one request to `group` on the peer at `address` and waits for the answer.
     pub(crate) async fn call(
         &self,

@@ -16,6 +16,15 @@ pub(crate) const HEADER_LEN: usize = 8;
 /// A length above this is garbage, not a record: refuse it instead of allocating it.
 pub(crate) const MAX_RECORD_LEN: usize = 1 << 30;
 
+/// Splits a record header into the body's length and its checksum.
+pub(crate) fn parse_header(header: &[u8; HEADER_LEN]) -> (usize, u32) {
+    let [l0, l1, l2, l3, c0, c1, c2, c3] = *header;
+    (
+        u32::from_le_bytes([l0, l1, l2, l3]) as usize,
+        u32::from_le_bytes([c0, c1, c2, c3]),
+    )
+}
+
 /// Appends the framed encoding of `value` to `out`.
 pub(crate) fn encode_into<T: Serialize>(value: &T, out: &mut Vec<u8>) -> io::Result<()> {
     let body = bincode::serialize(value).map_err(|error| io::Error::other(error.to_string()))?;
@@ -47,18 +56,16 @@ pub(crate) fn decode_at<T: DeserializeOwned>(
             ),
         )
     };
-    let header = data.get(offset..offset + HEADER_LEN).ok_or_else(|| {
-        corrupt(format!(
-            "truncated header ({} bytes left)",
-            data.len() - offset
-        ))
-    })?;
-    let mut length = [0u8; 4];
-    length.copy_from_slice(&header[..4]);
-    let length = u32::from_le_bytes(length) as usize;
-    let mut checksum = [0u8; 4];
-    checksum.copy_from_slice(&header[4..]);
-    let checksum = u32::from_le_bytes(checksum);
+    let header: &[u8; HEADER_LEN] = data
+        .get(offset..offset + HEADER_LEN)
+        .and_then(|header| header.try_into().ok())
+        .ok_or_else(|| {
+            corrupt(format!(
+                "truncated header ({} bytes left)",
+                data.len() - offset
+            ))
+        })?;
+    let (length, checksum) = parse_header(header);
     if length > MAX_RECORD_LEN {
         return Err(corrupt(format!("impossible length {length}")));
     }

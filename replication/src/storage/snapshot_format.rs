@@ -4,6 +4,7 @@
 
 use std::io;
 
+use super::record::{HEADER_LEN, MAX_RECORD_LEN};
 use crate::checksum::crc32;
 use crate::raft_types::SnapshotMeta;
 
@@ -16,11 +17,9 @@ pub(crate) const MAGIC: [u8; 8] = *b"ringsnap";
 pub(crate) const FORMAT_VERSION: u32 = 2;
 /// Bytes of the magic and the version.
 pub(crate) const PREAMBLE_LEN: usize = MAGIC.len() + 4;
-/// Bytes of a record header: body length and checksum.
-pub(crate) const RECORD_HEADER_LEN: usize = 8;
-/// A record body longer than this is garbage: Redis values are at most 512 MiB, and a chunk
-/// holds at most one value beyond its target size.
-pub(crate) const MAX_RECORD_BODY_LEN: usize = 1 << 30;
+// Records are framed as in the log file (`record`): `[u32 length][u32 crc32][body]`, bodies of at
+// most `MAX_RECORD_LEN` (1 GiB: Redis values are at most 512 MiB, and a chunk holds at most one
+// value beyond its target size).
 
 /// The first byte of a record body: what the record holds.
 pub(crate) const KIND_META: u8 = 1;
@@ -76,7 +75,7 @@ impl From<SnapshotFormatError> for io::Error {
 /// The start of an image: magic, version and the metadata record.
 pub(crate) fn encode_preamble(meta: &SnapshotMeta) -> io::Result<Vec<u8>> {
     let meta = bincode::serialize(meta).map_err(|error| io::Error::other(error.to_string()))?;
-    let mut out = Vec::with_capacity(PREAMBLE_LEN + RECORD_HEADER_LEN + 1 + meta.len());
+    let mut out = Vec::with_capacity(PREAMBLE_LEN + HEADER_LEN + 1 + meta.len());
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     encode_record_into(KIND_META, &meta, &mut out)?;
@@ -85,14 +84,14 @@ pub(crate) fn encode_preamble(meta: &SnapshotMeta) -> io::Result<Vec<u8>> {
 
 /// One chunk of the state machine's snapshot, as a record.
 pub(crate) fn encode_chunk(payload: &[u8]) -> io::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(RECORD_HEADER_LEN + 1 + payload.len());
+    let mut out = Vec::with_capacity(HEADER_LEN + 1 + payload.len());
     encode_record_into(KIND_CHUNK, payload, &mut out)?;
     Ok(out)
 }
 
 /// The closing record: how many chunks precede it, so that losing whole records is noticed.
 pub(crate) fn encode_end(chunk_count: u64) -> io::Result<Vec<u8>> {
-    let mut out = Vec::with_capacity(RECORD_HEADER_LEN + 9);
+    let mut out = Vec::with_capacity(HEADER_LEN + 9);
     encode_record_into(KIND_END, &chunk_count.to_le_bytes(), &mut out)?;
     Ok(out)
 }
@@ -100,9 +99,9 @@ pub(crate) fn encode_end(chunk_count: u64) -> io::Result<Vec<u8>> {
 /// `[u32 body length][u32 crc32 of body][body]`, little-endian, where body is kind then payload.
 fn encode_record_into(kind: u8, payload: &[u8], out: &mut Vec<u8>) -> io::Result<()> {
     let body_len = payload.len() + 1;
-    if body_len > MAX_RECORD_BODY_LEN {
+    if body_len > MAX_RECORD_LEN {
         return Err(io::Error::other(format!(
-            "snapshot record of {body_len} bytes is larger than the {MAX_RECORD_BODY_LEN} allowed"
+            "snapshot record of {body_len} bytes is larger than the {MAX_RECORD_LEN} allowed"
         )));
     }
     let header_at = out.len();
@@ -110,7 +109,7 @@ fn encode_record_into(kind: u8, payload: &[u8], out: &mut Vec<u8>) -> io::Result
     out.extend_from_slice(&[0; 4]);
     out.push(kind);
     out.extend_from_slice(payload);
-    let checksum = crc32(&out[header_at + RECORD_HEADER_LEN..]);
-    out[header_at + 4..header_at + RECORD_HEADER_LEN].copy_from_slice(&checksum.to_le_bytes());
+    let checksum = crc32(&out[header_at + HEADER_LEN..]);
+    out[header_at + 4..header_at + HEADER_LEN].copy_from_slice(&checksum.to_le_bytes());
     Ok(())
 }

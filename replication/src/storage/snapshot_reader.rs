@@ -4,9 +4,9 @@ use std::io::{self, Read};
 
 use bincode::Options;
 
+use super::record::{HEADER_LEN, MAX_RECORD_LEN, parse_header};
 use super::snapshot_format::{
-    FORMAT_VERSION, KIND_CHUNK, KIND_END, KIND_META, MAGIC, MAX_RECORD_BODY_LEN, PREAMBLE_LEN,
-    RECORD_HEADER_LEN, SnapshotFormatError,
+    FORMAT_VERSION, KIND_CHUNK, KIND_END, KIND_META, MAGIC, PREAMBLE_LEN, SnapshotFormatError,
 };
 use crate::checksum::crc32;
 use crate::raft_types::SnapshotMeta;
@@ -128,9 +128,9 @@ impl<R: Read> SnapshotReader<R> {
 
     /// Reads and checks one record; returns its kind and payload.
     fn next_record(&mut self) -> Result<(u8, Vec<u8>), SnapshotFormatError> {
-        let mut header = [0u8; RECORD_HEADER_LEN];
+        let mut header = [0u8; HEADER_LEN];
         let filled = read_up_to(&mut self.input, &mut header).map_err(|error| self.io(error))?;
-        if filled < RECORD_HEADER_LEN {
+        if filled < HEADER_LEN {
             return Err(SnapshotFormatError::Truncated {
                 image: self.image.clone(),
                 what: format!(
@@ -139,13 +139,8 @@ impl<R: Read> SnapshotReader<R> {
                 ),
             });
         }
-        let mut length = [0u8; 4];
-        length.copy_from_slice(&header[..4]);
-        let length = u32::from_le_bytes(length) as usize;
-        let mut checksum = [0u8; 4];
-        checksum.copy_from_slice(&header[4..]);
-        let checksum = u32::from_le_bytes(checksum);
-        if length == 0 || length > MAX_RECORD_BODY_LEN {
+        let (length, checksum) = parse_header(&header);
+        if length == 0 || length > MAX_RECORD_LEN {
             return Err(self.corrupt(format!("impossible length {length}")));
         }
         // `take` grows the buffer as bytes arrive, so a corrupt length cannot allocate a gigabyte.
