@@ -9,6 +9,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use openraft::errors::{ClientWriteError, ForwardToLeader, LinearizableReadError, RaftError};
+use openraft::raft::AppendEntriesResponse;
 use openraft::type_config::async_runtime::watch::WatchReceiver;
 use openraft::{BasicNode, ChangeMembers, ServerState};
 use parking_lot::{Mutex, RwLock};
@@ -44,6 +45,11 @@ struct Group<S: StateMachine> {
     /// serving reads once a transfer starts; the lease fast path must stop too, and the metrics
     /// it reads do not show a transfer.
     transfer_started_in_term: AtomicU64,
+    /// The highest commit index that current leaders sent this replica since the process
+    /// started, counting only indexes that cover all the group committed; `None` until the first
+    /// (see [`GroupStatus::heard_from_leader`]). Kept here rather than read back from openraft's
+    /// metrics, which are published later.
+    commit_heard_from_leader: Mutex<Option<u64>>,
 }
 
 struct HostInner<S: StateMachine> {
@@ -132,6 +138,11 @@ impl<S: StateMachine> ReplicationHost<S> {
             // The host sends the heartbeats of all the groups it leads together (see
             // `send_heartbeats_together`); openraft's ticks still run elections.
             enable_heartbeat: false,
+            // A leader restarted from disk would otherwise resume its old leadership at once,
+            // with the commit index its disk recorded, which can be behind what it acknowledged
+            // before the crash: every leadership must be won afresh and prove itself by
+            // committing an entry of its own (see `GroupStatus::catch_up`).
+            enable_leader_restore: Some(false),
             ..Default::default()
         }
         .validate()
@@ -232,6 +243,7 @@ impl<S: StateMachine> ReplicationHost<S> {
             machine,
             membership_change: tokio::sync::Mutex::new(()),
             transfer_started_in_term: AtomicU64::new(0),
+            commit_heard_from_leader: Mutex::new(None),
         });
         let duplicate = {
             let mut groups = self.inner.groups.write();
@@ -441,7 +453,7 @@ impl<S: StateMachine> ReplicationHost<S> {
     /// The group's state as this host sees it; `None` if not hosted.
     pub fn status(&self, group: GroupId) -> Option<GroupStatus> {
         let hosted = self.group(group)?;
-        Some(status_of(&hosted.raft))
+        Some(status_of(&hosted))
     }
 
     /// Adds `node` (reachable at `address`) to `group` as a learner: it starts receiving the log
@@ -534,7 +546,7 @@ impl<S: StateMachine> ReplicationHost<S> {
         to: RaftNodeId,
     ) -> Result<(), AdminError> {
         let hosted = self.admin_group(group)?;
-        let status = status_of(&hosted.raft);
+        let status = status_of(&hosted);
         if status.leader.as_ref().map(|(id, _)| *id) == Some(to) {
             return Ok(());
         }
@@ -549,7 +561,7 @@ impl<S: StateMachine> ReplicationHost<S> {
         let deadline = Instant::now() + self.inner.config.admin_timeout;
         let mut last_trigger: Option<Instant> = None;
         loop {
-            let status = status_of(&hosted.raft);
+            let status = status_of(&hosted);
             if status.leader.as_ref().map(|(id, _)| *id) == Some(to) {
                 return Ok(());
             }
@@ -622,7 +634,7 @@ impl<S: StateMachine> ReplicationHost<S> {
     }
 
     fn leader_status(&self, hosted: &Group<S>) -> Result<GroupStatus, AdminError> {
-        let status = status_of(&hosted.raft);
+        let status = status_of(hosted);
         if status.role == Role::Leader {
             Ok(status)
         } else {
@@ -692,8 +704,9 @@ pub enum LeaderView {
 /// - leader, and not handing leadership over (openraft refuses reads during a transfer);
 /// - a quorum acknowledged this leader less than a lease ago (metrics publish an older
 ///   acknowledgement at worst, never a newer one);
-/// - an entry of the current term is applied here: the leader's first entry of its term is
-///   applied, and with it everything earlier leaders committed. Writes this leader acknowledged
+/// - an entry this leader proposed is applied here: the first one it appended on election is
+///   applied, and with it everything earlier leaders committed (leaders are never restored
+///   from disk after a restart, so that entry really was committed in this leadership). Writes this leader acknowledged
 ///   were applied before their reply, so the local state holds every completed write.
 fn lease_valid_in_metrics<S: StateMachine>(hosted: &Group<S>, lease: Duration) -> bool {
     let metrics = hosted.raft.metrics();
@@ -704,7 +717,7 @@ fn lease_valid_in_metrics<S: StateMachine>(hosted: &Group<S>, lease: Duration) -
         && metrics
             .last_applied
             .as_ref()
-            .is_some_and(|applied| applied.committed_leader_id().term == term)
+            .is_some_and(|applied| applied.leader_id == metrics.vote.leader_id)
         && metrics
             .last_quorum_acked
             .as_ref()
@@ -756,11 +769,9 @@ fn leader_hint(forward: &ForwardToLeader<RaftTypes>) -> LeaderHint {
     }
 }
 
-fn status_of<M>(raft: &Raft<M>) -> GroupStatus
-where
-    M: openraft::storage::RaftStateMachine<RaftTypes>,
-{
-    let metrics = raft.metrics().borrow_watched().clone();
+fn status_of<S: StateMachine>(hosted: &Group<S>) -> GroupStatus {
+    let metrics = hosted.raft.metrics().borrow_watched().clone();
+    let commit_heard_from_leader = *hosted.commit_heard_from_leader.lock();
     let membership = metrics.membership_config.membership();
     let address_of = |id: &RaftNodeId| {
         membership
@@ -795,8 +806,14 @@ where
         committed_index: metrics
             .cluster_committed
             .as_ref()
-            .map(|log_id| log_id.index),
+            .map(|log_id| log_id.index)
+            .max(commit_heard_from_leader),
         applied_index: metrics.last_applied.as_ref().map(|log_id| log_id.index),
+        applied_current_leaders_entry: metrics
+            .last_applied
+            .as_ref()
+            .is_some_and(|log_id| log_id.leader_id == metrics.vote.leader_id),
+        heard_from_leader: commit_heard_from_leader.is_some(),
         snapshot_index: metrics.snapshot.as_ref().map(|log_id| log_id.index),
         purged_index: metrics.purged.as_ref().map(|log_id| log_id.index),
         replication: metrics
@@ -828,11 +845,29 @@ impl<S: StateMachine> RequestHandler for HostInner<S> {
             let raft = &hosted.raft;
             let failed = |error: &dyn std::fmt::Display| RemoteFailure::Raft(error.to_string());
             match request {
-                Incoming::Rpc(RequestBody::AppendEntries(request)) => raft
-                    .append_entries(request)
-                    .await
-                    .map(ResponseBody::AppendEntries)
-                    .map_err(|error| failed(&error)),
+                Incoming::Rpc(RequestBody::AppendEntries(request)) => {
+                    // A leader's commit index covers everything the group ever committed only
+                    // once it has committed an entry of its own leadership (a new leader may
+                    // first send the older index it found on its disk).
+                    let complete_commit = request
+                        .leader_commit
+                        .as_ref()
+                        .filter(|log_id| log_id.leader_id == request.vote.leader_id)
+                        .map(|log_id| log_id.index);
+                    let response = raft
+                        .append_entries(request)
+                        .await
+                        .map_err(|error| failed(&error))?;
+                    // Any answer but "your vote is stale" means a current leader reached us
+                    // (even when the logs do not match yet, openraft took its commit index).
+                    if let Some(commit) = complete_commit
+                        && !matches!(response, AppendEntriesResponse::HigherVote(_))
+                    {
+                        let mut heard = hosted.commit_heard_from_leader.lock();
+                        *heard = Some(heard.unwrap_or(0).max(commit));
+                    }
+                    Ok(ResponseBody::AppendEntries(response))
+                }
                 Incoming::Rpc(RequestBody::Vote(request)) => raft
                     .vote(request)
                     .await

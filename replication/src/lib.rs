@@ -51,7 +51,7 @@ pub use host::{LeaderView, ReplicationHost};
 pub use idle_poll::{note_activity, start_idle_polling};
 pub use node_id::{IDENTITY_FILE, RaftNodeId};
 pub use state_machine::{RestoreError, SNAPSHOT_CHUNK_TARGET, SnapshotError, StateMachine};
-pub use status::{GroupStatus, Role};
+pub use status::{CatchUp, GroupStatus, Role};
 pub use transport::{WireCounters, cluster_port_address};
 
 /// A Raft group: one partition.

@@ -189,3 +189,108 @@ async fn a_host_restarted_with_its_data_dir_catches_up() {
         host.shutdown().await;
     }
 }
+
+/// What `/readyz` relies on: a replica restarted from its data directory does not count as
+/// caught up on what its disk says alone, and once it does count as caught up, it has applied
+/// every write acknowledged while it was down. All three hosts stop, so the restarted follower
+/// first finds no one, and then a leader newly elected from disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_replica_is_caught_up_only_after_its_leader_reached_it() {
+    let group = 1;
+    let (directories, mut hosts) = start_three_on_disk(group).await;
+    {
+        let all: Vec<_> = hosts.iter().collect();
+        for index in 0..20 {
+            write(&all, group, &format!("k{index}"), "before")
+                .await
+                .expect("write");
+        }
+    }
+    let leader_id = await_leader(&hosts.iter().collect::<Vec<_>>(), group)
+        .await
+        .id();
+    let follower = hosts
+        .iter()
+        .position(|host| host.id() != leader_id)
+        .expect("a follower");
+    let addresses: Vec<String> = hosts.iter().map(|host| host.address().to_owned()).collect();
+    let stopped = hosts.remove(follower);
+    stopped.shutdown().await;
+    {
+        let running: Vec<_> = hosts.iter().collect();
+        for index in 0..30 {
+            write(&running, group, &format!("down{index}"), "while down")
+                .await
+                .expect("write while the follower is down");
+        }
+    }
+    for host in hosts.drain(..) {
+        host.shutdown().await;
+    }
+
+    let restarted = start_host(
+        &addresses[follower],
+        follower as u16,
+        Some(directories[follower].path()),
+    )
+    .await;
+    restarted.host_group(group).await.expect("host group again");
+    assert!(
+        eventually(|| restarted
+            .status(group)
+            .is_some_and(|status| status.last_log_index >= Some(20)))
+        .await,
+        "the restarted replica lost its log"
+    );
+    // Alone, for longer than an election timeout: its disk says it applied all it knew committed,
+    // and it may even remember the old leader, but it is never caught up.
+    let alone_until = Instant::now() + Duration::from_millis(1200);
+    while Instant::now() < alone_until {
+        let status = restarted.status(group).expect("hosted");
+        assert!(
+            !status.catch_up().is_caught_up(),
+            "caught up with no leader reachable: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    let mut others = Vec::new();
+    for (ordinal, address) in addresses.iter().enumerate() {
+        if ordinal != follower {
+            let host = start_host(address, ordinal as u16, Some(directories[ordinal].path())).await;
+            host.host_group(group).await.expect("host group again");
+            others.push(host);
+        }
+    }
+    // The first moment it counts as caught up, every write acknowledged while it was down is
+    // already in its state machine.
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let status = restarted.status(group).expect("hosted");
+        if status.catch_up().is_caught_up() {
+            let missing: Vec<String> = restarted
+                .read_local(group, |kv| {
+                    (0..30)
+                        .map(|index| format!("down{index}"))
+                        .filter(|key| !kv.map.contains_key(key.as_bytes()))
+                        .collect()
+                })
+                .expect("hosted");
+            assert!(
+                missing.is_empty(),
+                "caught up ({status:?}) but missing {missing:?}"
+            );
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never caught up: {}",
+            status.catch_up()
+        );
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    restarted.shutdown().await;
+    for host in others {
+        host.shutdown().await;
+    }
+}

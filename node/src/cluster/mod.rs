@@ -640,8 +640,8 @@ impl Cluster {
         }
     }
 
-    /// Ready: joined, and every hosted replica knows its leader and has applied what it knows
-    /// committed.
+    /// Ready: joined, and every hosted replica has applied what its group committed (a replica
+    /// restarted from disk only knows that once its leader has reached it).
     pub fn readiness(&self) -> Result<(), String> {
         if self.settings().is_none() {
             return Err("not part of a cluster yet (POST /v1/cluster/form)".to_owned());
@@ -655,14 +655,9 @@ impl Cluster {
                     "partition {partition}: waiting to be initialized or added to its group"
                 ));
             }
-            if status.leader.is_none() {
-                return Err(format!("partition {partition}: no leader known"));
-            }
-            if status.applied_index < status.committed_index {
-                return Err(format!(
-                    "partition {partition}: applied {:?} of {:?} committed",
-                    status.applied_index, status.committed_index
-                ));
+            let catch_up = status.catch_up();
+            if !catch_up.is_caught_up() {
+                return Err(format!("partition {partition}: {catch_up}"));
             }
         }
         Ok(())
