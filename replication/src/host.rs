@@ -5,13 +5,13 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use openraft::errors::{ClientWriteError, ForwardToLeader, LinearizableReadError, RaftError};
 use openraft::raft::AppendEntriesResponse;
 use openraft::type_config::async_runtime::watch::WatchReceiver;
-use openraft::{BasicNode, ChangeMembers, ServerState};
+use openraft::{BasicNode, ChangeMembers, RaftMetrics, ServerState};
 use parking_lot::{Mutex, RwLock};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -45,11 +45,8 @@ struct Group<S: StateMachine> {
     /// serving reads once a transfer starts; the lease fast path must stop too, and the metrics
     /// it reads do not show a transfer.
     transfer_started_in_term: AtomicU64,
-    /// The highest commit index that current leaders sent this replica since the process
-    /// started, counting only indexes that cover all the group committed; `None` until the first
-    /// (see [`GroupStatus::heard_from_leader`]). Kept here rather than read back from openraft's
-    /// metrics, which are published later.
-    commit_heard_from_leader: Mutex<Option<u64>>,
+    /// Set once per process: see [`GroupStatus::catch_up_target`].
+    catch_up_target: OnceLock<u64>,
 }
 
 struct HostInner<S: StateMachine> {
@@ -243,7 +240,7 @@ impl<S: StateMachine> ReplicationHost<S> {
             machine,
             membership_change: tokio::sync::Mutex::new(()),
             transfer_started_in_term: AtomicU64::new(0),
-            commit_heard_from_leader: Mutex::new(None),
+            catch_up_target: OnceLock::new(),
         });
         let duplicate = {
             let mut groups = self.inner.groups.write();
@@ -771,7 +768,6 @@ fn leader_hint(forward: &ForwardToLeader<RaftTypes>) -> LeaderHint {
 
 fn status_of<S: StateMachine>(hosted: &Group<S>) -> GroupStatus {
     let metrics = hosted.raft.metrics().borrow_watched().clone();
-    let commit_heard_from_leader = *hosted.commit_heard_from_leader.lock();
     let membership = metrics.membership_config.membership();
     let address_of = |id: &RaftNodeId| {
         membership
@@ -806,14 +802,9 @@ fn status_of<S: StateMachine>(hosted: &Group<S>) -> GroupStatus {
         committed_index: metrics
             .cluster_committed
             .as_ref()
-            .map(|log_id| log_id.index)
-            .max(commit_heard_from_leader),
+            .map(|log_id| log_id.index),
         applied_index: metrics.last_applied.as_ref().map(|log_id| log_id.index),
-        applied_current_leaders_entry: metrics
-            .last_applied
-            .as_ref()
-            .is_some_and(|log_id| log_id.leader_id == metrics.vote.leader_id),
-        heard_from_leader: commit_heard_from_leader.is_some(),
+        catch_up_target: catch_up_target(hosted, &metrics),
         snapshot_index: metrics.snapshot.as_ref().map(|log_id| log_id.index),
         purged_index: metrics.purged.as_ref().map(|log_id| log_id.index),
         replication: metrics
@@ -823,6 +814,29 @@ fn status_of<S: StateMachine>(hosted: &Group<S>) -> GroupStatus {
             .map(|(id, matched)| (*id, matched.as_ref().map(|log_id| log_id.index)))
             .collect(),
     }
+}
+
+/// The group's [`GroupStatus::catch_up_target`], set here on a leader that has applied an entry
+/// of its own (followers get theirs from their leader's AppendEntries).
+fn catch_up_target<S: StateMachine>(
+    hosted: &Group<S>,
+    metrics: &RaftMetrics<RaftTypes>,
+) -> Option<u64> {
+    if let Some(target) = hosted.catch_up_target.get() {
+        return Some(*target);
+    }
+    if metrics.state != ServerState::Leader {
+        return None;
+    }
+    let own_entry_applied = metrics
+        .last_applied
+        .as_ref()
+        .filter(|log_id| log_id.leader_id == metrics.vote.leader_id)?;
+    Some(
+        *hosted
+            .catch_up_target
+            .get_or_init(|| own_entry_applied.index),
+    )
 }
 
 impl<S: StateMachine> RequestHandler for HostInner<S> {
@@ -863,8 +877,8 @@ impl<S: StateMachine> RequestHandler for HostInner<S> {
                     if let Some(commit) = complete_commit
                         && !matches!(response, AppendEntriesResponse::HigherVote(_))
                     {
-                        let mut heard = hosted.commit_heard_from_leader.lock();
-                        *heard = Some(heard.unwrap_or(0).max(commit));
+                        // Only the first counts: see `GroupStatus::catch_up_target`.
+                        let _ = hosted.catch_up_target.set(commit);
                     }
                     Ok(ResponseBody::AppendEntries(response))
                 }

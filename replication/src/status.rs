@@ -42,14 +42,12 @@ pub struct GroupStatus {
     pub committed_index: Option<u64>,
     /// Highest index applied to the state machine.
     pub applied_index: Option<u64>,
-    /// True when the entry at `applied_index` was proposed by the current leader (this host's
-    /// own leadership, on a leader).
-    pub applied_current_leaders_entry: bool,
-    /// True once, since this process started, a current leader has sent this replica a commit
-    /// index that covers everything the group committed (the index of an entry the leader
-    /// itself proposed). Until then `committed_index` may be only what the replica's own disk recorded,
-    /// which says nothing of what the group committed while the process was down.
-    pub heard_from_leader: bool,
+    /// The index this replica must have applied to count as caught up since its process
+    /// started: the first commit index a current leader sent it that covers everything the
+    /// group committed (the index of an entry that leader proposed itself), or, on a leader, the
+    /// first entry of its own it applied. `None` until then: what a replica's own disk says was
+    /// committed tells nothing of what the group committed while the process was down.
+    pub catch_up_target: Option<u64>,
     /// Index covered by the latest snapshot.
     pub snapshot_index: Option<u64>,
     /// Highest index removed from the log (compacted into a snapshot): a replica missing it
@@ -60,52 +58,41 @@ pub struct GroupStatus {
 }
 
 impl GroupStatus {
-    /// Whether this replica has applied everything its group had committed when it last heard
-    /// from the group: what `/readyz` needs to hold on every hosted replica.
+    /// Whether this replica has caught up since its process started: what `/readyz` needs on
+    /// every hosted replica. Once the target is applied it stays caught up (applied indexes only
+    /// grow) as long as the group has a leader: a follower a few entries behind under load is
+    /// working, not broken.
     pub fn catch_up(&self) -> CatchUp {
-        match self.role {
-            // A new leader's committed index covers earlier leaderships only once the entry it
-            // appended on election is committed; applying that entry applies them all.
-            Role::Leader if !self.applied_current_leaders_entry => {
-                CatchUp::LeaderFirstEntryNotApplied
-            }
-            Role::Leader | Role::Follower | Role::Learner => {
-                if self.leader.is_none() {
-                    CatchUp::NoLeader
-                } else if self.role != Role::Leader && !self.heard_from_leader {
-                    CatchUp::NotHeardFromLeader
-                } else if self.applied_index < self.committed_index {
-                    CatchUp::Applying {
-                        applied: self.applied_index,
-                        committed: self.committed_index,
-                    }
-                } else {
-                    CatchUp::CaughtUp
-                }
-            }
-            Role::Candidate | Role::Shutdown => CatchUp::NoLeader,
+        if matches!(self.role, Role::Candidate | Role::Shutdown) || self.leader.is_none() {
+            return CatchUp::NoLeader;
+        }
+        match self.catch_up_target {
+            Some(target) if self.applied_index >= Some(target) => CatchUp::CaughtUp,
+            Some(target) => CatchUp::Applying {
+                applied: self.applied_index,
+                target,
+            },
+            None if self.role == Role::Leader => CatchUp::LeaderFirstEntryNotApplied,
+            None => CatchUp::NotHeardFromLeader,
         }
     }
 }
 
-/// How far a replica is from having applied what its group committed (see
+/// Where a replica stands in catching up since its process started (see
 /// [`GroupStatus::catch_up`]). Displays as the reason a member is not ready.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CatchUp {
-    /// Everything the group committed, as far as this replica has heard, is applied.
+    /// It has applied everything its group had committed when a leader first reached it.
     CaughtUp,
     /// No leader is known (an election is under way, or no majority of the group is reachable).
     NoLeader,
-    /// Restarted from disk and no leader has reached it yet, so it cannot know what was
-    /// committed while it was down.
+    /// No current leader has reached it since start-up, so it cannot know what was committed
+    /// while it was down.
     NotHeardFromLeader,
     /// Leader, but the entry it appended on election is not applied yet.
     LeaderFirstEntryNotApplied,
-    /// Entries known committed are still being applied.
-    Applying {
-        applied: Option<u64>,
-        committed: Option<u64>,
-    },
+    /// Applying the entries up to its target.
+    Applying { applied: Option<u64>, target: u64 },
 }
 
 impl CatchUp {
@@ -116,7 +103,6 @@ impl CatchUp {
 
 impl std::fmt::Display for CatchUp {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let index = |index: Option<u64>| index.map_or("none".to_owned(), |index| index.to_string());
         match self {
             CatchUp::CaughtUp => write!(formatter, "caught up"),
             CatchUp::NoLeader => write!(formatter, "no leader known"),
@@ -128,11 +114,10 @@ impl std::fmt::Display for CatchUp {
                 formatter,
                 "newly elected leader, its first entry not yet applied"
             ),
-            CatchUp::Applying { applied, committed } => write!(
+            CatchUp::Applying { applied, target } => write!(
                 formatter,
-                "applied {} of {} committed",
-                index(*applied),
-                index(*committed)
+                "catching up: applied {} of {target}",
+                applied.map_or("none".to_owned(), |index| index.to_string())
             ),
         }
     }
@@ -154,8 +139,7 @@ mod tests {
             last_log_index: Some(40),
             committed_index: Some(40),
             applied_index: Some(40),
-            applied_current_leaders_entry: true,
-            heard_from_leader: true,
+            catch_up_target: Some(40),
             snapshot_index: None,
             purged_index: None,
             replication: BTreeMap::new(),
@@ -163,21 +147,26 @@ mod tests {
     }
 
     #[test]
-    fn a_follower_that_applied_what_its_leader_committed_is_caught_up() {
+    fn a_follower_that_applied_its_target_is_caught_up() {
         assert_eq!(follower().catch_up(), CatchUp::CaughtUp);
     }
 
     #[test]
-    fn a_follower_restarted_from_disk_is_not_caught_up_before_its_leader_reaches_it() {
+    fn a_replica_restarted_from_disk_is_not_caught_up_before_its_leader_reaches_it() {
         let restarted = GroupStatus {
-            heard_from_leader: false,
+            catch_up_target: None,
             ..follower()
         };
         assert_eq!(restarted.catch_up(), CatchUp::NotHeardFromLeader);
+        let learner = GroupStatus {
+            role: Role::Learner,
+            ..restarted
+        };
+        assert_eq!(learner.catch_up(), CatchUp::NotHeardFromLeader);
     }
 
     #[test]
-    fn a_follower_still_applying_is_not_caught_up() {
+    fn a_follower_short_of_its_target_is_catching_up() {
         let behind = GroupStatus {
             applied_index: Some(12),
             ..follower()
@@ -186,10 +175,23 @@ mod tests {
             behind.catch_up(),
             CatchUp::Applying {
                 applied: Some(12),
-                committed: Some(40)
+                target: 40
             }
         );
-        assert_eq!(behind.catch_up().to_string(), "applied 12 of 40 committed");
+        assert_eq!(
+            behind.catch_up().to_string(),
+            "catching up: applied 12 of 40"
+        );
+    }
+
+    #[test]
+    fn once_its_target_is_applied_a_follower_under_load_stays_caught_up() {
+        let lagging = GroupStatus {
+            committed_index: Some(900),
+            applied_index: Some(850),
+            ..follower()
+        };
+        assert_eq!(lagging.catch_up(), CatchUp::CaughtUp);
     }
 
     #[test]
@@ -208,18 +210,17 @@ mod tests {
     }
 
     #[test]
-    fn a_leader_is_caught_up_once_an_entry_it_proposed_is_applied() {
+    fn a_new_leader_is_caught_up_once_an_entry_it_proposed_is_applied() {
         let elected = GroupStatus {
             role: Role::Leader,
             term: 4,
             leader: Some((RaftNodeId::new(2, 1), "me:16379".to_owned())),
-            heard_from_leader: false,
-            applied_current_leaders_entry: false,
+            catch_up_target: None,
             ..follower()
         };
         assert_eq!(elected.catch_up(), CatchUp::LeaderFirstEntryNotApplied);
         let settled = GroupStatus {
-            applied_current_leaders_entry: true,
+            catch_up_target: Some(41),
             last_log_index: Some(41),
             committed_index: Some(41),
             applied_index: Some(41),
