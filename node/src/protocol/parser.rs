@@ -64,6 +64,8 @@ pub enum ProtocolError {
     TooBigBulkCount,
     #[error("Protocol error: too big inline request")]
     TooBigInline,
+    #[error("Protocol error: too many arguments in inline request")]
+    TooManyInlineArguments,
     #[error("Protocol error: unbalanced quotes in request")]
     UnbalancedQuotes,
     #[error("Protocol error: expected CRLF after bulk string")]
@@ -150,6 +152,17 @@ impl Parser {
                 self.needed = 0;
                 let request = buffer.split_to(consumed).freeze();
                 let args = split_inline(&request, line_end)?;
+                // The argument limits hold whatever the framing.
+                let most = if authenticated {
+                    self.limits.max_array_len
+                } else {
+                    self.limits
+                        .max_array_len
+                        .min(self.limits.unauthenticated_max_array_len)
+                };
+                if args.len() > most {
+                    return Err(ProtocolError::TooManyInlineArguments);
+                }
                 Ok(ParseOutcome::Complete(args))
             }
         }
@@ -487,6 +500,31 @@ mod tests {
         assert_eq!(
             parser.parse(&mut buffer, false),
             Err(ProtocolError::UnauthenticatedBulkLength)
+        );
+    }
+
+    #[test]
+    fn inline_requests_obey_the_argument_limits() {
+        let limits = Limits {
+            max_array_len: 8,
+            unauthenticated_max_array_len: 4,
+            ..Limits::default()
+        };
+        let mut parser = Parser::new(limits);
+        let mut buffer = BytesMut::from(&b"a b c d e f g h i\r\n"[..]);
+        assert_eq!(
+            parser.parse(&mut buffer, true),
+            Err(ProtocolError::TooManyInlineArguments)
+        );
+        let mut buffer = BytesMut::from(&b"a b c d e f g h\r\n"[..]);
+        assert!(matches!(
+            parser.parse(&mut buffer, true),
+            Ok(ParseOutcome::Complete(args)) if args.len() == 8
+        ));
+        let mut buffer = BytesMut::from(&b"a b c d e\r\n"[..]);
+        assert_eq!(
+            parser.parse(&mut buffer, false),
+            Err(ProtocolError::TooManyInlineArguments)
         );
     }
 
