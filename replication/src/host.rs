@@ -702,9 +702,10 @@ pub enum LeaderView {
 /// - a quorum acknowledged this leader less than a lease ago (metrics publish an older
 ///   acknowledgement at worst, never a newer one);
 /// - an entry this leader proposed is applied here: the first one it appended on election is
-///   applied, and with it everything earlier leaders committed (leaders are never restored
-///   from disk after a restart, so that entry really was committed in this leadership). Writes this leader acknowledged
-///   were applied before their reply, so the local state holds every completed write.
+///   applied, and with it everything earlier leaders committed (leaders are never restored from
+///   disk after a restart, so that entry really was committed in this leadership). Writes this
+///   leader acknowledged were applied before their reply, so the local state holds every
+///   completed write.
 fn lease_valid_in_metrics<S: StateMachine>(hosted: &Group<S>, lease: Duration) -> bool {
     let metrics = hosted.raft.metrics();
     let metrics = metrics.borrow_watched();
