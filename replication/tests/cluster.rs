@@ -133,16 +133,7 @@ async fn a_host_restarted_with_its_data_dir_catches_up() {
         }
     }
     // Stop a follower; keep writing past a snapshot (every 100 entries) while it is away.
-    let leader_id = await_leader(&hosts.iter().collect::<Vec<_>>(), group)
-        .await
-        .id();
-    let position = hosts
-        .iter()
-        .position(|host| host.id() != leader_id)
-        .expect("a follower");
-    let stopped = hosts.remove(position);
-    let (stopped_id, stopped_address) = (stopped.id(), stopped.address().to_owned());
-    stopped.shutdown().await;
+    let stopped = stop_a_follower(&mut hosts, group).await;
     {
         let running: Vec<_> = hosts.iter().collect();
         for index in 0..250 {
@@ -157,12 +148,12 @@ async fn a_host_restarted_with_its_data_dir_catches_up() {
         }
     }
     let restarted = start_host(
-        &stopped_address,
-        position as u16,
-        Some(directories[position].path()),
+        &stopped.address,
+        stopped.position as u16,
+        Some(directories[stopped.position].path()),
     )
     .await;
-    assert_eq!(restarted.id(), stopped_id, "same data dir, same identity");
+    assert_eq!(restarted.id(), stopped.id, "same data dir, same identity");
     restarted.host_group(group).await.expect("host group again");
     // Its own log comes back from disk (the metrics show it once the group task has started).
     assert!(
@@ -209,16 +200,8 @@ async fn a_restarted_replica_is_caught_up_only_after_its_leader_reached_it() {
                 .expect("write");
         }
     }
-    let leader_id = await_leader(&hosts.iter().collect::<Vec<_>>(), group)
-        .await
-        .id();
-    let follower = hosts
-        .iter()
-        .position(|host| host.id() != leader_id)
-        .expect("a follower");
     let addresses: Vec<String> = hosts.iter().map(|host| host.address().to_owned()).collect();
-    let stopped = hosts.remove(follower);
-    stopped.shutdown().await;
+    let follower = stop_a_follower(&mut hosts, group).await.position;
     {
         let running: Vec<_> = hosts.iter().collect();
         for index in 0..30 {

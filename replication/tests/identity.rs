@@ -25,16 +25,11 @@ async fn an_empty_data_dir_restart_gets_a_new_identity_and_rejoins_as_a_new_memb
             .expect("write");
         }
     }
-    let leader_id = await_leader(&hosts.iter().collect::<Vec<_>>(), group)
-        .await
-        .id();
-    let position = hosts
-        .iter()
-        .position(|host| host.id() != leader_id)
-        .expect("a follower");
-    let lost = hosts.remove(position);
-    let (old_id, address) = (lost.id(), lost.address().to_owned());
-    lost.shutdown().await;
+    let StoppedFollower {
+        position,
+        id: old_id,
+        address,
+    } = stop_a_follower(&mut hosts, group).await;
 
     // Same ordinal, same address, but the volume is gone.
     let empty = tempfile::tempdir().expect("temporary directory");

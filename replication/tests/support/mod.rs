@@ -228,6 +228,36 @@ pub async fn await_leader<'a>(
     }
 }
 
+/// A follower that was stopped: where it was in the list of hosts, and who it was.
+pub struct StoppedFollower {
+    pub position: usize,
+    pub id: RaftNodeId,
+    pub address: String,
+}
+
+/// Shuts down one host that does not lead `group` and takes it out of `hosts`, so it can be
+/// restarted in its place (same ordinal as its position, same address).
+pub async fn stop_a_follower(
+    hosts: &mut Vec<ReplicationHost<Kv>>,
+    group: GroupId,
+) -> StoppedFollower {
+    let leader_id = await_leader(&hosts.iter().collect::<Vec<_>>(), group)
+        .await
+        .id();
+    let position = hosts
+        .iter()
+        .position(|host| host.id() != leader_id)
+        .expect("a follower");
+    let stopped = hosts.remove(position);
+    let (id, address) = (stopped.id(), stopped.address().to_owned());
+    stopped.shutdown().await;
+    StoppedFollower {
+        position,
+        id,
+        address,
+    }
+}
+
 /// Proposes on whichever host leads, retrying only errors that certainly did not apply.
 pub async fn write(
     hosts: &[&ReplicationHost<Kv>],
