@@ -45,10 +45,13 @@ fn json_output_has_the_documented_keys() {
     assert_eq!(
         first["steps"],
         serde_json::json!([
+            "host",
             "add-learner",
+            "catch-up",
             "promote",
             "transfer-leadership",
-            "remove-replica"
+            "remove-replica",
+            "drop"
         ])
     );
 }
