@@ -64,6 +64,26 @@ pub struct PartitionStatus {
     pub snapshot_index: Option<u64>,
     /// Keys this replica holds (including logically expired ones not yet deleted).
     pub keys: u64,
+    /// On the leader: how far each other replica's log is known to match the leader's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replication: Vec<ReplicaProgress>,
+}
+
+/// How far one replica's log matches the leader's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicaProgress {
+    pub id: u64,
+    pub matched_index: Option<u64>,
+}
+
+/// `POST /v1/cluster/join`: join the cluster described by `settings` without hosting anything;
+/// `members` are peers to learn the routes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JoinRequest {
+    pub settings: ClusterSettings,
+    pub members: Vec<Replica>,
 }
 
 /// `GET /v1/status`.

@@ -14,8 +14,9 @@ pub struct Notice {
     pub warning: bool,
     /// Short PascalCase reason (`kubectl describe` shows it).
     pub reason: String,
-    /// What the operator was doing.
-    pub action: &'static str,
+    /// What the operator was doing. Events of one reason and action are folded into one series by
+    /// kube's Recorder, so an action that must stay distinct (one replica move) names its object.
+    pub action: String,
     /// A sentence.
     pub note: String,
 }
@@ -43,7 +44,7 @@ impl EventSink {
                     },
                     reason: notice.reason.clone(),
                     note: Some(notice.note.chars().take(1000).collect()),
-                    action: notice.action.to_owned(),
+                    action: notice.action.clone(),
                     secondary: None,
                 };
                 if let Err(error) = recorder.publish(&event, &cluster.object_ref(&())).await {
@@ -58,11 +59,12 @@ impl EventSink {
     }
 }
 
-fn notice(warning: bool, reason: &str, action: &'static str, note: String) -> Notice {
+/// A notice with its fields.
+pub fn notice(warning: bool, reason: &str, action: &str, note: String) -> Notice {
     Notice {
         warning,
         reason: reason.to_owned(),
-        action,
+        action: action.to_owned(),
         note,
     }
 }
@@ -103,18 +105,25 @@ pub fn notices(
         let changed = old_rebalance.is_none_or(|old| {
             old.phase != rebalance.phase || old.to_members != rebalance.to_members
         });
-        if changed && rebalance.phase != RebalancePhase::Idle {
-            let scale_in = rebalance.to_members < rebalance.from_members;
-            let reason = match (rebalance.phase, scale_in) {
-                (RebalancePhase::Paused, _) => "RebalancePaused",
-                (_, true) => "ScaleInBlocked",
-                (_, false) => "RebalancePending",
-            };
+        let reason = match rebalance.phase {
+            RebalancePhase::Paused => Some("RebalancePaused"),
+            RebalancePhase::Pending => Some("RebalancePending"),
+            RebalancePhase::Moving | RebalancePhase::Draining => old_rebalance
+                .is_none_or(|old| {
+                    old.phase == RebalancePhase::Idle || old.to_members != rebalance.to_members
+                })
+                .then_some("RebalanceStarted"),
+            RebalancePhase::Idle | RebalancePhase::Stalled => None,
+        };
+        if let Some(reason) = reason.filter(|_| changed) {
             out.push(notice(
-                scale_in,
+                false,
                 reason,
-                "PlanRing",
-                rebalance.message.clone(),
+                "Rebalance",
+                format!(
+                    "{} -> {} members: {}",
+                    rebalance.from_members, rebalance.to_members, rebalance.message
+                ),
             ));
         }
     }
@@ -222,22 +231,32 @@ mod tests {
 
     #[test]
     fn scaling_steps() {
-        let mut pending = status(Vec::new());
-        pending.rebalance = Some(RebalanceStatus {
-            phase: RebalancePhase::Pending,
+        let mut draining = status(Vec::new());
+        draining.rebalance = Some(RebalanceStatus {
+            phase: RebalancePhase::Draining,
             from_members: 4,
             to_members: 3,
-            message: "held".to_owned(),
+            message: "moving".to_owned(),
             ..RebalanceStatus::default()
         });
-        let events = notices(Some(&status(Vec::new())), &pending, Some(4), Some(4));
-        assert_eq!(reasons(&events), ["ScaleInBlocked"]);
-        assert!(events[0].warning);
-        let mut growing = pending.clone();
-        growing.rebalance.as_mut().unwrap().to_members = 5;
+        let events = notices(Some(&status(Vec::new())), &draining, Some(4), Some(4));
+        assert_eq!(reasons(&events), ["RebalanceStarted"]);
+        assert!(!events[0].warning);
+        // Same phase, same target: nothing new to say.
+        assert!(notices(Some(&draining), &draining, Some(4), Some(4)).is_empty());
+        let mut growing = draining.clone();
+        let rebalance = growing.rebalance.as_mut().unwrap();
+        rebalance.to_members = 5;
+        rebalance.phase = RebalancePhase::Moving;
         assert_eq!(
-            reasons(&notices(Some(&pending), &growing, Some(4), Some(5))),
-            ["ScalingOut", "RebalancePending"]
+            reasons(&notices(Some(&draining), &growing, Some(4), Some(5))),
+            ["ScalingOut", "RebalanceStarted"]
+        );
+        let mut paused = growing.clone();
+        paused.rebalance.as_mut().unwrap().phase = RebalancePhase::Paused;
+        assert_eq!(
+            reasons(&notices(Some(&growing), &paused, Some(5), Some(5))),
+            ["RebalancePaused"]
         );
     }
 }

@@ -32,6 +32,18 @@ pub struct ClusterLabels {
     pub name: String,
 }
 
+/// Labels of a failed move call.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MoveFailureLabels {
+    /// Namespace of the CacheCluster.
+    pub namespace: String,
+    /// Name of the CacheCluster.
+    pub name: String,
+    /// One of `FailureReason`'s strings (`unreachable`, `timeout`, `not_leader`, `refused`,
+    /// `failed`).
+    pub reason: &'static str,
+}
+
 /// Every metric the operator exports.
 pub struct Metrics {
     registry: Registry,
@@ -51,6 +63,19 @@ pub struct Metrics {
     pub degraded: Family<ClusterLabels, Gauge>,
     /// 1 while this replica holds the leader Lease (or runs without leader election).
     pub leader: Gauge,
+    /// Replica moves started, per cluster.
+    pub moves_started: Family<ClusterLabels, Counter>,
+    /// Replica moves finished, per cluster.
+    pub moves_completed: Family<ClusterLabels, Counter>,
+    /// Failed move calls (each retried), per cluster and reason.
+    pub moves_failed: Family<MoveFailureLabels, Counter>,
+    /// Keys the receivers of finished moves held when the move ended, per cluster.
+    pub keys_moved: Family<ClusterLabels, Counter>,
+    /// 1 while a move of the cluster has made no progress within its deadline.
+    pub rebalance_stalled: Family<ClusterLabels, Gauge>,
+    /// How long whole rebalances took, from adopting a target to the last move and leadership
+    /// hand-off.
+    pub rebalance_duration: Histogram,
 }
 
 impl Default for Metrics {
@@ -107,8 +132,50 @@ impl Metrics {
             "1 while this replica may act (holds the Lease)",
             leader.clone(),
         );
+        let moves_started = Family::<ClusterLabels, Counter>::default();
+        registry.register(
+            "moves_started",
+            "Replica moves started",
+            moves_started.clone(),
+        );
+        let moves_completed = Family::<ClusterLabels, Counter>::default();
+        registry.register(
+            "moves_completed",
+            "Replica moves finished (receiver a voter, giver gone)",
+            moves_completed.clone(),
+        );
+        let moves_failed = Family::<MoveFailureLabels, Counter>::default();
+        registry.register(
+            "moves_failed",
+            "Move calls that failed (each is retried), by reason",
+            moves_failed.clone(),
+        );
+        let keys_moved = Family::<ClusterLabels, Counter>::default();
+        registry.register(
+            "keys_moved",
+            "Keys held by the receivers of finished moves",
+            keys_moved.clone(),
+        );
+        let rebalance_stalled = Family::<ClusterLabels, Gauge>::default();
+        registry.register(
+            "rebalance_stalled",
+            "1 while a replica move has made no progress within spec.rebalance.progressDeadlineSeconds",
+            rebalance_stalled.clone(),
+        );
+        let rebalance_duration = Histogram::new(exponential_buckets(1.0, 2.0, 14));
+        registry.register(
+            "rebalance_duration_seconds",
+            "Time a rebalance took, from adopting a target to balanced leadership",
+            rebalance_duration.clone(),
+        );
         Metrics {
             registry,
+            moves_started,
+            moves_completed,
+            moves_failed,
+            keys_moved,
+            rebalance_stalled,
+            rebalance_duration,
             reconciles,
             reconcile_errors,
             reconcile_duration,

@@ -183,6 +183,26 @@ async fn reconcile(
             let _ = pods_api
                 .delete(&pod.name_any(), &DeleteParams::default())
                 .await;
+            // `whenScaled: Delete`: the StatefulSet controller deletes the removed ordinal's claims,
+            // so a returning ordinal starts with an empty volume (and a new Raft identity).
+            let delete_volume = statefulset
+                .spec
+                .persistent_volume_claim_retention_policy
+                .as_ref()
+                .and_then(|policy| policy.when_scaled.as_deref())
+                == Some("Delete");
+            if delete_volume {
+                let volume = options
+                    .state_dir
+                    .join("volumes")
+                    .join(&namespace)
+                    .join(pod.name_any());
+                if let Err(error) = std::fs::remove_dir_all(&volume)
+                    && error.kind() != std::io::ErrorKind::NotFound
+                {
+                    tracing::warn!(volume = %volume.display(), %error, "cannot delete a scaled-in volume");
+                }
+            }
         }
         let mut ready = 0;
         for pod in &owned {

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use parking_lot::RwLock;
 use ringcache_admin::{
     ClusterSettings, ErrorBody, ErrorKind, LeaveResponse, MemberStatus, PartitionStatus, Replica,
-    Role,
+    ReplicaProgress, Role,
 };
 use ringcache_placement::PartitionCount;
 use ringcache_replication::{
@@ -726,5 +726,14 @@ fn partition_status(
         applied_index: status.applied_index,
         snapshot_index: status.snapshot_index,
         keys,
+        replication: status
+            .replication
+            .into_iter()
+            .filter(|(id, _)| *id != status.id)
+            .map(|(id, matched_index)| ReplicaProgress {
+                id: id.as_u64(),
+                matched_index,
+            })
+            .collect(),
     }
 }

@@ -24,5 +24,6 @@ pub use pod::{ImagePullPolicy, PodSpecOptions};
 pub use rebalance::RebalanceSpec;
 pub use service::{ClientServiceSpec, ServiceType};
 pub use status::{
-    CacheClusterStatus, ClusterPhase, ConditionType, MemberStatus, RebalancePhase, RebalanceStatus,
+    CacheClusterStatus, ClusterPhase, ConditionType, MemberStatus, MoveStatus, RebalancePhase,
+    RebalanceStatus,
 };

@@ -3,7 +3,7 @@
 //! Progress lives here (ring version, rebalance moves) so a restarted or second operator resumes from
 //! it instead of recomputing intent from transient state.
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -29,18 +29,18 @@ pub struct CacheClusterStatus {
     /// Partitions of the cluster, recorded at creation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partitions: Option<i32>,
-    /// Version of the ring (member set and placement) the operator has published to the nodes in
-    /// the cluster's ConfigMap. It increases by one with every change of the ring's member count.
+    /// Version of the target ring (member set and placement), also published in the cluster's
+    /// ConfigMap. It increases by one whenever the operator adopts a new member count.
     #[serde(default)]
     pub ring_version: i64,
-    /// Members of the published ring: the StatefulSet ordinals `0..ringMembers` hold partition
-    /// replicas. Differs from `spec.replicas` while a scale operation is pending or moving data.
+    /// Members of the target ring: the operator moves replicas until the StatefulSet ordinals
+    /// `0..ringMembers` hold them as the ring places them (`rebalance` shows how far it is).
     #[serde(default)]
     pub ring_members: i32,
     /// One entry per pod of the StatefulSet.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<MemberStatus>,
-    /// Data movement between the published ring and the one `spec.replicas` asks for.
+    /// Data movement toward the target ring.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rebalance: Option<RebalanceStatus>,
     /// Standard conditions: `Available`, `Progressing`, `Degraded` and `Rebalancing`, each with the
@@ -59,34 +59,73 @@ pub struct MemberStatus {
     pub pod: String,
     /// Whether the pod passes its readiness check.
     pub ready: bool,
-    /// Whether the member belongs to the published ring.
+    /// Whether the member belongs to the target ring.
     pub in_ring: bool,
-    /// Partition replicas the published ring assigns to this member (0 outside the ring).
+    /// Partition replicas the target ring assigns to this member (0 outside the ring).
     pub assigned_replicas: i32,
+    /// Partition replicas the member reports it hosts (absent when it did not answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosted_replicas: Option<i32>,
+    /// Partitions the member leads, as their groups report.
+    #[serde(default)]
+    pub leader_of: i32,
 }
 
-/// Progress of moving partition replicas from the published ring to the desired one.
+/// Progress of moving partition replicas to the ring `spec.replicas` asks for. Computed from what
+/// the members report on every reconcile; only the counters and timestamps carry over from the
+/// previous status, for people and Events.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RebalanceStatus {
     /// Where data movement stands.
     pub phase: RebalancePhase,
-    /// Member count of the published ring.
+    /// Member count of the ring before the current target was adopted.
     pub from_members: i32,
-    /// Member count `spec.replicas` asks for.
+    /// Member count of the target ring (`spec.replicas`).
     pub to_members: i32,
-    /// Replica moves finished.
+    /// Replica moves of the current target finished.
     pub moves_done: i32,
-    /// Replica moves the plan has in all.
+    /// Replica moves of the current target in all (done, in flight and still to start).
     pub moves_total: i32,
     /// `movesDone/movesTotal`, for `kubectl get`.
     pub progress: String,
-    /// The move in flight, as `p<partition>:<from>-><to>`, if any.
+    /// When the operator adopted the current target, if it needed moves.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub current_move: Option<String>,
+    pub started: Option<Time>,
+    /// The moves in flight.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_flight: Vec<MoveStatus>,
     /// Why the phase is what it is, in a sentence.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub message: String,
+}
+
+/// One replica move in flight.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MoveStatus {
+    /// The partition whose replica moves.
+    pub partition: i32,
+    /// Ordinal of the member giving its replica up (-1: none, the partition lacked a replica).
+    pub from: i32,
+    /// Ordinal of the member receiving it (-1: not known, the receiver is already a voter).
+    pub to: i32,
+    /// The step it is at: `host`, `add-learner`, `catch-up`, `promote`, `transfer-leadership`,
+    /// `remove-replica` or `drop`.
+    pub step: String,
+    /// When the move started.
+    pub started: Time,
+    /// When it last made progress (a new step, log entries or keys copied).
+    pub last_progress: Time,
+    /// Keys the receiver holds of the partition so far.
+    #[serde(default)]
+    pub keys_copied: i64,
+    /// Highest log index the leader knows the receiver holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copied_index: Option<i64>,
+    /// The last failed call of this move, if the step has not advanced since.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub last_error: String,
 }
 
 /// Overall phase of a cluster (a summary; the conditions are authoritative).
@@ -112,11 +151,12 @@ pub enum RebalancePhase {
     /// The ring matches `spec.replicas`; nothing to move.
     #[default]
     Idle,
-    /// A plan exists but no move can start yet (for example new pods are not ready, or the data
-    /// mover is not available).
+    /// Moves are needed but none can start yet (for example the new pods are not answering).
     Pending,
-    /// Moves are running.
+    /// Moves are running (onto new members, or repairing), or leadership is being balanced.
     Moving,
+    /// Moves are emptying the members a scale-in removes.
+    Draining,
     /// `spec.rebalance.paused` holds the moves.
     Paused,
     /// A move made no progress within `spec.rebalance.progressDeadlineSeconds`.

@@ -10,28 +10,24 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
-use ringcache_admin::{AdminClient, ClusterSettings, FormMember, FormRequest, MemberStatus};
+use ringcache_admin::{AdminClient, ClusterSettings, FormMember, FormRequest};
 
+use super::data_plane::DataPlane;
 use super::observe::Observed;
 use crate::build::{ADMIN_PORT, ClusterIdentity};
 
-/// Timeout of one status call.
-const STATUS_TIMEOUT: Duration = Duration::from_secs(5);
 /// Formation waits for members and hosts every replica: give it time.
 const FORM_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Where formation stands after this reconcile.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Formation {
-    /// Every member of the ring has joined.
+    /// Some member joined: the cluster exists (new members join through the mover).
     Formed,
     /// Formed by this reconcile.
     JustFormed,
     /// Not possible yet (pods starting); the reason says what is missing.
     Waiting(String),
-    /// Some members joined and others did not: a member lost its data (a new volume). Replacing
-    /// its replicas is rebalancing work; formation must not touch a formed cluster.
-    Partial(String),
 }
 
 /// The members of a ring of `members` and their admin addresses (pod IP : admin port), or why
@@ -66,56 +62,40 @@ fn pod_ip(pod: &Pod) -> Option<String> {
         .filter(|ip| !ip.is_empty())
 }
 
-/// What to do, given every member's status.
-pub fn decide(statuses: &[MemberStatus]) -> Formation {
-    let joined: Vec<u16> = statuses
-        .iter()
-        .filter(|status| status.cluster.is_some())
-        .map(|status| status.member.ordinal)
-        .collect();
-    if joined.len() == statuses.len() {
-        Formation::Formed
-    } else if joined.is_empty() {
-        Formation::JustFormed
-    } else {
-        let missing: Vec<String> = statuses
-            .iter()
-            .filter(|status| status.cluster.is_none())
-            .map(|status| status.member.ordinal.to_string())
-            .collect();
-        Formation::Partial(format!(
-            "members {} have not joined the formed cluster (new volumes?)",
-            missing.join(", ")
-        ))
+/// Whether to form: only when no member has joined, and every member of the first ring answers.
+pub fn decide(plane: &DataPlane, members: i32) -> Result<bool, String> {
+    if plane.formed() {
+        return Ok(false);
     }
+    for ordinal in 0..members.max(0) as u32 {
+        if !plane.statuses.contains_key(&ordinal) {
+            let why = plane
+                .unanswered
+                .get(&ordinal)
+                .cloned()
+                .unwrap_or_else(|| "no pod IP yet".to_owned());
+            return Err(format!("member {ordinal} is not answering yet: {why}"));
+        }
+    }
+    Ok(true)
 }
 
-/// Runs the phase: reads every member's status and forms the cluster when none has joined.
+/// Runs the phase: forms the cluster when [`decide`] says so.
 pub async fn form_if_needed(
     observed: &Observed,
+    plane: &DataPlane,
     identity: &ClusterIdentity,
     members: i32,
     settings: ClusterSettings,
 ) -> Formation {
-    let members = match formation_members(observed, identity, members) {
-        Ok(members) => members,
-        Err(reason) => return Formation::Waiting(reason),
-    };
-    let mut statuses = Vec::with_capacity(members.len());
-    for member in &members {
-        let client = AdminClient::new(member.admin_address.clone()).with_timeout(STATUS_TIMEOUT);
-        match client.status().await {
-            Ok(status) => statuses.push(status),
-            Err(error) => {
-                return Formation::Waiting(format!(
-                    "member {} is not answering yet: {error}",
-                    member.ordinal
-                ));
-            }
-        }
-    }
-    match decide(&statuses) {
-        Formation::JustFormed => {
+    match decide(plane, members) {
+        Ok(false) => Formation::Formed,
+        Err(reason) => Formation::Waiting(reason),
+        Ok(true) => {
+            let members = match formation_members(observed, identity, members) {
+                Ok(members) => members,
+                Err(reason) => return Formation::Waiting(reason),
+            };
             let request = FormRequest { settings, members };
             let first = AdminClient::new(request.members[0].admin_address.clone())
                 .with_timeout(FORM_TIMEOUT);
@@ -126,14 +106,13 @@ pub async fn form_if_needed(
                 }
             }
         }
-        other => other,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ringcache_admin::Replica;
+    use ringcache_admin::{MemberStatus, Replica};
 
     fn status(ordinal: u16, joined: bool) -> MemberStatus {
         MemberStatus {
@@ -153,19 +132,24 @@ mod tests {
     }
 
     #[test]
-    fn forms_only_when_no_member_joined() {
+    fn forms_only_when_no_member_joined_and_all_answer() {
+        let plane = |joined: &[bool]| DataPlane {
+            statuses: joined
+                .iter()
+                .enumerate()
+                .map(|(ordinal, joined)| (ordinal as u32, status(ordinal as u16, *joined)))
+                .collect(),
+            ..DataPlane::default()
+        };
+        assert_eq!(decide(&plane(&[false, false, false]), 3), Ok(true));
+        assert_eq!(decide(&plane(&[true, true, true]), 3), Ok(false));
         assert_eq!(
-            decide(&[status(0, false), status(1, false), status(2, false)]),
-            Formation::JustFormed
+            decide(&plane(&[true, false, false]), 5),
+            Ok(false),
+            "a formed cluster is never formed again; new members join through the mover"
         );
-        assert_eq!(
-            decide(&[status(0, true), status(1, true), status(2, true)]),
-            Formation::Formed
-        );
-        match decide(&[status(0, true), status(1, false), status(2, true)]) {
-            Formation::Partial(reason) => assert!(reason.contains("members 1 "), "{reason}"),
-            other => panic!("expected Partial, got {other:?}"),
-        }
+        let waiting = decide(&plane(&[false, false]), 3).unwrap_err();
+        assert!(waiting.contains("member 2"), "{waiting}");
     }
 
     #[test]

@@ -1,45 +1,54 @@
-//! The reconciler: one CacheCluster through named phases, with the Kubernetes client only at the
-//! ends.
+//! The reconciler: one CacheCluster through named phases, in one straight line, with the
+//! Kubernetes client only at the ends and the admin API of the nodes in the middle.
 //!
 //! ```text
-//!  observe (GET StatefulSet, LIST pods) ─► validate (pure) ─► plan ring (pure) ─► build (pure)
-//!     ─► apply (server-side apply, field manager ringcache-operator, owner references)
-//!     ─► form (admin API of the nodes: POST /v1/cluster/form on a fresh cluster)
-//!     ─► status (pure computation, then SSA of /status) ─► Events, metrics
+//!  observe (GET StatefulSet, LIST pods) ─► validate (pure) ─► observe data plane (every member's
+//!     GET /v1/status, in parallel) ─► ring (pure: target, version, StatefulSet size)
+//!     ─► build (pure) ─► apply (server-side apply, owner references)
+//!     ─► form (a fresh cluster: POST /v1/cluster/form)   or   move (pure decide → admin calls)
+//!     ─► status (pure, then one SSA of /status) ─► Events, metrics
 //! ```
 //!
-//! After apply, the form phase (`form.rs`) forms the Raft cluster through the nodes' admin API
-//! once every member of a fresh cluster runs. Replica moves on scale (executing the plan the
-//! plan-ring phase computes and reports) are the rebalancing issue's work.
+//! Moves advance one observed step per reconcile and never wait for a catch-up; while anything
+//! moves the reconcile requeues after [`REQUEUE_MOVING`].
 
 pub mod apply;
 pub mod context;
+pub mod data_plane;
 pub mod form;
+pub mod mover;
 pub mod observe;
+pub mod progress;
 pub mod ring;
 pub mod status;
 pub mod validate;
 
 pub use context::Context;
 
-use crate::api::{CacheCluster, CacheClusterStatus, ConditionType};
+use crate::api::{CacheCluster, CacheClusterStatus, ConditionType, RebalancePhase};
 use crate::build::{ClusterIdentity, DesiredCluster};
 use crate::error::ReconcileError;
-use crate::events::notices;
-use crate::metrics::ClusterLabels;
+use crate::events::{notice, notices};
+use crate::metrics::{ClusterLabels, MoveFailureLabels};
 use apply::{apply_all, apply_params};
+use data_plane::DataPlane;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch};
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use observe::Observed;
+use progress::{Progress, track};
+use ring::Holders;
 use ring::decide_ring;
+use ringcache_placement::{Options, decide};
 use serde_json::json;
 use status::{Outcome, compute_status, find_condition};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use validate::validate;
 
+/// Requeue while replicas move: each reconcile advances every move by one observed step.
+pub const REQUEUE_MOVING: Duration = Duration::from_secs(1);
 /// Requeue while something is changing.
 pub const REQUEUE_BUSY: Duration = Duration::from_secs(15);
 /// Requeue of a settled cluster (a periodic re-check; watches trigger the rest).
@@ -107,6 +116,7 @@ async fn run_phases(
                 cluster,
                 &identity,
                 &observed,
+                &ringcache_placement::ObservedCluster::default(),
                 Outcome::Invalid {
                     problems: &problems,
                 },
@@ -125,8 +135,19 @@ async fn run_phases(
         }
     };
 
-    // plan ring + build
-    let ring = decide_ring(cluster, &valid);
+    // observe the data plane: every pod the StatefulSet has or will have
+    let watched = observed
+        .statefulset_replicas()
+        .unwrap_or(0)
+        .max(valid.members as i32);
+    let plane = DataPlane::read(&observed, &identity, watched).await;
+    let placement = plane.placement(watched as u32);
+
+    // ring
+    let holders = Holders::of(plane.formed(), &placement, valid.partitions.get());
+    let ring = decide_ring(cluster, &valid, observed.statefulset_replicas(), holders);
+
+    // build
     let desired = DesiredCluster {
         cluster: cluster.clone(),
         identity: identity.clone(),
@@ -140,87 +161,17 @@ async fn run_phases(
     };
 
     // apply
-    match apply_all(&context.client, &desired).await {
-        Ok(warnings) => {
-            // form
-            let settings = ringcache_admin::ClusterSettings {
-                partitions: valid.partitions.get(),
-                replication_factor: valid.replication_factor,
-            };
-            let formation =
-                form::form_if_needed(&observed, &identity, ring.members, settings).await;
-            match &formation {
-                form::Formation::JustFormed => {
-                    context
-                        .events
-                        .publish(
-                            cluster,
-                            crate::events::Notice {
-                                warning: false,
-                                reason: "ClusterFormed".to_owned(),
-                                action: "Form",
-                                note: format!(
-                                    "formed the Raft cluster: {} members, {} partitions, replication factor {}",
-                                    ring.members, settings.partitions, settings.replication_factor
-                                ),
-                            },
-                        )
-                        .await;
-                }
-                form::Formation::Waiting(reason) => {
-                    tracing::info!(cluster = %identity.name, %reason, "formation waiting");
-                }
-                form::Formation::Partial(reason) => {
-                    tracing::warn!(cluster = %identity.name, %reason, "formation incomplete");
-                }
-                form::Formation::Formed => {}
-            }
-            let status = compute_status(
-                cluster,
-                &identity,
-                &observed,
-                Outcome::Applied {
-                    valid: &valid,
-                    ring: &ring,
-                    warnings: &warnings,
-                },
-                now,
-            );
-            let settled = formation == form::Formation::Formed
-                && find_condition(&status, ConditionType::Progressing)
-                    .is_some_and(|condition| condition.status == "False");
-            finish(
-                cluster,
-                context,
-                &identity,
-                status,
-                statefulset_before,
-                Some(ring.statefulset_replicas),
-            )
-            .await?;
-            Ok((
-                Action::requeue(if settled {
-                    REQUEUE_SETTLED
-                } else {
-                    REQUEUE_BUSY
-                }),
-                false,
-            ))
-        }
+    let warnings = match apply_all(&context.client, &desired).await {
+        Ok(warnings) => warnings,
         Err(error) => {
             // Say so in status (best effort), then let the controller retry with backoff.
             let message = error.to_string();
-            let status = compute_status(
-                cluster,
-                &identity,
-                &observed,
-                Outcome::ApplyFailed {
-                    valid: &valid,
-                    ring: &ring,
-                    error: &message,
-                },
-                now,
-            );
+            let outcome = Outcome::ApplyFailed {
+                valid: &valid,
+                ring: &ring,
+                error: &message,
+            };
+            let status = compute_status(cluster, &identity, &observed, &placement, outcome, now);
             if let Err(status_error) = finish(
                 cluster,
                 context,
@@ -233,8 +184,157 @@ async fn run_phases(
             {
                 tracing::warn!(%status_error, "could not record the apply failure in status");
             }
-            Err(error)
+            return Err(error);
         }
+    };
+
+    // form a fresh cluster, or move replicas toward the ring
+    let settings = ringcache_admin::ClusterSettings {
+        partitions: valid.partitions.get(),
+        replication_factor: valid.replication_factor,
+    };
+    let progress = if plane.formed() {
+        let options = Options {
+            max_concurrent_moves: cluster.spec.rebalance.max_concurrent_moves.max(1) as usize,
+            paused: cluster.spec.rebalance.paused,
+        };
+        let decision = decide(&placement, &ring.target, options);
+        let results = mover::execute(&decision.actions, &plane, settings).await;
+        let previous = cluster
+            .status
+            .as_ref()
+            .and_then(|status| status.rebalance.as_ref());
+        Some(track(
+            previous,
+            &ring,
+            &decision,
+            &placement,
+            &results,
+            &cluster.spec.rebalance,
+            &now,
+        ))
+    } else {
+        match form::form_if_needed(&observed, &plane, &identity, ring.members, settings).await {
+            form::Formation::JustFormed => {
+                let note = format!(
+                    "formed the Raft cluster: {} members, {} partitions, replication factor {}",
+                    ring.members, settings.partitions, settings.replication_factor
+                );
+                context
+                    .events
+                    .publish(cluster, notice(false, "ClusterFormed", "Form", note))
+                    .await;
+            }
+            form::Formation::Waiting(reason) => {
+                tracing::info!(cluster = %identity.name, %reason, "formation waiting");
+            }
+            form::Formation::Formed => {}
+        }
+        None
+    };
+
+    // status
+    let outcome = Outcome::Applied {
+        valid: &valid,
+        ring: &ring,
+        warnings: &warnings,
+        progress: progress.as_ref(),
+    };
+    let status = compute_status(cluster, &identity, &observed, &placement, outcome, now);
+    let moving = status
+        .rebalance
+        .as_ref()
+        .is_some_and(|rebalance| rebalance.phase != RebalancePhase::Idle);
+    let settled = plane.formed()
+        && !moving
+        && find_condition(&status, ConditionType::Progressing)
+            .is_some_and(|condition| condition.status == "False");
+    finish(
+        cluster,
+        context,
+        &identity,
+        status,
+        statefulset_before,
+        Some(ring.statefulset_replicas),
+    )
+    .await?;
+    if let Some(progress) = &progress {
+        report_progress(cluster, context, &identity, progress).await;
+    }
+    let requeue = if moving {
+        REQUEUE_MOVING
+    } else if settled {
+        REQUEUE_SETTLED
+    } else {
+        REQUEUE_BUSY
+    };
+    Ok((Action::requeue(requeue), false))
+}
+
+/// Events and metrics of the round's moves.
+async fn report_progress(
+    cluster: &CacheCluster,
+    context: &Context,
+    identity: &ClusterIdentity,
+    progress: &Progress,
+) {
+    let labels = ClusterLabels {
+        namespace: identity.namespace.clone(),
+        name: identity.name.clone(),
+    };
+    let metrics = &context.metrics;
+    metrics
+        .moves_started
+        .get_or_create(&labels)
+        .inc_by(u64::from(progress.started));
+    for reason in &progress.failures {
+        metrics
+            .moves_failed
+            .get_or_create(&MoveFailureLabels {
+                namespace: identity.namespace.clone(),
+                name: identity.name.clone(),
+                reason: reason.as_str(),
+            })
+            .inc();
+    }
+    metrics
+        .rebalance_stalled
+        .get_or_create(&labels)
+        .set(i64::from(progress.stall.is_some()));
+    for finished in &progress.finished {
+        metrics.moves_completed.get_or_create(&labels).inc();
+        metrics
+            .keys_moved
+            .get_or_create(&labels)
+            .inc_by(finished.keys.max(0) as u64);
+        // One Event per move: the action names the move, so the Recorder never folds two together.
+        let action = format!(
+            "MovePartition{}From{}To{}",
+            finished.partition, finished.from, finished.to
+        );
+        let note = format!(
+            "partition {}: member {} -> member {} in {:.1}s ({} keys)",
+            finished.partition, finished.from, finished.to, finished.seconds, finished.keys
+        );
+        context
+            .events
+            .publish(cluster, notice(false, "ReplicaMoved", &action, note))
+            .await;
+    }
+    if let Some(seconds) = progress.completed_after {
+        metrics.rebalance_duration.observe(seconds);
+        let rebalance = &progress.rebalance;
+        let note = format!(
+            "the ring of {} members is in place: {} moves in {seconds:.1}s",
+            rebalance.to_members, rebalance.moves_done
+        );
+        context
+            .events
+            .publish(
+                cluster,
+                notice(false, "RebalanceCompleted", "Rebalance", note),
+            )
+            .await;
     }
 }
 

@@ -1,116 +1,104 @@
-//! The plan-ring phase (pure): which ring to publish, how large the StatefulSet must be, and where
-//! data movement stands.
+//! The ring phase (pure): which ring to aim for, its version, and how large the StatefulSet must be.
 //!
-//! The published ring changes only when its replica moves are done. Moving replicas is a Raft
-//! membership change driven through the nodes' admin API, which comes with the Raft issue; until
-//! then a plan is computed and reported (`Pending`) but never executed, so the ring keeps the
-//! member count the cluster was created with. The StatefulSet is never smaller than the ring: on
-//! scale-out it grows at once, on scale-in it keeps the pods of members that still hold data.
+//! The target ring is always `spec.replicas` members; the mover ([`ringcache_placement::mover`])
+//! takes the observed placement there. The StatefulSet grows at once on scale-out (new members must
+//! run before they can receive replicas) and shrinks only down to the highest member that still
+//! holds anything (a replica in a group's configuration, or a copy on its disk), so a pod is never
+//! deleted while it hosts data. Without a complete observation it does not shrink at all.
 
 use super::validate::ValidSpec;
-use crate::api::{CacheCluster, RebalancePhase, RebalanceStatus};
-use ringcache_placement::{Placement, PlacementSpec, plan};
-
-/// Why no move runs while a plan is pending: the executor is not built yet.
-pub const MOVER_NOT_AVAILABLE: &str =
-    "replica moves run through the ringcache-node admin API, which is not built yet (Raft issue)";
+use crate::api::CacheCluster;
+use ringcache_placement::{ObservedCluster, Placement, PlacementSpec};
 
 /// The ring decision for one reconcile.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RingDecision {
-    /// Version of the ring to publish.
+    /// Version of the target ring.
     pub version: i64,
-    /// Member count of the ring to publish.
+    /// Member count of the ring before the current target was adopted.
+    pub from_members: i32,
+    /// Member count of the target ring.
     pub members: i32,
+    /// True when this reconcile adopted a new target.
+    pub adopted: bool,
     /// Replicas the StatefulSet gets.
     pub statefulset_replicas: i32,
-    /// Data movement between the published ring and `spec.replicas`.
-    pub rebalance: RebalanceStatus,
-    /// Assigned partition replicas per member of the published ring (index = ordinal).
-    pub loads: Vec<u32>,
+    /// The target placement.
+    pub target: Placement,
 }
 
-/// Decides the ring from the spec and the ring recorded in status.
-pub fn decide_ring(cluster: &CacheCluster, valid: &ValidSpec) -> RingDecision {
-    let status = cluster.status.as_ref();
-    let recorded = status.map_or(0, |status| status.ring_members);
-    let (version, members) = if recorded < 1 {
-        // A new cluster: its first ring is what the spec asks for.
-        (1, valid.members as i32)
-    } else {
-        (
-            status.map_or(1, |status| status.ring_version.max(1)),
-            recorded,
-        )
-    };
-    let placement_of = |count: i32| {
-        Placement::compute(PlacementSpec {
-            members: count as u32,
-            partitions: valid.partitions,
-            replication_factor: valid.replication_factor,
-            seed: 0,
-        })
-    };
-    let current = placement_of(members);
-    let loads = current
-        .as_ref()
-        .map(|placement| placement.loads())
-        .unwrap_or_default();
-    let desired = valid.members as i32;
-    let rebalance = if desired == members {
-        RebalanceStatus {
-            phase: RebalancePhase::Idle,
-            from_members: members,
-            to_members: desired,
-            moves_done: 0,
-            moves_total: 0,
-            progress: "0/0".to_owned(),
-            current_move: None,
-            message: String::new(),
+impl RingDecision {
+    /// Replicas the target assigns to each member (index = ordinal).
+    pub fn loads(&self) -> Vec<u32> {
+        self.target.loads()
+    }
+}
+
+/// What the data plane showed, as far as the StatefulSet's size is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Holders {
+    /// The cluster is not formed yet: nothing holds data.
+    NotFormed,
+    /// Members `0..n` may hold data; every partition's group was observed.
+    Observed(u32),
+    /// Some partition's group was not observed: what leaving members hold is unknown.
+    Unknown,
+}
+
+impl Holders {
+    /// From the observed placement.
+    pub fn of(formed: bool, observed: &ObservedCluster, partitions: u32) -> Holders {
+        if !formed {
+            Holders::NotFormed
+        } else if (0..partitions).all(|partition| observed.groups.contains_key(&partition)) {
+            Holders::Observed(super::data_plane::members_holding_data(observed))
+        } else {
+            Holders::Unknown
         }
+    }
+}
+
+/// Decides the ring from the spec, the previous status and what holds data.
+pub fn decide_ring(
+    cluster: &CacheCluster,
+    valid: &ValidSpec,
+    current_statefulset: Option<i32>,
+    holders: Holders,
+) -> RingDecision {
+    let status = cluster.status.clone().unwrap_or_default();
+    let members = valid.members as i32;
+    let recorded = status.ring_members;
+    let (version, from_members, adopted) = if recorded < 1 {
+        (1, members, false)
+    } else if recorded != members {
+        (status.ring_version.max(0) + 1, recorded, true)
     } else {
-        let moves = match (&current, placement_of(desired)) {
-            (Ok(current), Ok(target)) => plan(current, &target)
-                .map(|plan| plan.moves.len() as i32)
-                .map_err(|error| error.to_string()),
-            (Err(error), _) => Err(error.to_string()),
-            (_, Err(error)) => Err(error.to_string()),
-        };
-        let paused = cluster.spec.rebalance.paused;
-        let (phase, message) = match &moves {
-            Err(error) => (
-                RebalancePhase::Pending,
-                format!("no plan from {members} to {desired} members: {error}"),
-            ),
-            Ok(_) if paused => (
-                RebalancePhase::Paused,
-                "spec.rebalance.paused holds the moves".to_owned(),
-            ),
-            Ok(total) => (
-                RebalancePhase::Pending,
-                format!(
-                    "{total} replica moves planned from {members} to {desired} members; {MOVER_NOT_AVAILABLE}"
-                ),
-            ),
-        };
-        let total = moves.unwrap_or(0);
-        RebalanceStatus {
-            phase,
-            from_members: members,
-            to_members: desired,
-            moves_done: 0,
-            moves_total: total,
-            progress: format!("0/{total}"),
-            current_move: None,
-            message,
-        }
+        let from = status
+            .rebalance
+            .as_ref()
+            .map_or(members, |rebalance| rebalance.from_members);
+        (status.ring_version.max(1), from, false)
     };
+    let current = current_statefulset.unwrap_or(0);
+    let statefulset_replicas = match holders {
+        Holders::NotFormed => members,
+        Holders::Observed(holding) => members.max(holding as i32),
+        Holders::Unknown => members.max(current),
+    };
+    let target = Placement::compute(PlacementSpec {
+        members: valid.members,
+        partitions: valid.partitions,
+        replication_factor: valid.replication_factor,
+        seed: 0,
+    })
+    .expect("validate() guarantees replicas >= replicationFactor >= 1");
     RingDecision {
         version,
+        from_members,
         members,
-        statefulset_replicas: desired.max(members),
-        rebalance,
-        loads,
+        adopted,
+        statefulset_replicas,
+        target,
     }
 }
 
@@ -121,8 +109,8 @@ mod tests {
     use crate::build::desired::tests::cluster;
     use crate::reconcile::validate::validate;
 
-    fn decide(cluster: &CacheCluster) -> RingDecision {
-        decide_ring(cluster, &validate(cluster).unwrap())
+    fn decide(cluster: &CacheCluster, current: Option<i32>, holders: Holders) -> RingDecision {
+        decide_ring(cluster, &validate(cluster).unwrap(), current, holders)
     }
 
     fn with_ring(mut cluster: CacheCluster, version: i64, members: i32) -> CacheCluster {
@@ -135,47 +123,45 @@ mod tests {
     }
 
     #[test]
-    fn a_new_cluster_publishes_its_spec_as_ring_one() {
-        let decision = decide(&cluster(4));
-        assert_eq!(decision.version, 1);
-        assert_eq!(decision.members, 4);
+    fn a_new_cluster_targets_its_spec_as_ring_one() {
+        let decision = decide(&cluster(4), None, Holders::NotFormed);
+        assert_eq!((decision.version, decision.members), (1, 4));
         assert_eq!(decision.statefulset_replicas, 4);
-        assert_eq!(decision.rebalance.phase, RebalancePhase::Idle);
-        assert_eq!(decision.loads, [48, 48, 48, 48]);
+        assert!(!decision.adopted);
+        assert_eq!(decision.loads(), [48, 48, 48, 48]);
     }
 
     #[test]
-    fn scale_out_grows_the_statefulset_and_plans_the_moves() {
-        let decision = decide(&with_ring(cluster(4), 1, 3));
-        assert_eq!((decision.version, decision.members), (1, 3));
-        assert_eq!(decision.statefulset_replicas, 4);
-        assert_eq!(decision.rebalance.phase, RebalancePhase::Pending);
-        assert_eq!(decision.rebalance.moves_total, 48);
-        assert_eq!(decision.rebalance.progress, "0/48");
-        assert!(decision.rebalance.message.contains("not built yet"));
+    fn a_new_member_count_is_adopted_once_with_a_new_version() {
+        let decision = decide(&with_ring(cluster(5), 1, 3), Some(3), Holders::Observed(3));
+        assert_eq!((decision.version, decision.members), (2, 5));
+        assert_eq!(decision.from_members, 3);
+        assert!(decision.adopted);
+        assert_eq!(decision.statefulset_replicas, 5, "scale-out grows at once");
+        let again = decide(&with_ring(cluster(5), 2, 5), Some(5), Holders::Observed(5));
+        assert_eq!(again.version, 2);
+        assert!(!again.adopted);
     }
 
     #[test]
-    fn scale_in_keeps_the_pods_that_hold_data() {
-        let decision = decide(&with_ring(cluster(3), 2, 4));
-        assert_eq!(decision.statefulset_replicas, 4);
-        assert_eq!(decision.rebalance.from_members, 4);
-        assert_eq!(decision.rebalance.to_members, 3);
-        assert_eq!(decision.rebalance.moves_total, 48);
-    }
-
-    #[test]
-    fn paused_rebalance_is_reported_as_paused() {
-        let mut paused = with_ring(cluster(5), 1, 3);
-        paused.spec.rebalance.paused = true;
-        assert_eq!(decide(&paused).rebalance.phase, RebalancePhase::Paused);
-    }
-
-    #[test]
-    fn reverting_a_scale_out_shrinks_only_empty_pods() {
-        // Ring 3, StatefulSet was grown to 5 for a scale-out that is then reverted to 3.
-        let decision = decide(&with_ring(cluster(3), 1, 3));
-        assert_eq!(decision.statefulset_replicas, 3);
-        assert_eq!(decision.rebalance.phase, RebalancePhase::Idle);
+    fn scale_in_keeps_every_pod_that_holds_data() {
+        let cluster = with_ring(cluster(3), 2, 3);
+        assert_eq!(
+            decide(&cluster, Some(5), Holders::Observed(5)).statefulset_replicas,
+            5
+        );
+        assert_eq!(
+            decide(&cluster, Some(5), Holders::Observed(4)).statefulset_replicas,
+            4
+        );
+        assert_eq!(
+            decide(&cluster, Some(5), Holders::Observed(3)).statefulset_replicas,
+            3
+        );
+        assert_eq!(
+            decide(&cluster, Some(5), Holders::Unknown).statefulset_replicas,
+            5,
+            "without a full observation nothing shrinks"
+        );
     }
 }

@@ -5,14 +5,16 @@
 
 use super::apply::ApplyWarning;
 use super::observe::Observed;
+use super::progress::Progress;
 use super::ring::RingDecision;
 use super::validate::ValidSpec;
 use crate::api::{
     CacheCluster, CacheClusterStatus, ClusterPhase, ConditionType, MemberStatus, RebalancePhase,
+    RebalanceStatus,
 };
 use crate::build::ClusterIdentity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
-use ringcache_placement::{Placement, PlacementSpec};
+use ringcache_placement::ObservedCluster;
 
 /// What the reconcile did, as far as status is concerned.
 #[derive(Clone, Copy, Debug)]
@@ -30,6 +32,8 @@ pub enum Outcome<'a> {
         ring: &'a RingDecision,
         /// Things that were skipped but are worth telling.
         warnings: &'a [ApplyWarning],
+        /// Where rebalancing stands (`None` until the cluster is formed).
+        progress: Option<&'a Progress>,
     },
     /// Applying an object failed (the reconcile is retried).
     ApplyFailed {
@@ -79,6 +83,7 @@ pub fn compute_status(
     cluster: &CacheCluster,
     identity: &ClusterIdentity,
     observed: &Observed,
+    placement: &ObservedCluster,
     outcome: Outcome<'_>,
     now: Time,
 ) -> CacheClusterStatus {
@@ -101,7 +106,7 @@ pub fn compute_status(
         ..previous.clone()
     };
 
-    let (valid, ring, degraded_by) = match outcome {
+    let (valid, ring, progress, degraded_by) = match outcome {
         Outcome::Invalid { problems } => {
             // Nothing was applied: keep what status said about the cluster's objects and ring,
             // and report the spec's problems.
@@ -117,24 +122,32 @@ pub fn compute_status(
                 generation,
                 &now,
             );
-            status.conditions = replace_condition(previous.conditions, degraded);
+            // Every condition says which generation it describes: the others keep their status but
+            // now speak for this generation too (`kubectl wait` reads observedGeneration).
+            let others = previous.conditions.into_iter().map(|mut condition| {
+                condition.observed_generation = generation;
+                condition
+            });
+            status.conditions = replace_condition(others.collect(), degraded);
             return status;
         }
         Outcome::Applied {
             valid,
             ring,
             warnings,
+            progress,
         } => {
             let degraded = warnings.first().map(|warning| ConditionValue {
                 status: true,
                 reason: warning.reason(),
                 message: warning.message(),
             });
-            (valid, ring, degraded)
+            (valid, ring, progress, degraded)
         }
         Outcome::ApplyFailed { valid, ring, error } => (
             valid,
             ring,
+            None,
             Some(ConditionValue {
                 status: true,
                 reason: "ApplyFailed",
@@ -146,45 +159,61 @@ pub fn compute_status(
     status.partitions = Some(valid.partitions.get() as i32);
     status.ring_version = ring.version;
     status.ring_members = ring.members;
-    status.rebalance = Some(ring.rebalance.clone());
+    let rebalance = match progress {
+        Some(progress) => progress.rebalance.clone(),
+        // Not formed yet (or an apply failure): keep what was known, aimed at the current target.
+        None => RebalanceStatus {
+            from_members: ring.from_members,
+            to_members: ring.members,
+            ..previous
+                .rebalance
+                .clone()
+                .unwrap_or_else(|| RebalanceStatus {
+                    progress: "0/0".to_owned(),
+                    ..RebalanceStatus::default()
+                })
+        },
+    };
+    status.rebalance = Some(rebalance.clone());
+    let loads = ring.loads();
+    let leads = placement.leader_counts();
     let member_count = replicas.max(observed.statefulset_replicas().unwrap_or(0));
     status.members = (0..member_count)
         .map(|ordinal| {
             let pod = identity.pod_name(ordinal);
+            let member = ordinal as u32;
             MemberStatus {
                 ordinal,
                 ready: observed.pod_ready(&pod),
                 pod,
                 in_ring: ordinal < ring.members,
-                assigned_replicas: ring.loads.get(ordinal as usize).copied().unwrap_or(0) as i32,
+                assigned_replicas: loads.get(ordinal as usize).copied().unwrap_or(0) as i32,
+                hosted_replicas: placement
+                    .members
+                    .get(&member)
+                    .map(|observed| observed.hosted.len() as i32),
+                leader_of: leads.get(&member).copied().unwrap_or(0) as i32,
             }
         })
         .collect();
 
     // Available: every partition has a ready majority of the members the ring places it on.
-    let placement = Placement::compute(PlacementSpec {
-        members: ring.members as u32,
-        partitions: valid.partitions,
-        replication_factor: valid.replication_factor,
-        seed: 0,
-    });
-    let without_quorum = placement
-        .as_ref()
-        .map_or(valid.partitions.get(), |placement| {
-            let majority = valid.replication_factor / 2 + 1;
-            valid
-                .partitions
-                .ids()
-                .filter(|&partition| {
-                    let ready = placement
-                        .replicas_of(partition)
-                        .iter()
-                        .filter(|&&member| observed.pod_ready(&identity.pod_name(member as i32)))
-                        .count() as u32;
-                    ready < majority
-                })
-                .count() as u32
-        });
+    let placement = &ring.target;
+    let without_quorum = {
+        let majority = valid.replication_factor / 2 + 1;
+        valid
+            .partitions
+            .ids()
+            .filter(|&partition| {
+                let ready = placement
+                    .replicas_of(partition)
+                    .iter()
+                    .filter(|&&member| observed.pod_ready(&identity.pod_name(member as i32)))
+                    .count() as u32;
+                ready < majority
+            })
+            .count() as u32
+    };
     let available = ConditionValue {
         status: without_quorum == 0,
         reason: if without_quorum == 0 {
@@ -220,16 +249,18 @@ pub fn compute_status(
         Some(ClusterPhase::Running | ClusterPhase::Scaling | ClusterPhase::Degraded)
     );
     let starting = !has_been_up && ready_replicas < replicas;
-    let rebalance_pending = ring.rebalance.phase != RebalancePhase::Idle;
+    let rebalance_pending = rebalance.phase != RebalancePhase::Idle;
     let progressing = if rebalance_pending {
         ConditionValue {
             status: true,
-            reason: if valid.members < ring.members as u32 {
-                "ScaleInWaitingForDrain"
-            } else {
-                "ScaleOutWaitingForMoves"
+            reason: match rebalance.phase {
+                RebalancePhase::Draining => "Draining",
+                RebalancePhase::Paused => "RebalancePaused",
+                RebalancePhase::Stalled => "RebalanceStalled",
+                RebalancePhase::Pending => "RebalancePending",
+                RebalancePhase::Moving | RebalancePhase::Idle => "Rebalancing",
             },
-            message: ring.rebalance.message.clone(),
+            message: rebalance.message.clone(),
         }
     } else if rolling_out || starting {
         ConditionValue {
@@ -259,8 +290,15 @@ pub fn compute_status(
         .filter(|member| member.in_ring && !member.ready)
         .map(|member| member.pod.clone())
         .collect();
+    let stall = progress.and_then(|progress| progress.stall.as_ref());
     let degraded = degraded_by.unwrap_or_else(|| {
-        if !not_ready.is_empty() && !rolling_out && !starting {
+        if let Some(stall) = stall {
+            ConditionValue {
+                status: true,
+                reason: "RebalanceStalled",
+                message: stall.message(),
+            }
+        } else if !not_ready.is_empty() && !rolling_out && !starting {
             ConditionValue {
                 status: true,
                 reason: "MembersNotReady",
@@ -276,15 +314,19 @@ pub fn compute_status(
     });
 
     let rebalancing = ConditionValue {
-        status: ring.rebalance.phase == RebalancePhase::Moving,
-        reason: match ring.rebalance.phase {
+        status: matches!(
+            rebalance.phase,
+            RebalancePhase::Moving | RebalancePhase::Draining | RebalancePhase::Stalled
+        ),
+        reason: match rebalance.phase {
             RebalancePhase::Idle => "Idle",
             RebalancePhase::Paused => "Paused",
-            RebalancePhase::Pending => "MoverNotAvailable",
+            RebalancePhase::Pending => "WaitingForMembers",
             RebalancePhase::Moving => "Moving",
-            RebalancePhase::Stalled => "RebalanceStalled",
+            RebalancePhase::Draining => "Draining",
+            RebalancePhase::Stalled => "Stalled",
         },
-        message: ring.rebalance.message.clone(),
+        message: rebalance.message.clone(),
     };
 
     status.phase = Some(if degraded.status {
@@ -338,7 +380,7 @@ pub fn find_condition(status: &CacheClusterStatus, kind: ConditionType) -> Optio
 mod tests {
     use super::*;
     use crate::build::desired::tests::cluster;
-    use crate::reconcile::ring::decide_ring;
+    use crate::reconcile::ring::{Holders, decide_ring};
     use crate::reconcile::validate::validate;
     use k8s_openapi::api::apps::v1::{StatefulSet, StatefulSetSpec, StatefulSetStatus};
     use k8s_openapi::api::core::v1::{Pod, PodCondition, PodStatus};
@@ -398,15 +440,22 @@ mod tests {
     fn status_of(cluster: &CacheCluster, observed: &Observed, now: i64) -> CacheClusterStatus {
         let identity = ClusterIdentity::of(cluster).unwrap();
         let valid = validate(cluster).unwrap();
-        let ring = decide_ring(cluster, &valid);
+        let ring = decide_ring(
+            cluster,
+            &valid,
+            observed.statefulset_replicas(),
+            Holders::NotFormed,
+        );
         compute_status(
             cluster,
             &identity,
             observed,
+            &ObservedCluster::default(),
             Outcome::Applied {
                 valid: &valid,
                 ring: &ring,
                 warnings: &[],
+                progress: None,
             },
             time(now),
         )
@@ -519,29 +568,72 @@ mod tests {
     }
 
     #[test]
-    fn a_pending_scale_in_says_why() {
+    fn a_scale_in_in_progress_is_draining() {
+        use ringcache_placement::{Options, Placement, PlacementSpec, decide, simulate};
         let mut cluster = cluster(3);
         cluster.status = Some(CacheClusterStatus {
             ring_version: 1,
             ring_members: 4,
             ..CacheClusterStatus::default()
         });
-        let status = status_of(&cluster, &observed(4, &[true; 4]), 100);
+        let valid = validate(&cluster).unwrap();
+        let four = Placement::compute(PlacementSpec {
+            members: 4,
+            partitions: valid.partitions,
+            replication_factor: 3,
+            seed: 0,
+        })
+        .unwrap();
+        let observed_placement = simulate::settled(&four, 4);
+        let holders = Holders::of(true, &observed_placement, valid.partitions.get());
+        let ring = decide_ring(&cluster, &valid, Some(4), holders);
+        assert_eq!((ring.version, ring.statefulset_replicas), (2, 4));
+        let options = Options {
+            max_concurrent_moves: 1,
+            paused: false,
+        };
+        let decision = decide(&observed_placement, &ring.target, options);
+        let progress = super::super::progress::track(
+            None,
+            &ring,
+            &decision,
+            &observed_placement,
+            &[],
+            &cluster.spec.rebalance,
+            &time(100),
+        );
+        let identity = ClusterIdentity::of(&cluster).unwrap();
+        let status = compute_status(
+            &cluster,
+            &identity,
+            &observed(4, &[true; 4]),
+            &observed_placement,
+            Outcome::Applied {
+                valid: &valid,
+                ring: &ring,
+                warnings: &[],
+                progress: Some(&progress),
+            },
+            time(100),
+        );
         assert_eq!(status.phase, Some(ClusterPhase::Scaling));
         let progressing = find_condition(&status, ConditionType::Progressing).unwrap();
         assert_eq!(
             (progressing.status.as_str(), progressing.reason.as_str()),
-            ("True", "ScaleInWaitingForDrain")
+            ("True", "Draining")
         );
+        let rebalancing = find_condition(&status, ConditionType::Rebalancing).unwrap();
         assert_eq!(
-            find_condition(&status, ConditionType::Rebalancing)
-                .unwrap()
-                .reason,
-            "MoverNotAvailable"
+            (rebalancing.status.as_str(), rebalancing.reason.as_str()),
+            ("True", "Draining")
         );
         let rebalance = status.rebalance.unwrap();
         assert_eq!((rebalance.moves_done, rebalance.moves_total), (0, 48));
-        assert_eq!(status.members[3].assigned_replicas, 48);
+        assert_eq!(rebalance.in_flight.len(), 1);
+        assert_eq!(rebalance.in_flight[0].from, 3);
+        assert_eq!(rebalance.in_flight[0].step, "host");
+        assert_eq!(status.members[3].assigned_replicas, 0);
+        assert_eq!(status.members[3].hosted_replicas, Some(48));
     }
 
     #[test]
@@ -579,6 +671,7 @@ mod tests {
             &cluster,
             &identity,
             &observed(3, &[true; 3]),
+            &ObservedCluster::default(),
             Outcome::Invalid {
                 problems: &problems,
             },
@@ -593,7 +686,12 @@ mod tests {
         assert_eq!(degraded.observed_generation, Some(2));
         assert!(degraded.message.contains("spec.replicas (2)"));
         let available = find_condition(&status, ConditionType::Available).unwrap();
-        assert_eq!(available.observed_generation, Some(1), "not recomputed");
+        assert_eq!(available.status, "True", "not recomputed");
+        assert_eq!(
+            available.observed_generation,
+            Some(2),
+            "every condition speaks for the generation it was written for"
+        );
         assert_eq!(status.ring_members, 3);
         assert_eq!(
             status
@@ -610,11 +708,12 @@ mod tests {
         let cluster = cluster(3);
         let identity = ClusterIdentity::of(&cluster).unwrap();
         let valid = validate(&cluster).unwrap();
-        let ring = decide_ring(&cluster, &valid);
+        let ring = decide_ring(&cluster, &valid, Some(3), Holders::NotFormed);
         let failed = compute_status(
             &cluster,
             &identity,
             &observed(3, &[true; 3]),
+            &ObservedCluster::default(),
             Outcome::ApplyFailed {
                 valid: &valid,
                 ring: &ring,
@@ -629,10 +728,12 @@ mod tests {
             &cluster,
             &identity,
             &observed(3, &[true; 3]),
+            &ObservedCluster::default(),
             Outcome::Applied {
                 valid: &valid,
                 ring: &ring,
                 warnings: &[ApplyWarning::ServiceMonitorCrdMissing],
+                progress: None,
             },
             time(1),
         );

@@ -1,0 +1,312 @@
+//! Observing the data plane: every member's `GET /v1/status`, read in parallel with a short timeout
+//! ([`DataPlane::read`], the IO), then reduced to the observed placement the mover plans from
+//! ([`DataPlane::placement`], pure). What a member does not answer is simply absent: the mover waits
+//! for it rather than guessing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::ResourceExt;
+use ringcache_admin::{AdminClient, MemberStatus, PartitionStatus, Replica, Role};
+use ringcache_placement::{
+    MemberId, ObservedCluster, ObservedGroup, ObservedMember, ObservedReplica,
+};
+
+use super::observe::Observed;
+use crate::build::{ADMIN_PORT, ClusterIdentity};
+
+/// Timeout of one status call: a member slower than this counts as not answering this round.
+pub const STATUS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What the members said this round.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DataPlane {
+    /// Admin address (`ip:port`) of every pod that has an IP, by ordinal.
+    pub addresses: BTreeMap<u32, String>,
+    /// Status of every member that answered, by ordinal.
+    pub statuses: BTreeMap<u32, MemberStatus>,
+    /// Why the others did not, by ordinal.
+    pub unanswered: BTreeMap<u32, String>,
+}
+
+impl DataPlane {
+    /// Reads the status of the pods with ordinals below `members`, all at once.
+    pub async fn read(observed: &Observed, identity: &ClusterIdentity, members: i32) -> Self {
+        let addresses = admin_addresses(&observed.pods, identity, members);
+        let calls = addresses.iter().map(|(ordinal, address)| async move {
+            let client = AdminClient::new(address.clone()).with_timeout(STATUS_TIMEOUT);
+            (*ordinal, client.status().await)
+        });
+        let mut plane = DataPlane {
+            addresses: addresses.clone(),
+            ..DataPlane::default()
+        };
+        for (ordinal, result) in futures::future::join_all(calls).await {
+            match result {
+                Ok(status) if u32::from(status.member.ordinal) == ordinal => {
+                    plane.statuses.insert(ordinal, status);
+                }
+                Ok(status) => {
+                    plane.unanswered.insert(
+                        ordinal,
+                        format!(
+                            "the pod answers as member {}, not {ordinal}",
+                            status.member.ordinal
+                        ),
+                    );
+                }
+                Err(error) => {
+                    plane.unanswered.insert(ordinal, error.to_string());
+                }
+            }
+        }
+        plane
+    }
+
+    /// Whether any member joined a cluster (the cluster was formed).
+    pub fn formed(&self) -> bool {
+        self.statuses
+            .values()
+            .any(|status| status.cluster.is_some())
+    }
+
+    /// The joined members as replicas, for a new member to learn routes from.
+    pub fn joined_members(&self) -> Vec<Replica> {
+        self.statuses
+            .values()
+            .filter(|status| status.cluster.is_some())
+            .map(|status| status.member.clone())
+            .collect()
+    }
+
+    /// The observed placement. A replica is stale when its member answered with another id (it
+    /// came back empty) or its ordinal is outside the StatefulSet (`statefulset_replicas`).
+    pub fn placement(&self, statefulset_replicas: u32) -> ObservedCluster {
+        let live_ids: BTreeMap<u32, u64> = self
+            .statuses
+            .iter()
+            .map(|(ordinal, status)| (*ordinal, status.member.id))
+            .collect();
+        let observe = |replica: &Replica| {
+            let member = u32::from(replica.ordinal);
+            ObservedReplica {
+                id: replica.id,
+                member,
+                stale: member >= statefulset_replicas
+                    || live_ids.get(&member).is_some_and(|id| *id != replica.id),
+            }
+        };
+        let mut cluster = ObservedCluster::default();
+        for (ordinal, status) in &self.statuses {
+            cluster.members.insert(
+                *ordinal,
+                ObservedMember {
+                    id: status.member.id,
+                    joined: status.cluster.is_some(),
+                    hosted: status
+                        .partitions
+                        .iter()
+                        .map(|partition| partition.partition)
+                        .collect(),
+                    keys: status
+                        .partitions
+                        .iter()
+                        .map(|partition| (partition.partition, partition.keys))
+                        .collect(),
+                },
+            );
+        }
+        for (partition, report) in best_reports(&self.statuses) {
+            let leader = report
+                .leader
+                .as_ref()
+                .map(&observe)
+                .filter(|leader| !leader.stale)
+                .map(|leader| leader.member);
+            let matched = report
+                .replication
+                .iter()
+                .map(|progress| (progress.id, progress.matched_index))
+                .collect();
+            cluster.groups.insert(
+                partition,
+                ObservedGroup {
+                    voters: report.voters.iter().map(&observe).collect(),
+                    learners: report.learners.iter().map(&observe).collect(),
+                    leader,
+                    joint: report.joint,
+                    committed_index: report.committed_index,
+                    matched,
+                },
+            );
+        }
+        cluster
+    }
+}
+
+/// Per partition, the report to trust: the leader's own in the highest term, else the one of the
+/// highest term (whose view of the configuration is the most recent).
+fn best_reports(statuses: &BTreeMap<u32, MemberStatus>) -> BTreeMap<u32, &PartitionStatus> {
+    let mut best: BTreeMap<u32, &PartitionStatus> = BTreeMap::new();
+    for report in statuses.values().flat_map(|status| &status.partitions) {
+        // A replica that only hosts the partition (not yet added, or removed) knows no group.
+        if report.voters.is_empty() {
+            continue;
+        }
+        let rank = |report: &PartitionStatus| {
+            (
+                report.term,
+                report.role == Role::Leader,
+                report.committed_index,
+            )
+        };
+        let better = best
+            .get(&report.partition)
+            .is_none_or(|known| rank(report) > rank(known));
+        if better {
+            best.insert(report.partition, report);
+        }
+    }
+    best
+}
+
+/// `ip:9090` of every live pod of the StatefulSet with an ordinal below `members`.
+pub fn admin_addresses(
+    pods: &[Pod],
+    identity: &ClusterIdentity,
+    members: i32,
+) -> BTreeMap<u32, String> {
+    let prefix = format!("{}-", identity.statefulset_name());
+    pods.iter()
+        .filter(|pod| pod.metadata.deletion_timestamp.is_none())
+        .filter_map(|pod| {
+            let ordinal: u32 = pod.name_any().strip_prefix(&prefix)?.parse().ok()?;
+            let ip = pod
+                .status
+                .as_ref()?
+                .pod_ip
+                .clone()
+                .filter(|ip| !ip.is_empty())?;
+            (i64::from(ordinal) < i64::from(members))
+                .then(|| (ordinal, format!("{ip}:{ADMIN_PORT}")))
+        })
+        .collect()
+}
+
+/// The highest ordinal that still holds anything, plus one (0 when none does).
+pub fn members_holding_data(cluster: &ObservedCluster) -> MemberId {
+    let named: BTreeSet<MemberId> = cluster
+        .groups
+        .values()
+        .flat_map(|group| group.voters.iter().chain(&group.learners))
+        .map(|replica| replica.member)
+        .chain(
+            cluster
+                .members
+                .iter()
+                .filter(|(_, member)| !member.hosted.is_empty())
+                .map(|(ordinal, _)| *ordinal),
+        )
+        .collect();
+    named.last().map_or(0, |highest| highest + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ringcache_admin::{ClusterSettings, ReplicaProgress};
+
+    fn replica(ordinal: u16, incarnation: u64) -> Replica {
+        Replica {
+            id: (u64::from(ordinal) << 48) | incarnation,
+            ordinal,
+            address: format!("10.0.0.{ordinal}:6379@16379"),
+        }
+    }
+
+    fn report(partition: u32, role: Role, term: u64, voters: &[Replica]) -> PartitionStatus {
+        PartitionStatus {
+            partition,
+            slots: [0, 1],
+            role,
+            term,
+            leader: voters.first().cloned(),
+            voters: voters.to_vec(),
+            learners: vec![],
+            joint: false,
+            last_log_index: Some(9),
+            committed_index: Some(9),
+            applied_index: Some(9),
+            snapshot_index: None,
+            keys: 3,
+            replication: vec![],
+        }
+    }
+
+    fn member(ordinal: u16, incarnation: u64, partitions: Vec<PartitionStatus>) -> MemberStatus {
+        MemberStatus {
+            member: replica(ordinal, incarnation),
+            cluster: Some(ClusterSettings {
+                partitions: 4,
+                replication_factor: 2,
+            }),
+            ready: true,
+            not_ready_reason: None,
+            partitions,
+        }
+    }
+
+    #[test]
+    fn the_leaders_report_wins_and_stale_ids_are_marked() {
+        let (a, b) = (replica(0, 1), replica(1, 1));
+        let mut leader_report = report(0, Role::Leader, 3, &[a.clone(), b.clone()]);
+        leader_report.replication = vec![ReplicaProgress {
+            id: b.id,
+            matched_index: Some(7),
+        }];
+        let plane = DataPlane {
+            statuses: BTreeMap::from([
+                (0, member(0, 1, vec![leader_report])),
+                // Member 1 came back empty: new incarnation, hosting nothing.
+                (1, member(1, 2, vec![])),
+                // Member 2 hosts partition 0 (not yet added): its empty report is ignored.
+                (2, member(2, 1, vec![report(0, Role::Learner, 0, &[])])),
+            ]),
+            ..DataPlane::default()
+        };
+        let cluster = plane.placement(3);
+        let group = &cluster.groups[&0];
+        assert_eq!(group.leader, Some(0));
+        assert!(!group.voters[0].stale);
+        assert!(group.voters[1].stale, "member 1 answered with another id");
+        assert_eq!(group.matched[&b.id], Some(7));
+        assert!(cluster.hosts(2, 0));
+        assert_eq!(members_holding_data(&cluster), 3);
+        // Outside the StatefulSet, every replica is stale.
+        assert!(plane.placement(1).groups[&0].voters[1].stale);
+    }
+
+    #[test]
+    fn a_higher_term_beats_an_older_leader() {
+        let (a, b) = (replica(0, 1), replica(1, 1));
+        let plane = DataPlane {
+            statuses: BTreeMap::from([
+                (
+                    0,
+                    member(
+                        0,
+                        1,
+                        vec![report(0, Role::Leader, 2, &[a.clone(), b.clone()])],
+                    ),
+                ),
+                (
+                    1,
+                    member(1, 1, vec![report(0, Role::Follower, 3, &[b.clone(), a])]),
+                ),
+            ]),
+            ..DataPlane::default()
+        };
+        assert_eq!(plane.placement(2).groups[&0].leader, Some(1));
+    }
+}

@@ -1,0 +1,311 @@
+//! Rebalance progress (pure): from the mover's decision, the calls' outcomes and the previous status,
+//! the `rebalance` status, the moves that finished (for Events and metrics) and whether a move
+//! stalled. The plan itself is never read back from status: only counters and timestamps carry over.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use ringcache_placement::{Decision, ObservedCluster};
+
+use super::mover::{ActionResult, FailureReason};
+use super::ring::RingDecision;
+use crate::api::{MoveStatus, RebalancePhase, RebalanceSpec, RebalanceStatus};
+
+/// A move that finished this round.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FinishedMove {
+    pub partition: i32,
+    pub from: i32,
+    pub to: i32,
+    pub seconds: f64,
+    pub keys: i64,
+}
+
+/// A move without progress for longer than the deadline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Stall {
+    pub partition: i32,
+    pub from: i32,
+    pub to: i32,
+    pub step: String,
+    pub seconds: i64,
+    pub last_error: String,
+}
+
+impl Stall {
+    /// The sentence status and the Warning Event carry.
+    pub fn message(&self) -> String {
+        let mut message = format!(
+            "partition {} (member {} -> member {}) has made no progress at step {} for {}s",
+            self.partition, self.from, self.to, self.step, self.seconds
+        );
+        if !self.last_error.is_empty() {
+            message.push_str(&format!("; last error: {}", self.last_error));
+        }
+        message
+    }
+}
+
+/// Everything the round changed about rebalancing.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Progress {
+    pub rebalance: RebalanceStatus,
+    pub finished: Vec<FinishedMove>,
+    /// Moves that started this round.
+    pub started: u32,
+    /// Calls that failed, by category.
+    pub failures: Vec<FailureReason>,
+    /// The first stalled move, if any.
+    pub stall: Option<Stall>,
+    /// Seconds the rebalance took, when it ended this round.
+    pub completed_after: Option<f64>,
+}
+
+fn seconds_between(earlier: &Time, later: &Time) -> f64 {
+    (later.0.as_millisecond() - earlier.0.as_millisecond()) as f64 / 1000.0
+}
+
+fn ordinal(member: Option<u32>) -> i32 {
+    member.map_or(-1, |member| member as i32)
+}
+
+/// Tracks the round.
+pub fn track(
+    previous: Option<&RebalanceStatus>,
+    ring: &RingDecision,
+    decision: &Decision,
+    observed: &ObservedCluster,
+    results: &[ActionResult],
+    spec: &RebalanceSpec,
+    now: &Time,
+) -> Progress {
+    let previous = previous.cloned().unwrap_or_default();
+    let carried: &[MoveStatus] = &previous.in_flight;
+    let failures: Vec<FailureReason> = results
+        .iter()
+        .filter_map(|result| result.failure.as_ref().map(|(reason, _)| *reason))
+        .collect();
+    let error_of = |partition: u32| {
+        results
+            .iter()
+            .filter(|result| result.action.partition() == Some(partition))
+            .find_map(|result| result.failure.as_ref().map(|(_, message)| message.clone()))
+    };
+
+    let mut in_flight = Vec::new();
+    let mut started = 0;
+    for view in &decision.in_flight {
+        let partition = view.partition as i32;
+        let before = carried.iter().find(|entry| entry.partition == partition);
+        let from = view.from.map(|replica| replica.member);
+        // The same move goes on while its giver is unchanged (or no longer shown, after removal).
+        let same_move = before.filter(|entry| from.is_none_or(|from| entry.from == from as i32));
+        let to = view.to.map_or_else(
+            || same_move.map_or(-1, |entry| entry.to),
+            |member| member as i32,
+        );
+        let keys_copied = if to >= 0 {
+            observed
+                .members
+                .get(&(to as u32))
+                .and_then(|member| member.keys.get(&view.partition))
+                .copied()
+                .unwrap_or(0) as i64
+        } else {
+            same_move.map_or(0, |entry| entry.keys_copied)
+        };
+        let copied_index = observed.groups.get(&view.partition).and_then(|group| {
+            let receiver = observed.members.get(&(to.max(0) as u32))?;
+            (*group.matched.get(&receiver.id)?).map(|index| index as i64)
+        });
+        let step = view.step.name().to_owned();
+        let progressed = same_move.is_none_or(|entry| {
+            entry.step != step
+                || entry.keys_copied != keys_copied
+                || entry.copied_index != copied_index
+        });
+        if same_move.is_none() {
+            started += 1;
+        }
+        let last_error = error_of(view.partition)
+            .or_else(|| view.blocked.map(|blocked| blocked.to_string()))
+            .or_else(|| {
+                same_move
+                    .filter(|_| !progressed)
+                    .map(|entry| entry.last_error.clone())
+            })
+            .unwrap_or_default();
+        in_flight.push(MoveStatus {
+            partition,
+            from: same_move.map_or(ordinal(from), |entry| {
+                if from.is_some() {
+                    ordinal(from)
+                } else {
+                    entry.from
+                }
+            }),
+            to,
+            step,
+            started: same_move.map_or_else(|| now.clone(), |entry| entry.started.clone()),
+            last_progress: if progressed {
+                now.clone()
+            } else {
+                same_move.map_or_else(|| now.clone(), |entry| entry.last_progress.clone())
+            },
+            keys_copied,
+            copied_index,
+            last_error,
+        });
+    }
+
+    // A move that left the in-flight list finished if its receiver is now a voter and its giver
+    // is not; otherwise it was abandoned (a change of target) and is not counted.
+    let finished: Vec<FinishedMove> = carried
+        .iter()
+        .filter(|entry| {
+            !in_flight
+                .iter()
+                .any(|now| now.partition == entry.partition && now.from == entry.from)
+        })
+        .filter(|entry| {
+            let Some(group) = observed.groups.get(&(entry.partition as u32)) else {
+                return false;
+            };
+            let receiver_votes = entry.to < 0 || group.has_voter(entry.to as u32);
+            let giver_gone = entry.from < 0
+                || !group
+                    .voters
+                    .iter()
+                    .any(|replica| replica.member == entry.from as u32 && !replica.stale);
+            receiver_votes && giver_gone
+        })
+        .map(|entry| FinishedMove {
+            partition: entry.partition,
+            from: entry.from,
+            to: entry.to,
+            seconds: seconds_between(&entry.started, now),
+            keys: entry.keys_copied,
+        })
+        .collect();
+
+    let (mut done, mut total, mut rebalance_started) = if ring.adopted {
+        (0, 0, None)
+    } else {
+        (
+            previous.moves_done,
+            previous.moves_total,
+            previous.started.clone(),
+        )
+    };
+    done += finished.len() as i32;
+    total = total.max(done + decision.remaining_moves as i32);
+    let idle = decision.placement_done && decision.leadership_balanced;
+    if !idle && rebalance_started.is_none() {
+        rebalance_started = Some(now.clone());
+    }
+    let completed_after = if idle {
+        rebalance_started
+            .take()
+            .map(|started| seconds_between(&started, now))
+    } else {
+        None
+    };
+
+    let deadline = i64::from(spec.progress_deadline_seconds);
+    let stall = in_flight
+        .iter()
+        .map(|entry| (entry, seconds_between(&entry.last_progress, now) as i64))
+        .filter(|(_, quiet)| *quiet > deadline)
+        .max_by_key(|(_, quiet)| *quiet)
+        .map(|(entry, quiet)| Stall {
+            partition: entry.partition,
+            from: entry.from,
+            to: entry.to,
+            step: entry.step.clone(),
+            seconds: quiet,
+            last_error: entry.last_error.clone(),
+        });
+
+    let draining = ring.statefulset_replicas > ring.members;
+    let has_work = !decision.placement_done || !in_flight.is_empty();
+    let phase = if idle {
+        RebalancePhase::Idle
+    } else if stall.is_some() {
+        RebalancePhase::Stalled
+    } else if spec.paused && in_flight.is_empty() {
+        RebalancePhase::Paused
+    } else if has_work && in_flight.is_empty() && decision.actions.is_empty() {
+        RebalancePhase::Pending
+    } else if draining {
+        RebalancePhase::Draining
+    } else {
+        RebalancePhase::Moving
+    };
+    let message = message(phase, decision, &in_flight, done, total, &stall);
+    Progress {
+        rebalance: RebalanceStatus {
+            phase,
+            from_members: ring.from_members,
+            to_members: ring.members,
+            moves_done: done,
+            moves_total: total,
+            progress: format!("{done}/{total}"),
+            started: rebalance_started,
+            in_flight,
+            message,
+        },
+        finished,
+        started,
+        failures,
+        stall,
+        completed_after,
+    }
+}
+
+fn message(
+    phase: RebalancePhase,
+    decision: &Decision,
+    in_flight: &[MoveStatus],
+    done: i32,
+    total: i32,
+    stall: &Option<Stall>,
+) -> String {
+    let moves: Vec<String> = in_flight
+        .iter()
+        .take(4)
+        .map(|entry| {
+            format!(
+                "p{}:{}->{} {}",
+                entry.partition, entry.from, entry.to, entry.step
+            )
+        })
+        .collect();
+    let blocked: Vec<String> = decision
+        .blocked
+        .iter()
+        .take(3)
+        .map(|(partition, why)| format!("partition {partition}: {why}"))
+        .collect();
+    match phase {
+        RebalancePhase::Idle => "every partition is where the ring places it".to_owned(),
+        RebalancePhase::Stalled => stall.as_ref().map(Stall::message).unwrap_or_default(),
+        RebalancePhase::Paused => format!(
+            "spec.rebalance.paused holds the remaining {} moves ({done}/{total} done)",
+            decision.remaining_moves
+        ),
+        RebalancePhase::Pending => format!(
+            "{} moves wait: {}",
+            decision.remaining_moves,
+            if blocked.is_empty() {
+                "no move can start yet".to_owned()
+            } else {
+                blocked.join("; ")
+            }
+        ),
+        RebalancePhase::Moving | RebalancePhase::Draining => {
+            if decision.placement_done {
+                "balancing leadership over the members".to_owned()
+            } else {
+                format!("{done}/{total} moves done; in flight: {}", moves.join(", "))
+            }
+        }
+    }
+}
