@@ -4,7 +4,8 @@
 //! what a group looks like from here; the rest is split by concern:
 //! - `proposals`: writes on a group's leader;
 //! - `reads`: linearizable reads (ReadIndex or leader lease) and local reads;
-//! - `admin`: membership changes (learner, promote, voters, transfer, remove);
+//! - `admin`: membership changes (learner, promote, voters, transfer, remove), whose decisions
+//!   are the pure functions of `crate::membership`;
 //! - `heartbeats`: one heartbeat round for every group led here;
 //! - `remote`: Raft RPCs and snapshots arriving from peers on the cluster port.
 
@@ -244,6 +245,14 @@ impl<S: StateMachine> ReplicationHost<S> {
         )
         .await
         .map_err(|error| StartError::Raft(error.to_string()))?;
+        // Until its core task first publishes metrics, a group's status shows openraft's initial
+        // values (no voters, no log) even when its disk holds a voter's state, and a replica with
+        // no voters counts as waiting to be added, which does not hold up readiness. The core
+        // answers calls only after that first publication, so one round trip before the group
+        // becomes visible here means its status always shows what it recovered.
+        raft.is_initialized()
+            .await
+            .map_err(|error| StartError::Raft(error.to_string()))?;
         let hosted = Arc::new(Group {
             raft,
             machine,

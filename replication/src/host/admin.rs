@@ -1,5 +1,7 @@
 //! Membership changes run on a group's leader (add learner, promote, change voters, transfer
-//! leadership, remove): each is idempotent and serialized per group on this host.
+//! leadership, remove): each is idempotent and serialized per group on this host. What each one
+//! does is decided by the pure functions of `crate::membership`; this file reads the status and
+//! runs the change.
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -11,6 +13,9 @@ use openraft::errors::{ClientWriteError, RaftError};
 use openraft::{BasicNode, ChangeMembers};
 
 use super::{Group, POLL, ReplicationHost, leader_hint, status_of};
+use crate::membership::{
+    LearnerAddition, Promotion, Removal, caught_up, learner_addition, promotion, removal,
+};
 use crate::raft_types::RaftTypes;
 use crate::status::{GroupStatus, Role};
 use crate::{AdminError, GroupId, RaftNodeId, StateMachine};
@@ -28,18 +33,14 @@ impl<S: StateMachine> ReplicationHost<S> {
         let hosted = self.admin_group(group)?;
         let _serial = hosted.membership_change.lock().await;
         let status = self.leader_status(&hosted)?;
-        let known = status
-            .voters
-            .get(&node)
-            .or_else(|| status.learners.get(&node));
-        if let Some(known) = known {
-            return if *known == address {
-                Ok(())
-            } else {
-                Err(AdminError::Refused(format!(
+        match learner_addition(&status, node, &address) {
+            LearnerAddition::Add => {}
+            LearnerAddition::AlreadyMember => return Ok(()),
+            LearnerAddition::AddressConflict { known } => {
+                return Err(AdminError::Refused(format!(
                     "{node} is already a member at {known}, not {address}"
-                )))
-            };
+                )));
+            }
         }
         let change = hosted
             .raft
@@ -53,11 +54,10 @@ impl<S: StateMachine> ReplicationHost<S> {
         let hosted = self.admin_group(group)?;
         let _serial = hosted.membership_change.lock().await;
         let status = self.leader_status(&hosted)?;
-        if status.voters.contains_key(&node) && !status.joint {
-            return Ok(());
-        }
-        if !status.learners.contains_key(&node) && !status.voters.contains_key(&node) {
-            return Err(AdminError::UnknownNode(node));
+        match promotion(&status, node) {
+            Promotion::AlreadyVoter => return Ok(()),
+            Promotion::UnknownNode => return Err(AdminError::UnknownNode(node)),
+            Promotion::WaitThenPromote => {}
         }
         self.wait_caught_up(&hosted, node, status.committed_index)
             .await?;
@@ -156,15 +156,11 @@ impl<S: StateMachine> ReplicationHost<S> {
         let hosted = self.admin_group(group)?;
         let _serial = hosted.membership_change.lock().await;
         let status = self.leader_status(&hosted)?;
-        if node == self.inner.id {
-            return Err(AdminError::RemovingLeader(node));
-        }
-        let change = if status.voters.contains_key(&node) {
-            ChangeMembers::RemoveVoters(BTreeSet::from([node]))
-        } else if status.learners.contains_key(&node) {
-            ChangeMembers::RemoveNodes(BTreeSet::from([node]))
-        } else {
-            return Ok(());
+        let change = match removal(&status, node, self.inner.id) {
+            Removal::RefuseLeaderSelf => return Err(AdminError::RemovingLeader(node)),
+            Removal::AlreadyGone => return Ok(()),
+            Removal::RemoveVoter => ChangeMembers::RemoveVoters(BTreeSet::from([node])),
+            Removal::RemoveLearner => ChangeMembers::RemoveNodes(BTreeSet::from([node])),
         };
         let change = hosted.raft.change_membership(change, false);
         self.admin_result("remove replica", change).await
@@ -199,7 +195,7 @@ impl<S: StateMachine> ReplicationHost<S> {
         loop {
             let status = self.leader_status(hosted)?;
             let matched = status.replication.get(&node).copied().flatten();
-            if matched >= index {
+            if caught_up(matched, index) {
                 return Ok(());
             }
             if Instant::now() >= deadline {
