@@ -138,6 +138,7 @@ mod tests {
             applied_index: None,
             snapshot_index: None,
             keys: 0,
+            replication: vec![],
         }
     }
 
