@@ -1,7 +1,8 @@
 //! A member joining a running cluster without hosting anything (`POST /v1/cluster/join`, as the
 //! operator does on scale-out) is ready at once, serves plain clients by forwarding through the
-//! routes it learns from its seed peers, and stays ready while it receives a replica as a learner;
-//! the leader's status shows the learner's progress (`replication[].matchedIndex`).
+//! routes it learns from its seed peers (kept across a restart), and stays ready while it receives
+//! a replica as a learner; the leader's status shows the learner's progress
+//! (`replication[].matchedIndex`).
 
 mod cluster_support;
 
@@ -181,6 +182,31 @@ async fn a_joined_member_hosting_nothing_is_ready_forwards_and_stays_ready_as_a_
             .await
             .expect("CLUSTER SLOTS");
         assert_eq!(slots.len(), SETTINGS.partitions as usize);
+
+        let (samples, not_ready) = sampler.finish().await;
+        assert!(
+            not_ready.is_empty(),
+            "the joined member was not ready {} of {samples} times: {not_ready:?}",
+            not_ready.len()
+        );
+
+        // Restarted, it still knows its seeds (seeds.json): it is ready and forwards before any
+        // new join.
+        drop((through_newcomer, topology));
+        cluster.kill(newcomer);
+        cluster.restart(newcomer).await;
+        assert!(
+            admin.ready().await.expect("readyz"),
+            "ready after a restart"
+        );
+        let mut through_newcomer = cluster.redis(newcomer).await;
+        for key in &keys {
+            assert_eq!(
+                get_retrying(&mut through_newcomer, key, WAIT).await,
+                Some(format!("{key}-value"))
+            );
+        }
+        let sampler = ReadinessSampler::start(cluster.members[newcomer].admin_address());
 
         // Give partition 0 something to catch up on, then move a replica of it to the newcomer.
         let partition = 0;
