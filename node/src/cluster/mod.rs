@@ -423,21 +423,19 @@ impl Cluster {
         let seeds = seeds::seed_peers(&request.members, &self.member)
             .map_err(|detail| AdminFailure::new(ErrorKind::BadRequest, detail))?;
         self.join(request.settings)?;
-        let changed = {
-            let mut current = self.seeds.write();
-            let changed = *current != seeds;
-            current.clone_from(&seeds);
-            changed
-        };
-        // Written only when the seeds change: the operator repeats the same join every reconcile.
-        if changed {
+        let mut current = self.seeds.write();
+        // Written only when the seeds change (the operator repeats the same join every
+        // reconcile), under the lock, so two joins at once never interleave in the file.
+        if *current != seeds {
             let stored: Vec<&Replica> = seeds.iter().collect();
             if let Err(failure) = write_json_atomically(&self.data_dir.join(SEEDS_FILE), &stored) {
                 // The seeds work from memory; only a restart before the next join loses them.
                 tracing::warn!(error = %failure, "cannot store the seed peers");
             }
             tracing::info!(seeds = seeds.len(), "seed peers set by a join");
+            *current = seeds;
         }
+        drop(current);
         Ok(self.status())
     }
 
