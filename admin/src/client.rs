@@ -111,7 +111,7 @@ impl AdminClient {
         self.call("POST", "/v1/cluster/form", Some(request)).await
     }
 
-    /// `POST /v1/cluster/join`: join the cluster without hosting anything yet.
+    /// `POST /v1/cluster/join`: join without hosting anything, with seed peers to route through.
     pub async fn join(&self, request: &JoinRequest) -> Result<MemberStatus, AdminClientError> {
         self.call("POST", "/v1/cluster/join", Some(request)).await
     }

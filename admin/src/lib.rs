@@ -6,6 +6,7 @@
 //!  operator / tests / curl ──HTTP JSON──► node :9090
 //!     GET  /healthz /readyz /metrics /v1/status
 //!     POST /v1/cluster/form                         forms a fresh cluster (any member)
+//!     POST /v1/cluster/join                         join it hosting nothing; seeds to route through
 //!     PUT  /v1/partitions/{p}                       host a replica of p here (empty, or from disk)
 //!     POST /v1/partitions/{p}/bootstrap             initialize p's Raft group with its voters
 //!     POST /v1/partitions/{p}/learners              ┐

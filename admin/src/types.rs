@@ -64,26 +64,22 @@ pub struct PartitionStatus {
     pub snapshot_index: Option<u64>,
     /// Keys this replica holds (including logically expired ones not yet deleted).
     pub keys: u64,
-    /// On the leader: how far each other replica's log is known to match the leader's.
+    /// On the partition's leader: how far every other voter and learner holds the log (a
+    /// learner has caught up once its `matchedIndex` reaches `committedIndex`). Empty, and left
+    /// out of the JSON, on every other replica.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replication: Vec<ReplicaProgress>,
 }
 
-/// How far one replica's log matches the leader's.
+/// How far one replica holds its partition's log, as the partition's leader knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplicaProgress {
+    /// The replica's Raft id.
     pub id: u64,
+    /// The highest log index the leader knows the replica holds; `None` until it acknowledged
+    /// any (a replica that just joined, or one the leader has not reached yet).
     pub matched_index: Option<u64>,
-}
-
-/// `POST /v1/cluster/join`: join the cluster described by `settings` without hosting anything;
-/// `members` are peers to learn the routes from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JoinRequest {
-    pub settings: ClusterSettings,
-    pub members: Vec<Replica>,
 }
 
 /// `GET /v1/status`.
@@ -126,6 +122,18 @@ pub struct FormResponse {
     pub members: Vec<Replica>,
     /// Partitions whose group was initialized by this call (0 when repeated).
     pub bootstrapped: u32,
+}
+
+/// `POST /v1/cluster/join`: join the cluster described by `settings` without hosting anything
+/// yet (idempotent; different settings than the member already has are refused), and remember
+/// `members` as seed peers: a member hosting no replica learns from them who leads each
+/// partition, so it can serve clients (forwarding) and be ready before any replica moves to it.
+/// The seeds replace those of the previous join; the member leaves itself out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JoinRequest {
+    pub settings: ClusterSettings,
+    pub members: Vec<Replica>,
 }
 
 /// `PUT /v1/partitions/{p}`: host a replica of `p` here. Joins the member to the cluster (its
@@ -258,5 +266,69 @@ mod tests {
         assert_eq!(json["notReadyReason"], "x");
         let back: MemberStatus = serde_json::from_value(json).unwrap();
         assert_eq!(back, status);
+    }
+
+    fn partition(replication: Vec<ReplicaProgress>) -> PartitionStatus {
+        PartitionStatus {
+            partition: 3,
+            slots: [768, 1023],
+            role: Role::Leader,
+            term: 2,
+            leader: None,
+            voters: vec![],
+            learners: vec![],
+            joint: false,
+            last_log_index: Some(9),
+            committed_index: Some(9),
+            applied_index: Some(9),
+            snapshot_index: None,
+            keys: 0,
+            replication,
+        }
+    }
+
+    #[test]
+    fn replication_progress_is_camel_case_and_left_out_when_empty() {
+        let leading = partition(vec![
+            ReplicaProgress {
+                id: 5,
+                matched_index: Some(9),
+            },
+            ReplicaProgress {
+                id: 6,
+                matched_index: None,
+            },
+        ]);
+        let json = serde_json::to_value(&leading).unwrap();
+        assert_eq!(
+            json["replication"],
+            serde_json::json!([{"id": 5, "matchedIndex": 9}, {"id": 6, "matchedIndex": null}])
+        );
+        assert_eq!(
+            serde_json::from_value::<PartitionStatus>(json).unwrap(),
+            leading
+        );
+
+        let following = serde_json::to_value(partition(vec![])).unwrap();
+        assert!(following.get("replication").is_none(), "{following}");
+        // What a member without this field sent still parses.
+        assert_eq!(
+            serde_json::from_value::<PartitionStatus>(following).unwrap(),
+            partition(vec![])
+        );
+    }
+
+    #[test]
+    fn join_request_parses_from_camel_case() {
+        let request: JoinRequest = serde_json::from_str(
+            r#"{"settings": {"partitions": 16, "replicationFactor": 3},
+                "members": [{"id": 281474976710657, "ordinal": 1, "address": "a:6379@16379"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(request.settings.replication_factor, 3);
+        assert_eq!(request.members[0].ordinal, 1);
+        assert!(
+            serde_json::from_str::<JoinRequest>(r#"{"settings": {"partitions": 16}}"#).is_err()
+        );
     }
 }

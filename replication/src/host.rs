@@ -1,32 +1,42 @@
 //! [`ReplicationHost`]: all Raft groups of one process, their storage and the cluster port.
+//!
+//! This file holds the host's life cycle (start, host / bootstrap / stop a group, shut down) and
+//! what a group looks like from here; the rest is split by concern:
+//! - `proposals`: writes on a group's leader;
+//! - `reads`: linearizable reads (ReadIndex or leader lease) and local reads;
+//! - `admin`: membership changes (learner, promote, voters, transfer, remove), whose decisions
+//!   are the pure functions of `crate::membership`;
+//! - `heartbeats`: one heartbeat round for every group led here;
+//! - `remote`: Raft RPCs and snapshots arriving from peers on the cluster port.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::future::Future;
+mod admin;
+mod heartbeats;
+mod proposals;
+mod reads;
+mod remote;
+
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock, Weak};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use openraft::errors::{ClientWriteError, ForwardToLeader, LinearizableReadError, RaftError};
-use openraft::raft::AppendEntriesResponse;
+use openraft::errors::{ForwardToLeader, RaftError};
 use openraft::type_config::async_runtime::watch::WatchReceiver;
-use openraft::{BasicNode, ChangeMembers, RaftMetrics, ServerState};
+use openraft::{BasicNode, RaftMetrics, ServerState};
 use parking_lot::{Mutex, RwLock};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::codec::{RemoteFailure, RequestBody, ResponseBody};
 use crate::network::GroupNetworkFactory;
-use crate::raft_types::{CommandBytes, Raft, RaftTypes};
+use crate::raft_types::{Raft, RaftTypes};
 use crate::status::{GroupStatus, Role};
 use crate::storage::log_store::LogStore;
-use crate::storage::snapshot_sink::SnapshotSink;
-use crate::storage::state_machine_store::{StateMachineStore, check_image};
-use crate::transport::{Incoming, RequestHandler, Transport, WireCounters};
+use crate::storage::state_machine_store::StateMachineStore;
+use crate::transport::{RequestHandler, Transport, WireCounters};
 use crate::{
-    AdminError, Durability, GroupId, IDENTITY_FILE, LeaderHint, ProposeError, RaftNodeId,
-    ReadError, ReadPolicy, ReplicationConfig, StartError, StateMachine,
+    Durability, GroupId, IDENTITY_FILE, LeaderHint, RaftNodeId, ReplicationConfig, StartError,
+    StateMachine,
 };
 
 /// Sub-directory of the data directory holding one directory per group.
@@ -169,7 +179,7 @@ impl<S: StateMachine> ReplicationHost<S> {
             shutdown_receiver,
             Arc::clone(inner.transport.counters()),
         ));
-        tokio::spawn(send_heartbeats_together(Arc::downgrade(&inner)));
+        tokio::spawn(heartbeats::send_heartbeats_together(Arc::downgrade(&inner)));
         Ok(ReplicationHost { inner })
     }
 
@@ -235,6 +245,14 @@ impl<S: StateMachine> ReplicationHost<S> {
         )
         .await
         .map_err(|error| StartError::Raft(error.to_string()))?;
+        // Until its core task first publishes metrics, a group's status shows openraft's initial
+        // values (no voters, no log) even when its disk holds a voter's state, and a replica with
+        // no voters counts as waiting to be added, which does not hold up readiness. The core
+        // answers calls only after that first publication, so one round trip before the group
+        // becomes visible here means its status always shows what it recovered.
+        raft.is_initialized()
+            .await
+            .map_err(|error| StartError::Raft(error.to_string()))?;
         let hosted = Arc::new(Group {
             raft,
             machine,
@@ -314,117 +332,6 @@ impl<S: StateMachine> ReplicationHost<S> {
         *self.inner.shutdown.borrow()
     }
 
-    /// Proposes `command` to `group` and returns the state machine's response once the command
-    /// is committed and applied here. Must run on the leader.
-    ///
-    /// Errors tell whether the command may have applied: see
-    /// [`ProposeError::definitely_not_applied`].
-    pub async fn propose(
-        &self,
-        group: GroupId,
-        command: &S::Command,
-    ) -> Result<S::Response, ProposeError> {
-        if self.shutting_down() {
-            return Err(ProposeError::ShuttingDown);
-        }
-        let hosted = self
-            .group(group)
-            .ok_or(ProposeError::GroupNotHosted(group))?;
-        let bytes =
-            bincode::serialize(command).map_err(|error| ProposeError::Encode(error.to_string()))?;
-        let timeout = self.inner.config.propose_timeout;
-        let written = tokio::time::timeout(timeout, hosted.raft.client_write(CommandBytes(bytes)));
-        match written.await {
-            Err(_) => Err(ProposeError::OutcomeUnknown {
-                reason: format!("not committed within {timeout:?}"),
-            }),
-            Ok(Ok(response)) => match response.data.0 {
-                Some(Ok(output)) => output
-                    .downcast::<S::Response>()
-                    .map(|boxed| *boxed)
-                    .map_err(|_| ProposeError::OutcomeUnknown {
-                        reason: "applied, but the response has an unexpected type".to_owned(),
-                    }),
-                Some(Err(error)) => Err(ProposeError::Undecodable(error)),
-                None => Err(ProposeError::OutcomeUnknown {
-                    reason: "applied without a response".to_owned(),
-                }),
-            },
-            // openraft rejects before appending: nothing was written anywhere.
-            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward)))) => {
-                Err(ProposeError::NotLeader {
-                    leader: leader_hint(&forward),
-                })
-            }
-            Ok(Err(RaftError::APIError(ClientWriteError::LogEntryDiscarded(forward)))) => {
-                Err(ProposeError::OutcomeUnknown {
-                    reason: format!("leadership lost after the write was appended ({forward})"),
-                })
-            }
-            Ok(Err(error)) => Err(ProposeError::OutcomeUnknown {
-                reason: error.to_string(),
-            }),
-        }
-    }
-
-    /// Confirms that this host is the leader of `group` and that its state machine has applied
-    /// everything committed before the call; the caller then reads its local state machine
-    /// ([`read_local`](Self::read_local)) and the read is linearizable.
-    pub async fn linearizable_read(&self, group: GroupId) -> Result<(), ReadError> {
-        if self.shutting_down() {
-            return Err(ReadError::ShuttingDown);
-        }
-        let hosted = self.group(group).ok_or(ReadError::GroupNotHosted(group))?;
-        let timeout = self.inner.config.read_timeout;
-        let hosted = &hosted;
-        let confirm = |policy| async move {
-            match tokio::time::timeout(timeout, hosted.raft.ensure_linearizable(policy)).await {
-                Err(_) => Err(ReadError::Unavailable {
-                    reason: format!("not confirmed within {timeout:?}"),
-                }),
-                Ok(Ok(_)) => Ok(()),
-                Ok(Err(RaftError::APIError(LinearizableReadError::ForwardToLeader(forward)))) => {
-                    Err(ReadError::NotLeader {
-                        leader: leader_hint(&forward),
-                    })
-                }
-                Ok(Err(error)) => Err(ReadError::Unavailable {
-                    reason: error.to_string(),
-                }),
-            }
-        };
-        match self.inner.config.read_policy {
-            ReadPolicy::ReadIndex => confirm(openraft::ReadPolicy::ReadIndex).await,
-            ReadPolicy::LeaderLease if lease_valid_in_metrics(hosted, self.leader_lease()) => {
-                Ok(())
-            }
-            // A new leader has no lease until a quorum acknowledged it: confirm that read with
-            // a heartbeat round instead of failing it.
-            ReadPolicy::LeaderLease => match confirm(openraft::ReadPolicy::LeaseRead).await {
-                Err(ReadError::Unavailable { .. }) => {
-                    confirm(openraft::ReadPolicy::ReadIndex).await
-                }
-                other => other,
-            },
-        }
-    }
-
-    /// How long a quorum acknowledgement keeps this host's leadership certain: openraft's
-    /// leader lease, the maximum election timeout (followers refuse to vote for anyone else
-    /// for that long after hearing from their leader).
-    fn leader_lease(&self) -> Duration {
-        self.inner.config.election_timeout.1
-    }
-
-    /// Runs `read` on this host's state machine of `group` (`None` if not hosted). Linearizable
-    /// only right after a successful [`linearizable_read`](Self::linearizable_read); otherwise
-    /// it may be stale.
-    pub fn read_local<R>(&self, group: GroupId, read: impl FnOnce(&S) -> R) -> Option<R> {
-        let hosted = self.group(group)?;
-        let machine = hosted.machine.read();
-        Some(read(&machine))
-    }
-
     /// Who leads `group`, as this host knows it; cheap enough for every client request (no status
     /// copy). `None` if the group is not hosted here.
     pub fn leader(&self, group: GroupId) -> Option<LeaderView> {
@@ -453,160 +360,6 @@ impl<S: StateMachine> ReplicationHost<S> {
         Some(status_of(&hosted))
     }
 
-    /// Adds `node` (reachable at `address`) to `group` as a learner: it starts receiving the log
-    /// (or a snapshot) but does not vote. The node must already [`host_group`](Self::host_group).
-    /// Runs on the leader; returns once the change is committed. Idempotent.
-    pub async fn add_learner(
-        &self,
-        group: GroupId,
-        node: RaftNodeId,
-        address: String,
-    ) -> Result<(), AdminError> {
-        let hosted = self.admin_group(group)?;
-        let _serial = hosted.membership_change.lock().await;
-        let status = self.leader_status(&hosted)?;
-        let known = status
-            .voters
-            .get(&node)
-            .or_else(|| status.learners.get(&node));
-        if let Some(known) = known {
-            return if *known == address {
-                Ok(())
-            } else {
-                Err(AdminError::Refused(format!(
-                    "{node} is already a member at {known}, not {address}"
-                )))
-            };
-        }
-        let change = hosted
-            .raft
-            .add_learner(node, BasicNode::new(address), false);
-        self.admin_result("add learner", change).await
-    }
-
-    /// Makes learner `node` a voter of `group`, after waiting until it has caught up with the
-    /// leader's commit index. Runs on the leader. Idempotent.
-    pub async fn promote(&self, group: GroupId, node: RaftNodeId) -> Result<(), AdminError> {
-        let hosted = self.admin_group(group)?;
-        let _serial = hosted.membership_change.lock().await;
-        let status = self.leader_status(&hosted)?;
-        if status.voters.contains_key(&node) && !status.joint {
-            return Ok(());
-        }
-        if !status.learners.contains_key(&node) && !status.voters.contains_key(&node) {
-            return Err(AdminError::UnknownNode(node));
-        }
-        self.wait_caught_up(&hosted, node, status.committed_index)
-            .await?;
-        let change = hosted
-            .raft
-            .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([node])), false);
-        self.admin_result("promote", change).await
-    }
-
-    /// Sets the voters of `group` to exactly `voters` (joint consensus under the hood); voters
-    /// left out are removed from the group. New voters must be learners already. Runs on the
-    /// leader. Idempotent.
-    pub async fn change_voters(
-        &self,
-        group: GroupId,
-        voters: BTreeSet<RaftNodeId>,
-    ) -> Result<(), AdminError> {
-        let hosted = self.admin_group(group)?;
-        let _serial = hosted.membership_change.lock().await;
-        let status = self.leader_status(&hosted)?;
-        let current: BTreeSet<RaftNodeId> = status.voters.keys().copied().collect();
-        if current == voters && !status.joint {
-            return Ok(());
-        }
-        if let Some(unknown) = voters
-            .iter()
-            .find(|node| !status.voters.contains_key(node) && !status.learners.contains_key(node))
-        {
-            return Err(AdminError::UnknownNode(*unknown));
-        }
-        for node in voters.difference(&current) {
-            self.wait_caught_up(&hosted, *node, status.committed_index)
-                .await?;
-        }
-        let change = hosted
-            .raft
-            .change_membership(ChangeMembers::ReplaceAllVoters(voters), false);
-        self.admin_result("change voters", change).await
-    }
-
-    /// Moves leadership of `group` to voter `to` and waits until `to` leads. Runs on the current
-    /// leader (or anywhere once `to` already leads). Idempotent.
-    pub async fn transfer_leadership(
-        &self,
-        group: GroupId,
-        to: RaftNodeId,
-    ) -> Result<(), AdminError> {
-        let hosted = self.admin_group(group)?;
-        let status = status_of(&hosted);
-        if status.leader.as_ref().map(|(id, _)| *id) == Some(to) {
-            return Ok(());
-        }
-        if status.role != Role::Leader {
-            return Err(AdminError::NotLeader {
-                leader: status.leader,
-            });
-        }
-        if !status.voters.contains_key(&to) {
-            return Err(AdminError::UnknownNode(to));
-        }
-        let deadline = Instant::now() + self.inner.config.admin_timeout;
-        let mut last_trigger: Option<Instant> = None;
-        loop {
-            let status = status_of(&hosted);
-            if status.leader.as_ref().map(|(id, _)| *id) == Some(to) {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(AdminError::Timeout {
-                    operation: "transfer leadership",
-                });
-            }
-            // Re-trigger now and then: a transfer can be lost if the target was briefly behind.
-            let due = last_trigger.is_none_or(|at| at.elapsed() >= Duration::from_secs(1));
-            if status.role == Role::Leader && due {
-                // Before the trigger: no lease read may start on the metrics' word after it.
-                hosted
-                    .transfer_started_in_term
-                    .store(status.term, Ordering::Release);
-                hosted
-                    .raft
-                    .trigger()
-                    .transfer_leader(to)
-                    .await
-                    .map_err(|_| AdminError::ShuttingDown)?;
-                last_trigger = Some(Instant::now());
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    /// Removes `node` (voter or learner) from `group`. Runs on the leader, which refuses to remove
-    /// itself: transfer leadership first. Idempotent. Afterwards the removed member should
-    /// [`stop_group`](Self::stop_group).
-    pub async fn remove_replica(&self, group: GroupId, node: RaftNodeId) -> Result<(), AdminError> {
-        let hosted = self.admin_group(group)?;
-        let _serial = hosted.membership_change.lock().await;
-        let status = self.leader_status(&hosted)?;
-        if node == self.inner.id {
-            return Err(AdminError::RemovingLeader(node));
-        }
-        let change = if status.voters.contains_key(&node) {
-            ChangeMembers::RemoveVoters(BTreeSet::from([node]))
-        } else if status.learners.contains_key(&node) {
-            ChangeMembers::RemoveNodes(BTreeSet::from([node]))
-        } else {
-            return Ok(());
-        };
-        let change = hosted.raft.change_membership(change, false);
-        self.admin_result("remove replica", change).await
-    }
-
     /// Stops every group and the cluster port. Proposals still in flight end with
     /// `OutcomeUnknown`; new calls get `ShuttingDown`.
     pub async fn shutdown(&self) {
@@ -622,65 +375,6 @@ impl<S: StateMachine> ReplicationHost<S> {
             let _ = server.await;
         }
     }
-
-    fn admin_group(&self, group: GroupId) -> Result<Arc<Group<S>>, AdminError> {
-        if self.shutting_down() {
-            return Err(AdminError::ShuttingDown);
-        }
-        self.group(group).ok_or(AdminError::GroupNotHosted(group))
-    }
-
-    fn leader_status(&self, hosted: &Group<S>) -> Result<GroupStatus, AdminError> {
-        let status = status_of(hosted);
-        if status.role == Role::Leader {
-            Ok(status)
-        } else {
-            Err(AdminError::NotLeader {
-                leader: status.leader,
-            })
-        }
-    }
-
-    /// Waits until `node` holds the log up to `index` (so promoting it cannot stall commits).
-    async fn wait_caught_up(
-        &self,
-        hosted: &Group<S>,
-        node: RaftNodeId,
-        index: Option<u64>,
-    ) -> Result<(), AdminError> {
-        let deadline = Instant::now() + self.inner.config.admin_timeout;
-        loop {
-            let status = self.leader_status(hosted)?;
-            let matched = status.replication.get(&node).copied().flatten();
-            if matched >= index {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(AdminError::Timeout {
-                    operation: "learner catch-up",
-                });
-            }
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    async fn admin_result<T>(
-        &self,
-        operation: &'static str,
-        change: impl Future<Output = Result<T, RaftError<RaftTypes, ClientWriteError<RaftTypes>>>>,
-    ) -> Result<(), AdminError> {
-        match tokio::time::timeout(self.inner.config.admin_timeout, change).await {
-            Err(_) => Err(AdminError::Timeout { operation }),
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward)))) => {
-                Err(AdminError::NotLeader {
-                    leader: leader_hint(&forward),
-                })
-            }
-            Ok(Err(RaftError::APIError(error))) => Err(AdminError::Refused(error.to_string())),
-            Ok(Err(RaftError::Fatal(_))) => Err(AdminError::ShuttingDown),
-        }
-    }
 }
 
 /// Who leads a group, from one host's point of view.
@@ -692,66 +386,6 @@ pub enum LeaderView {
     Other(RaftNodeId, String),
     /// No leader known (an election is running, or the group was never initialized).
     Unknown,
-}
-
-/// The lease read of openraft's core (`ensure_linearizable(LeaseRead)`), decided from the
-/// metrics the core publishes instead of a round trip through the core task: that round trip
-/// cost GET about a fifth of its throughput. Every check errs on the safe side, and a `false`
-/// sends the read through openraft, which decides for itself:
-/// - leader, and not handing leadership over (openraft refuses reads during a transfer);
-/// - a quorum acknowledged this leader less than a lease ago (metrics publish an older
-///   acknowledgement at worst, never a newer one);
-/// - an entry this leader proposed is applied here: the first one it appended on election is
-///   applied, and with it everything earlier leaders committed (leaders are never restored from
-///   disk after a restart, so that entry really was committed in this leadership). Writes this
-///   leader acknowledged were applied before their reply, so the local state holds every
-///   completed write.
-fn lease_valid_in_metrics<S: StateMachine>(hosted: &Group<S>, lease: Duration) -> bool {
-    let metrics = hosted.raft.metrics();
-    let metrics = metrics.borrow_watched();
-    let term = metrics.current_term;
-    metrics.state == ServerState::Leader
-        && hosted.transfer_started_in_term.load(Ordering::Acquire) != term
-        && metrics
-            .last_applied
-            .as_ref()
-            .is_some_and(|applied| applied.leader_id == metrics.vote.leader_id)
-        && metrics
-            .last_quorum_acked
-            .as_ref()
-            .is_some_and(|acked| openraft::Instant::elapsed(&**acked) < lease)
-}
-
-/// Every heartbeat interval, makes every group this host leads send its heartbeats at the same
-/// moment (openraft's own heartbeats are off): each group's Raft instance ticks on its own
-/// phase, so left alone 64 groups send 64 separate messages per peer per interval; sent
-/// together, the transport's writer puts all of them to one peer into one write, and the peer
-/// reads them with one read.
-async fn send_heartbeats_together<S: StateMachine>(host: Weak<HostInner<S>>) {
-    let Some(interval) = host.upgrade().map(|inner| inner.config.heartbeat_interval) else {
-        return;
-    };
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticker.tick().await;
-        let Some(inner) = host.upgrade() else { return };
-        if *inner.shutdown.borrow() {
-            return;
-        }
-        let leading: Vec<Arc<Group<S>>> = inner
-            .groups
-            .read()
-            .values()
-            .filter(|hosted| hosted.raft.metrics().borrow_watched().state == ServerState::Leader)
-            .cloned()
-            .collect();
-        drop(inner);
-        for hosted in leading {
-            // Returns once the command is queued to the group's core task.
-            let _ = hosted.raft.trigger().heartbeat().await;
-        }
-    }
 }
 
 fn group_directory(data_directory: &std::path::Path, group: GroupId) -> PathBuf {
@@ -838,114 +472,4 @@ fn catch_up_target<S: StateMachine>(
             .catch_up_target
             .get_or_init(|| own_entry_applied.index),
     )
-}
-
-impl<S: StateMachine> RequestHandler for HostInner<S> {
-    fn handle(
-        &self,
-        group: GroupId,
-        target: RaftNodeId,
-        request: Incoming,
-    ) -> Pin<Box<dyn Future<Output = Result<ResponseBody, RemoteFailure>> + Send + '_>> {
-        Box::pin(async move {
-            if target != self.id {
-                return Err(RemoteFailure::WrongTarget { actual: self.id });
-            }
-            let hosted = self
-                .groups
-                .read()
-                .get(&group)
-                .cloned()
-                .ok_or(RemoteFailure::GroupNotHosted)?;
-            let raft = &hosted.raft;
-            let failed = |error: &dyn std::fmt::Display| RemoteFailure::Raft(error.to_string());
-            match request {
-                Incoming::Rpc(RequestBody::AppendEntries(request)) => {
-                    // A leader's commit index covers everything the group ever committed only
-                    // once it has committed an entry of its own leadership (a new leader may
-                    // first send the older index it found on its disk).
-                    let complete_commit = request
-                        .leader_commit
-                        .as_ref()
-                        .filter(|log_id| log_id.leader_id == request.vote.leader_id)
-                        .map(|log_id| log_id.index);
-                    let response = raft
-                        .append_entries(request)
-                        .await
-                        .map_err(|error| failed(&error))?;
-                    // Any answer but "your vote is stale" means a current leader reached us
-                    // (even when the logs do not match yet, openraft took its commit index).
-                    if let Some(commit) = complete_commit
-                        && !matches!(response, AppendEntriesResponse::HigherVote(_))
-                    {
-                        // Only the first counts: see `GroupStatus::catch_up_target`.
-                        let _ = hosted.catch_up_target.set(commit);
-                    }
-                    Ok(ResponseBody::AppendEntries(response))
-                }
-                Incoming::Rpc(RequestBody::Vote(request)) => raft
-                    .vote(request)
-                    .await
-                    .map(ResponseBody::Vote)
-                    .map_err(|error| failed(&error)),
-                Incoming::Rpc(RequestBody::PreVote(request)) => raft
-                    .pre_vote(request)
-                    .await
-                    .map(ResponseBody::Vote)
-                    .map_err(|error| failed(&error)),
-                Incoming::Rpc(RequestBody::TransferLeader(request)) => raft
-                    .handle_transfer_leader(request)
-                    .await
-                    .map(ResponseBody::TransferLeader)
-                    .map_err(|error| failed(&error)),
-                Incoming::Rpc(RequestBody::SnapshotChunk { .. }) => Err(RemoteFailure::BadRequest(
-                    "snapshot pieces are reassembled by the connection".to_owned(),
-                )),
-                Incoming::FullSnapshot { vote, mut snapshot } => {
-                    // Checked before openraft sees it: a snapshot damaged on its way is refused
-                    // back to the leader, which sends it again, whereas an install error would
-                    // stop this replica's group as a storage failure.
-                    let machine = Arc::clone(&hosted.machine);
-                    let checked = tokio::task::spawn_blocking(move || {
-                        check_image(&machine, &mut snapshot.snapshot, Some(&snapshot.meta))
-                            .map(|_| snapshot)
-                    })
-                    .await;
-                    let snapshot = match checked {
-                        Ok(Ok(snapshot)) => snapshot,
-                        Ok(Err(error)) => {
-                            return Err(RemoteFailure::BadRequest(format!(
-                                "the snapshot received is damaged: {error}"
-                            )));
-                        }
-                        Err(error) => {
-                            return Err(RemoteFailure::Storage(format!(
-                                "checking a received snapshot failed: {error}"
-                            )));
-                        }
-                    };
-                    raft.install_full_snapshot(vote, snapshot)
-                        .await
-                        .map(ResponseBody::SnapshotInstalled)
-                        .map_err(|error| failed(&error))
-                }
-            }
-        })
-    }
-
-    fn snapshot_sink(&self, group: GroupId) -> Result<SnapshotSink, RemoteFailure> {
-        if !self.groups.read().contains_key(&group) {
-            return Err(RemoteFailure::GroupNotHosted);
-        }
-        match &self.config.durability {
-            Durability::InMemory => Ok(SnapshotSink::in_memory()),
-            Durability::Directory { path, .. } => SnapshotSink::temporary_file(
-                &group_directory(path, group),
-                "receiving",
-            )
-            .map_err(|error| {
-                RemoteFailure::Storage(format!("cannot store a snapshot being received: {error}"))
-            }),
-        }
-    }
 }

@@ -37,6 +37,7 @@ mod config;
 mod error;
 mod host;
 mod idle_poll;
+mod membership;
 mod network;
 mod node_id;
 mod raft_types;

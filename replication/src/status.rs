@@ -58,8 +58,15 @@ pub struct GroupStatus {
 }
 
 impl GroupStatus {
+    /// Whether this replica is a voter of its group, as it sees the group (during a joint change:
+    /// a voter of either configuration). A replica not yet added (no voters known), a learner,
+    /// and one removed from the group are not.
+    pub fn is_voter(&self) -> bool {
+        self.voters.contains_key(&self.id)
+    }
+
     /// Whether this replica has caught up since its process started: what `/readyz` needs on
-    /// every hosted replica. Once the target is applied it stays caught up (applied indexes only
+    /// every hosted voter. Once the target is applied it stays caught up (applied indexes only
     /// grow) as long as the group has a leader: a follower a few entries behind under load is
     /// working, not broken.
     pub fn catch_up(&self) -> CatchUp {
@@ -144,6 +151,24 @@ mod tests {
             purged_index: None,
             replication: BTreeMap::new(),
         }
+    }
+
+    #[test]
+    fn only_a_replica_listed_among_the_voters_is_a_voter() {
+        let mut status = follower();
+        assert!(!status.is_voter(), "no voters known: not added yet");
+        status
+            .voters
+            .insert(RaftNodeId::new(1, 1), "leader:16379".to_owned());
+        status
+            .learners
+            .insert(RaftNodeId::new(2, 1), "me:16379".to_owned());
+        assert!(!status.is_voter(), "a learner");
+        status.learners.clear();
+        status
+            .voters
+            .insert(RaftNodeId::new(2, 1), "me:16379".to_owned());
+        assert!(status.is_voter());
     }
 
     #[test]

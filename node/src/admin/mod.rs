@@ -14,7 +14,7 @@ use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use ringcache_admin::{
     AddLearnerRequest, BootstrapRequest, ErrorBody, ErrorKind, FormRequest, HostRequest,
-    PromoteRequest, TransferLeadershipRequest,
+    JoinRequest, PromoteRequest, TransferLeadershipRequest,
 };
 use tokio::net::TcpListener;
 
@@ -40,6 +40,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/metrics", get(metrics_text))
         .route("/v1/status", get(status))
         .route("/v1/cluster/form", post(form))
+        .route("/v1/cluster/join", post(join))
         .route(
             "/v1/partitions/{partition}",
             put(host_partition).delete(drop_partition),
@@ -198,6 +199,13 @@ async fn form(State(shared): State<Arc<Shared>>, body: ApiJson<FormRequest>) -> 
         return answer::<()>(Err(failure));
     }
     answer(crate::cluster::formation::form(&body).await)
+}
+
+async fn join(State(shared): State<Arc<Shared>>, body: ApiJson<JoinRequest>) -> Answer {
+    match cluster_of(&shared) {
+        Ok(cluster) => answer(cluster.join_with_seeds(&body)),
+        Err(failure) => answer::<()>(Err(failure)),
+    }
 }
 
 async fn host_partition(

@@ -11,18 +11,22 @@
 //! ```
 //!
 //! [`Cluster`] owns the [`ReplicationHost`] (all partition groups of this process), the cluster
-//! settings (persisted in `--data-dir/cluster.json` once the member joins), and what is known of
-//! partitions hosted elsewhere ([`routes::RouteTable`]). The admin API (`crate::admin`) drives
-//! formation and replica moves through it.
+//! settings (persisted in `--data-dir/cluster.json` once the member joins), the seed peers the
+//! last join named (`--data-dir/seeds.json`, see [`seeds`]), and what is known of partitions
+//! hosted elsewhere ([`routes::RouteTable`]). The admin API (`crate::admin`) drives formation and
+//! replica moves through it.
 
 pub mod dispatch;
+pub mod dropping;
 pub mod expiry;
 pub mod formation;
 pub mod forward;
 pub mod frame;
 pub mod machine;
 pub mod partition_snapshot;
+pub mod readiness;
 pub mod routes;
+pub mod seeds;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -32,8 +36,8 @@ use std::time::{Duration, Instant};
 
 use parking_lot::RwLock;
 use ringcache_admin::{
-    ClusterSettings, ErrorBody, ErrorKind, LeaveResponse, MemberStatus, PartitionStatus, Replica,
-    ReplicaProgress, Role,
+    ClusterSettings, ErrorBody, ErrorKind, JoinRequest, LeaveResponse, MemberStatus,
+    PartitionStatus, Replica, ReplicaProgress, Role,
 };
 use ringcache_placement::PartitionCount;
 use ringcache_replication::{
@@ -47,6 +51,9 @@ use machine::PartitionMachine;
 
 /// File in the data directory remembering the cluster settings once the member joined.
 pub const SETTINGS_FILE: &str = "cluster.json";
+/// File in the data directory remembering the seed peers of the last join (a hint: the operator
+/// sends them again on every reconcile).
+pub const SEEDS_FILE: &str = "seeds.json";
 /// Bound on the pre-stop leadership hand-off.
 pub const LEAVE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -172,6 +179,8 @@ pub struct Cluster {
     host: ReplicationHost<PartitionMachine>,
     member: Replica,
     settings: RwLock<Option<ClusterSettings>>,
+    /// Other members to ask for routes besides those the hosted groups name (see [`seeds`]).
+    seeds: RwLock<BTreeSet<Replica>>,
     partitions: Arc<OnceLock<PartitionCount>>,
     data_dir: PathBuf,
     pub routes: routes::RouteTable,
@@ -230,6 +239,7 @@ impl Cluster {
             host,
             member,
             settings: RwLock::new(None),
+            seeds: RwLock::new(BTreeSet::new()),
             partitions,
             data_dir: options.data_dir.clone(),
             routes: routes::RouteTable::default(),
@@ -239,6 +249,7 @@ impl Cluster {
         });
         if let Some(settings) = cluster.load_settings()? {
             cluster.remember_settings(settings);
+            *cluster.seeds.write() = cluster.load_seeds();
             for group in cluster.groups_on_disk()? {
                 cluster.host.host_group(group).await?;
             }
@@ -249,7 +260,7 @@ impl Cluster {
             );
         } else {
             tracing::info!(
-                "not part of a cluster yet: waiting for POST /v1/cluster/form or PUT /v1/partitions/{{p}}"
+                "not part of a cluster yet: waiting for POST /v1/cluster/form, /v1/cluster/join or PUT /v1/partitions/{{p}}"
             );
         }
         Ok(cluster)
@@ -320,6 +331,31 @@ impl Cluster {
         Ok(Some(settings))
     }
 
+    /// The seeds of the last join, if they were stored. They only speed up routing until the
+    /// next join names them again, so an unreadable file is reported and ignored.
+    fn load_seeds(&self) -> BTreeSet<Replica> {
+        let path = self.data_dir.join(SEEDS_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return BTreeSet::new(),
+            Err(error) => {
+                tracing::warn!(path = %path.display(), %error, "cannot read the seed peers; ignoring them");
+                return BTreeSet::new();
+            }
+        };
+        let stored: Vec<Replica> = match serde_json::from_str(&text) {
+            Ok(stored) => stored,
+            Err(error) => {
+                tracing::warn!(path = %path.display(), %error, "the seed peers are not valid JSON; ignoring them");
+                return BTreeSet::new();
+            }
+        };
+        seeds::seed_peers(&stored, &self.member).unwrap_or_else(|error| {
+            tracing::warn!(path = %path.display(), %error, "ignoring the stored seed peers");
+            BTreeSet::new()
+        })
+    }
+
     fn remember_settings(&self, settings: ClusterSettings) {
         *self.settings.write() = Some(settings);
         if let Ok(count) = PartitionCount::new(settings.partitions) {
@@ -365,17 +401,7 @@ impl Cluster {
             }
             None => {}
         }
-        let path = self.settings_path();
-        let text = serde_json::to_string_pretty(&settings).unwrap_or_default();
-        let temporary = path.with_extension("json.tmp");
-        std::fs::write(&temporary, text)
-            .and_then(|()| std::fs::rename(&temporary, &path))
-            .map_err(|error| {
-                AdminFailure::new(
-                    ErrorKind::Internal,
-                    format!("cannot write {}: {error}", path.display()),
-                )
-            })?;
+        write_json_atomically(&self.settings_path(), &settings)?;
         *current = Some(settings);
         drop(current);
         if let Ok(count) = PartitionCount::new(settings.partitions) {
@@ -389,11 +415,36 @@ impl Cluster {
         Ok(())
     }
 
+    /// `POST /v1/cluster/join`: joins the cluster (as [`join`](Self::join)) without hosting
+    /// anything, and takes `request.members` as the seed peers from now on (replacing those of
+    /// the previous join), so this member can route before it hosts a replica. Checks the whole
+    /// request before changing anything.
+    pub fn join_with_seeds(&self, request: &JoinRequest) -> Result<MemberStatus, AdminFailure> {
+        let seeds = seeds::seed_peers(&request.members, &self.member)
+            .map_err(|detail| AdminFailure::new(ErrorKind::BadRequest, detail))?;
+        self.join(request.settings)?;
+        let mut current = self.seeds.write();
+        // Written only when the seeds change (the operator repeats the same join every
+        // reconcile), under the lock, so two joins at once never interleave in the file.
+        if *current != seeds {
+            let stored: Vec<&Replica> = seeds.iter().collect();
+            if let Err(failure) = write_json_atomically(&self.data_dir.join(SEEDS_FILE), &stored) {
+                // The seeds work from memory; only a restart before the next join loses them.
+                tracing::warn!(error = %failure, "cannot store the seed peers");
+            }
+            tracing::info!(seeds = seeds.len(), "seed peers set by a join");
+            *current = seeds;
+        }
+        drop(current);
+        Ok(self.status())
+    }
+
     fn require_partition(&self, partition: u32) -> Result<ClusterSettings, AdminFailure> {
         let settings = self.settings().ok_or_else(|| {
             AdminFailure::new(
                 ErrorKind::NotFormed,
-                "this member has not joined a cluster: form one with POST /v1/cluster/form",
+                "this member has not joined a cluster: form one with POST /v1/cluster/form or \
+                 join one with POST /v1/cluster/join",
             )
         })?;
         if partition >= settings.partitions {
@@ -431,12 +482,12 @@ impl Cluster {
     /// after the replica was removed from the group.
     pub async fn drop_partition(&self, partition: u32) -> Result<(), AdminFailure> {
         let settings = self.require_partition(partition)?;
-        if let Some(status) = self.host.status(partition)
-            && (status.voters.contains_key(&self.host.id())
-                || status.learners.contains_key(&self.host.id()))
-            && status.voters.len() + status.learners.len() > 1
-            && !self.removed_per_leader(partition, status.term, status.last_log_index)
-        {
+        let decision = dropping::drop_decision(
+            self.host.status(partition).as_ref(),
+            self.member.id,
+            self.routes.get(partition).as_ref(),
+        );
+        if !decision.allows_drop() {
             return Err(AdminFailure::new(
                 ErrorKind::Refused,
                 format!(
@@ -461,25 +512,6 @@ impl Cluster {
             shared.keyspace.remove_slots(count.slots_of(partition));
         }
         Ok(())
-    }
-
-    /// True when `partition`'s leader, as another member reported it (`CLUSTER
-    /// RINGCACHE-ROUTES`), no longer lists this member, in a term and at a commit index at least
-    /// as recent as this replica's own log. A removed replica cannot see that itself: the leader
-    /// stops replicating to it once the joint configuration is committed, so its own view stays
-    /// the joint one that still lists it.
-    fn removed_per_leader(&self, partition: u32, term: u64, last_log_index: Option<u64>) -> bool {
-        self.routes.get(partition).is_some_and(|report| {
-            report.role == Role::Leader
-                && report.term >= term
-                && !report.joint
-                && report.committed_index >= last_log_index
-                && report
-                    .voters
-                    .iter()
-                    .chain(&report.learners)
-                    .all(|replica| replica.id != self.member.id)
-        })
     }
 
     /// Initializes `partition`'s group with `voters` unless it exists (idempotent).
@@ -640,30 +672,20 @@ impl Cluster {
         }
     }
 
-    /// Ready: joined, and every hosted replica has applied what its group committed (a replica
-    /// restarted from disk only knows that once its leader has reached it).
+    /// Ready: joined, and every hosted voter has applied what its group committed (a replica
+    /// restarted from disk only knows that once its leader has reached it). Replicas that are not
+    /// voters do not count: see [`readiness`].
     pub fn readiness(&self) -> Result<(), String> {
-        if self.settings().is_none() {
-            return Err("not part of a cluster yet (POST /v1/cluster/form)".to_owned());
-        }
-        for partition in self.host.hosted_groups() {
-            let Some(status) = self.host.status(partition) else {
-                continue;
-            };
-            if status.voters.is_empty() {
-                return Err(format!(
-                    "partition {partition}: waiting to be initialized or added to its group"
-                ));
-            }
-            let catch_up = status.catch_up();
-            if !catch_up.is_caught_up() {
-                return Err(format!("partition {partition}: {catch_up}"));
-            }
-        }
-        Ok(())
+        let replicas = self
+            .host
+            .hosted_groups()
+            .into_iter()
+            .filter_map(|partition| Some((partition, self.host.status(partition)?)));
+        readiness::member_readiness(self.settings().is_some(), replicas)
     }
 
-    /// Every member this one knows of (itself, and every replica of its hosted groups).
+    /// Every member this one knows of: itself, every replica of its hosted groups, every replica
+    /// other members reported, and the seed peers of the last join.
     pub fn known_members(&self) -> BTreeSet<Replica> {
         let mut members = BTreeSet::from([self.member.clone()]);
         for partition in self.host.hosted_groups() {
@@ -674,12 +696,32 @@ impl Cluster {
             }
         }
         members.extend(self.routes.members());
+        members.extend(self.seeds.read().iter().cloned());
         members
     }
 
     pub async fn shutdown(&self) {
         self.host.shutdown().await;
     }
+}
+
+/// Writes `value` as JSON to `path` through a temporary file, so a crash never leaves half a file.
+fn write_json_atomically(
+    path: &std::path::Path,
+    value: &impl serde::Serialize,
+) -> Result<(), AdminFailure> {
+    let cannot_write = |detail: String| {
+        AdminFailure::new(
+            ErrorKind::Internal,
+            format!("cannot write {}: {detail}", path.display()),
+        )
+    };
+    let text =
+        serde_json::to_string_pretty(value).map_err(|error| cannot_write(error.to_string()))?;
+    let temporary = path.with_extension("json.tmp");
+    std::fs::write(&temporary, text)
+        .and_then(|()| std::fs::rename(&temporary, path))
+        .map_err(|error| cannot_write(error.to_string()))
 }
 
 fn validate_settings(settings: &ClusterSettings) -> Result<(), String> {
@@ -706,6 +748,7 @@ fn partition_status(
     status: GroupStatus,
     keys: u64,
 ) -> PartitionStatus {
+    let replication = replication_progress(&status);
     let replicas = |members: BTreeMap<RaftNodeId, String>| {
         members
             .into_iter()
@@ -726,14 +769,94 @@ fn partition_status(
         applied_index: status.applied_index,
         snapshot_index: status.snapshot_index,
         keys,
-        replication: status
-            .replication
-            .into_iter()
-            .filter(|(id, _)| *id != status.id)
-            .map(|(id, matched_index)| ReplicaProgress {
-                id: id.as_u64(),
-                matched_index,
-            })
-            .collect(),
+        replication,
+    }
+}
+
+/// On a leader: how far every other voter and learner holds the log, in id order (a replica the
+/// leader has no progress for yet shows `None`). Empty on any other replica, whose view of the
+/// others' progress would be stale or absent.
+fn replication_progress(status: &GroupStatus) -> Vec<ReplicaProgress> {
+    if status.role != ringcache_replication::Role::Leader {
+        return Vec::new();
+    }
+    let others: BTreeSet<RaftNodeId> = status
+        .voters
+        .keys()
+        .chain(status.learners.keys())
+        .filter(|id| **id != status.id)
+        .copied()
+        .collect();
+    others
+        .into_iter()
+        .map(|id| ReplicaProgress {
+            id: id.as_u64(),
+            matched_index: status.replication.get(&id).copied().flatten(),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use ringcache_replication::Role as RaftRole;
+
+    use super::*;
+
+    fn id(ordinal: u16) -> RaftNodeId {
+        RaftNodeId::new(ordinal, 1)
+    }
+
+    /// Member 0's view of a group of voters 0, 1, 2 and learner 3.
+    fn view(role: RaftRole) -> GroupStatus {
+        let members = |ordinals: &[u16]| {
+            ordinals
+                .iter()
+                .map(|ordinal| (id(*ordinal), format!("m{ordinal}:6379@16379")))
+                .collect()
+        };
+        GroupStatus {
+            id: id(0),
+            role,
+            term: 3,
+            leader: Some((id(0), "m0:6379@16379".to_owned())),
+            voters: members(&[0, 1, 2]),
+            learners: members(&[3]),
+            joint: false,
+            last_log_index: Some(30),
+            committed_index: Some(30),
+            applied_index: Some(30),
+            catch_up_target: Some(30),
+            snapshot_index: None,
+            purged_index: None,
+            // openraft lists the leader itself too; replica 2 has no progress yet.
+            replication: [(id(0), Some(30)), (id(1), Some(30)), (id(3), Some(12))]
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_leader_reports_every_other_voter_and_learner() {
+        let progress = replication_progress(&view(RaftRole::Leader));
+        let expected =
+            [(1, Some(30)), (2, None), (3, Some(12))].map(|(ordinal, matched)| ReplicaProgress {
+                id: id(ordinal).as_u64(),
+                matched_index: matched,
+            });
+        assert_eq!(progress, expected);
+    }
+
+    #[test]
+    fn other_replicas_report_no_progress() {
+        for role in [RaftRole::Follower, RaftRole::Learner, RaftRole::Candidate] {
+            assert_eq!(replication_progress(&view(role)), vec![], "{role:?}");
+        }
+    }
+
+    #[test]
+    fn the_admin_status_carries_the_leaders_progress() {
+        let status = partition_status(0, 0..1024, view(RaftRole::Leader), 0);
+        assert_eq!(status.replication.len(), 3);
+        assert_eq!(status.replication[2].matched_index, Some(12));
     }
 }

@@ -1,6 +1,8 @@
 //! [`RouteTable`]: what this member knows of partitions it does not host, learned by asking the
-//! other members (over their Redis port, `CLUSTER RINGCACHE-ROUTES`) once a second. Partitions
-//! hosted here are always routed from their own Raft state instead.
+//! other members (over their Redis port, `CLUSTER RINGCACHE-ROUTES`) once a second. The members
+//! asked are [`Cluster::known_members`]: the replicas of the groups hosted here, those other
+//! members reported, and the seed peers of the last join, which are all a member hosting nothing
+//! starts from. Partitions hosted here are always routed from their own Raft state instead.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Weak;
@@ -63,7 +65,8 @@ impl RouteTable {
     }
 }
 
-/// Asks every known member for its partitions, once a second, until the cluster is gone.
+/// Asks every known member (seed peers included) for its partitions, once a second, until the
+/// cluster is gone.
 pub async fn refresh(cluster: Weak<Cluster>, password: Option<String>) {
     let mut forwarder = Forwarder::default();
     let mut interval = tokio::time::interval(REFRESH_INTERVAL);
