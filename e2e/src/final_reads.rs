@@ -139,7 +139,9 @@ impl FinalReads {
 
 /// The values a read after every operation in `records` (one key's) may return.
 pub fn final_candidates(records: &[&Record]) -> Vec<Option<Vec<u8>>> {
-    let writes: Vec<(&Option<Vec<u8>>, u64, Option<u64>)> = records
+    // (value written, invoked at, completed at: `None` for an unknown outcome)
+    type Write<'a> = (&'a Option<Vec<u8>>, u64, Option<u64>);
+    let writes: Vec<Write> = records
         .iter()
         .filter_map(|record| match &record.operation {
             Operation::Write(value) => Some((value, record.invoked_at, record.completed_at)),

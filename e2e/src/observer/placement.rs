@@ -229,27 +229,108 @@ mod tests {
             .collect()
     }
 
-    /// A leader per partition: its ring replica with the fewest leaderships so far.
-    fn balanced_leaders(placement: &[BTreeSet<u32>]) -> Vec<u32> {
-        let mut count: BTreeMap<u32, u32> = BTreeMap::new();
-        placement
+    /// A balanced choice of leaders among each partition's ring replicas, found as a bipartite
+    /// matching of partitions to "leadership slots" (⌊P/N⌋ per member, plus one more each when N
+    /// does not divide P). Slots at the floor are filled first; augmenting paths never empty a
+    /// filled slot, so every member ends with ⌊P/N⌋ or ⌈P/N⌉. Proves such a choice exists.
+    fn balanced_leaders(placement: &[BTreeSet<u32>], members: u32) -> Vec<u32> {
+        let partitions = placement.len();
+        let floor = partitions / members as usize;
+        let mut slots: Vec<u32> = (0..members)
+            .flat_map(|member| std::iter::repeat_n(member, floor))
+            .collect();
+        if !partitions.is_multiple_of(members as usize) {
+            slots.extend(0..members);
+        }
+        let mut slot_of: Vec<Option<usize>> = vec![None; partitions];
+        let mut partition_of: Vec<Option<usize>> = vec![None; slots.len()];
+        fn from_slot(
+            slot: usize,
+            slots: &[u32],
+            placement: &[BTreeSet<u32>],
+            seen: &mut [bool],
+            slot_of: &mut [Option<usize>],
+            partition_of: &mut [Option<usize>],
+        ) -> bool {
+            for partition in 0..placement.len() {
+                if seen[partition] || !placement[partition].contains(&slots[slot]) {
+                    continue;
+                }
+                seen[partition] = true;
+                let free = match slot_of[partition] {
+                    None => true,
+                    Some(other) => from_slot(other, slots, placement, seen, slot_of, partition_of),
+                };
+                if free {
+                    slot_of[partition] = Some(slot);
+                    partition_of[slot] = Some(partition);
+                    return true;
+                }
+            }
+            false
+        }
+        fn from_partition(
+            partition: usize,
+            slots: &[u32],
+            placement: &[BTreeSet<u32>],
+            seen: &mut [bool],
+            slot_of: &mut [Option<usize>],
+            partition_of: &mut [Option<usize>],
+        ) -> bool {
+            for slot in 0..slots.len() {
+                if seen[slot] || !placement[partition].contains(&slots[slot]) {
+                    continue;
+                }
+                seen[slot] = true;
+                let free = match partition_of[slot] {
+                    None => true,
+                    Some(other) => {
+                        from_partition(other, slots, placement, seen, slot_of, partition_of)
+                    }
+                };
+                if free {
+                    slot_of[partition] = Some(slot);
+                    partition_of[slot] = Some(partition);
+                    return true;
+                }
+            }
+            false
+        }
+        for slot in 0..members as usize * floor {
+            let mut seen = vec![false; partitions];
+            from_slot(
+                slot,
+                &slots,
+                placement,
+                &mut seen,
+                &mut slot_of,
+                &mut partition_of,
+            );
+        }
+        for partition in 0..partitions {
+            if slot_of[partition].is_none() {
+                let mut seen = vec![false; slots.len()];
+                from_partition(
+                    partition,
+                    &slots,
+                    placement,
+                    &mut seen,
+                    &mut slot_of,
+                    &mut partition_of,
+                );
+            }
+        }
+        slot_of
             .iter()
-            .map(|holders| {
-                let leader = *holders
-                    .iter()
-                    .min_by_key(|member| count.get(member).copied().unwrap_or(0))
-                    .unwrap();
-                *count.entry(leader).or_default() += 1;
-                leader
-            })
+            .map(|slot| slots[slot.expect("every partition gets a leader")])
             .collect()
     }
 
     #[test]
     fn the_ring_itself_matches_and_can_be_balanced() {
-        for members in 3..=5 {
+        for members in 3..=8 {
             let target = ring(members, 16, 3).unwrap();
-            let leaders = balanced_leaders(&target);
+            let leaders = balanced_leaders(&target, members);
             let observed = observed_placement(&statuses(&target, &leaders, members));
             assert_eq!(matches_ring(&observed, members, 16, 3), Ok(()));
             assert_eq!(
@@ -264,7 +345,7 @@ mod tests {
     #[test]
     fn another_members_ring_does_not_match() {
         let five = ring(5, 16, 3).unwrap();
-        let observed = observed_placement(&statuses(&five, &balanced_leaders(&five), 5));
+        let observed = observed_placement(&statuses(&five, &balanced_leaders(&five, 5), 5));
         let error = matches_ring(&observed, 4, 16, 3).unwrap_err();
         assert!(error.contains("voters"), "{error}");
     }
@@ -272,7 +353,7 @@ mod tests {
     #[test]
     fn a_replica_kept_after_its_removal_is_outside_the_assignment() {
         let target = ring(4, 16, 3).unwrap();
-        let leaders = balanced_leaders(&target);
+        let leaders = balanced_leaders(&target, 4);
         let mut members = statuses(&target, &leaders, 4);
         // Member 3 hosts partition p although the group no longer has it as a voter.
         let partition = (0..16).find(|p| !target[*p as usize].contains(&3)).unwrap();
@@ -298,7 +379,7 @@ mod tests {
     #[test]
     fn learners_joint_configurations_and_missing_leaders_are_differences() {
         let target = ring(3, 16, 3).unwrap();
-        let leaders = balanced_leaders(&target);
+        let leaders = balanced_leaders(&target, 3);
         let mut members = statuses(&target, &leaders, 3);
         for status in &mut members {
             for view in &mut status.partitions {
