@@ -42,6 +42,16 @@ impl HostingHistory {
         }
     }
 
+    /// Members with ordinal ≥ `members` are gone after a scale-in: whatever they were last seen
+    /// hosting counts as given up (the last drop and the pod's deletion can fall between samples).
+    pub fn close_removed(&mut self, members: u32) {
+        for ((ordinal, _), states) in self.states.iter_mut() {
+            if *ordinal >= members && states.last() == Some(&true) {
+                states.push(false);
+            }
+        }
+    }
+
     /// The states seen for (member, partition).
     pub fn states(&self, ordinal: u32, partition: u32) -> &[bool] {
         self.states
@@ -127,6 +137,17 @@ mod tests {
         history.record(1, 1, &set(&[0]), false);
         assert_eq!(replicas_added(&history), 1);
         assert_eq!(history.states(1, 0), &[true]);
+    }
+
+    #[test]
+    fn a_removed_member_gave_up_what_it_was_last_seen_hosting() {
+        let mut history = HostingHistory::default();
+        history.record(3, 2, &set(&[0, 1]), false);
+        history.record(3, 2, &set(&[1]), false);
+        history.record(2, 2, &set(&[0, 1]), false);
+        history.close_removed(3);
+        assert_eq!(replicas_dropped(&history), 2);
+        assert_eq!(history.states(2, 1), &[true], "member 2 stays");
     }
 
     #[test]
