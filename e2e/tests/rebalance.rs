@@ -373,6 +373,10 @@ async fn the_harness_passes_a_healthy_cluster_and_fails_a_broken_expectation() {
     let observer = Observer::start(env.client(), env.namespace(), env.name(), 3, SAMPLE_EVERY);
     let report = assert_on_ring(&observer, 3).await;
     let observed = observed_placement(report.last.values());
+    eprintln!(
+        "e2e: leadership at formation: {:?}",
+        ringcache_e2e::observer::leadership_balanced(&observed, 3)
+    );
     assert!(
         matches_ring(&observed, 4, PARTITIONS, REPLICATION_FACTOR).is_err(),
         "a 3-member cluster must not pass as the 4-member ring"
