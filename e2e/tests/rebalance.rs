@@ -118,7 +118,8 @@ async fn a_crashing_operator_resumes_every_kind_of_step() {
     assert_on_ring(&observer, 3).await;
     let workload = start_load(&env, "crash").await;
     let mut killed_after: Vec<(u32, String)> = Vec::new();
-    for (from, to) in [(3, 5), (5, 3)] {
+    // 3 → 4 → 3 rather than 5: every kind of step occurs just the same, with fewer moves (time).
+    for (from, to) in [(3, 4), (4, 3)] {
         let preview = plan_preview(from, to);
         observer.reset(from);
         env.scale(to).await;
@@ -150,9 +151,10 @@ async fn a_crashing_operator_resumes_every_kind_of_step() {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        // Steps shorter than a poll can go unseen; two kinds at least, or the test proved little.
         assert!(
-            !kinds_seen.is_empty(),
-            "{from} → {to}: no step was ever reported in status.rebalance.inFlight"
+            kinds_seen.len() >= 2,
+            "{from} → {to}: status.rebalance.inFlight showed too few kinds of step: {kinds_seen:?}"
         );
         let report = assert_on_ring(&observer, to).await;
         assert_moves_match_preview(&report, to, preview);
@@ -219,7 +221,7 @@ async fn a_scale_in_reversed_half_way_converges_on_the_larger_ring() {
     env.shutdown().await;
 }
 
-/// `spec.rebalance.paused` during a scale-out: once the moves in flight finish, nothing moves for
+/// `spec.rebalance.paused` during a scale-out (3 → 4): once the moves in flight finish, nothing moves for
 /// 30 s (status, Events and the data plane agree); unpausing finishes the scale-out.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pausing_holds_the_moves_and_unpausing_resumes_them() {
@@ -228,7 +230,7 @@ async fn pausing_holds_the_moves_and_unpausing_resumes_them() {
     let observer = Observer::start(env.client(), env.namespace(), env.name(), 3, SAMPLE_EVERY);
     assert_on_ring(&observer, 3).await;
     let workload = start_load(&env, "pause").await;
-    env.scale(5).await;
+    env.scale(4).await;
     eventually("a move of the scale-out started", STEP_TIMEOUT, || async {
         let rebalance = env.status().await.rebalance();
         rebalance.moves_done >= 1 || !rebalance.in_flight.is_empty()
@@ -269,16 +271,16 @@ async fn pausing_holds_the_moves_and_unpausing_resumes_them() {
         "a member received a replica while paused"
     );
     env.set_paused(false).await;
-    let took = env.wait_rebalanced(5, STEP_TIMEOUT).await;
+    let took = env.wait_rebalanced(4, STEP_TIMEOUT).await;
     eprintln!("e2e: held {held} moves for 30 s; finished {took:?} after unpausing");
-    assert_on_ring(&observer, 5).await;
+    assert_on_ring(&observer, 4).await;
     let load = workload.stop().await;
     assert_data_intact(load, &env.endpoint(0).await).await;
     observer.stop().await;
     env.shutdown().await;
 }
 
-/// A receiver stopped (SIGSTOP) in the middle of a scale-out: within the 30 s progress deadline
+/// A receiver stopped (SIGSTOP) in the middle of a scale-out (3 → 4): within the 30 s progress deadline
 /// (plus slack) `Degraded` is `True` with reason `RebalanceStalled`, a Warning Event and the stalled
 /// gauge say so; after SIGCONT the moves go on, the condition and gauge clear, the scale-out ends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -293,7 +295,7 @@ async fn a_stopped_receiver_is_reported_stalled_and_recovers() {
     let observer = Observer::start(env.client(), env.namespace(), env.name(), 3, SAMPLE_EVERY);
     assert_on_ring(&observer, 3).await;
     let workload = start_load(&env, "stall").await;
-    env.scale(5).await;
+    env.scale(4).await;
     let mut receiver = None;
     let deadline = Instant::now() + STEP_TIMEOUT;
     while receiver.is_none() {
@@ -345,14 +347,14 @@ async fn a_stopped_receiver_is_reported_stalled_and_recovers() {
         || async { !env.status().await.stalled() },
     )
     .await;
-    env.wait_rebalanced(5, STEP_TIMEOUT).await;
+    env.wait_rebalanced(4, STEP_TIMEOUT).await;
     eventually(
         "the stalled gauge is 0",
         Duration::from_secs(10),
         || async { env.operator_metric(STALLED_GAUGE).await == Some(0.0) },
     )
     .await;
-    assert_on_ring(&observer, 5).await;
+    assert_on_ring(&observer, 4).await;
     let load = workload.stop().await;
     assert_data_intact(load, &env.endpoint(0).await).await;
     observer.stop().await;

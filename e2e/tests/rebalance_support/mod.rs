@@ -151,16 +151,17 @@ impl Env {
 
     /// `host:port` of a member's Redis port (its pod IP).
     pub async fn endpoint(&self, ordinal: u32) -> String {
-        let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
-        let pod = pods
-            .get(&format!("{}-{ordinal}", self.name))
+        self.try_endpoint(ordinal)
             .await
-            .expect("the member's pod exists");
-        let ip = pod
-            .status
-            .and_then(|status| status.pod_ip)
-            .expect("the pod has an IP");
-        format!("{ip}:6379")
+            .unwrap_or_else(|| panic!("member {ordinal}'s pod has no IP"))
+    }
+
+    /// [`Env::endpoint`], or `None` while the pod does not exist or has no IP yet.
+    pub async fn try_endpoint(&self, ordinal: u32) -> Option<String> {
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.namespace);
+        let pod = pods.get(&format!("{}-{ordinal}", self.name)).await.ok()?;
+        let ip = pod.status?.pod_ip?;
+        Some(format!("{ip}:6379"))
     }
 
     /// The Redis endpoints of members 0..3, which exist at every size the tests use.
@@ -330,16 +331,51 @@ pub async fn http_get(url: &str) -> Result<String, String> {
 pub fn metric_value(exposition: &str, metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
     exposition.lines().find_map(|line| {
         let rest = line.strip_prefix(metric)?;
+        // `metric{…} v` or `metric v`, not a longer name such as `metric_total`.
         let (label_text, value) = match rest.strip_prefix('{') {
             Some(rest) => rest.split_once('}')?,
-            None => ("", rest),
+            None if rest.starts_with(' ') => ("", rest),
+            None => return None,
         };
+        let pairs: Vec<&str> = label_text.split(',').map(str::trim).collect();
         let matches = labels
             .iter()
-            .all(|(key, value)| label_text.contains(&format!("{key}=\"{value}\"")));
+            .all(|(key, value)| pairs.contains(&format!("{key}=\"{value}\"").as_str()));
         if !matches {
             return None;
         }
         value.trim().parse().ok()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_samples_are_found_by_name_and_labels() {
+        let exposition = "# TYPE ringcache_operator_rebalance_stalled gauge\n\
+            ringcache_operator_rebalance_stalled{namespace=\"default\",name=\"other\"} 0\n\
+            ringcache_operator_rebalance_stalled{namespace=\"default\",name=\"stall\"} 1\n\
+            ringcache_operator_rebalance_stalled_total 3\n\
+            ringcache_operator_up 1\n";
+        let labels = [("namespace", "default"), ("name", "stall")];
+        assert_eq!(
+            metric_value(exposition, "ringcache_operator_rebalance_stalled", &labels),
+            Some(1.0)
+        );
+        assert_eq!(
+            metric_value(
+                exposition,
+                "ringcache_operator_rebalance_stalled",
+                &[("name", "x")]
+            ),
+            None
+        );
+        assert_eq!(
+            metric_value(exposition, "ringcache_operator_up", &[]),
+            Some(1.0)
+        );
+        assert_eq!(metric_value(exposition, "ringcache_operator", &[]), None);
+    }
 }
