@@ -57,8 +57,19 @@ async fn scaling_3_5_4_3_moves_exactly_the_plan_under_load() {
         let workload = start_load(&env, &format!("step{step}")).await;
         observer.reset(from);
         let events_before = env.replica_moved_count().await;
+        let version_before = env.status().await.ring_version();
         env.scale(to).await;
         let took = env.wait_rebalanced(to, STEP_TIMEOUT).await;
+        let after = env.status().await;
+        assert!(
+            after.ring_version() > version_before,
+            "{from} → {to}: ringVersion did not bump ({version_before} → {})",
+            after.ring_version()
+        );
+        eprintln!(
+            "e2e: {from} → {to}: status.rebalance at Idle: {:?}",
+            after.rebalance()
+        );
         workload.wait_for_writes(20, Duration::from_secs(30)).await;
         let report = assert_on_ring(&observer, to).await;
         let load = workload.stop().await;

@@ -72,6 +72,10 @@ impl ClusterView {
         RebalanceView::deserialize(&self.status["rebalance"]).unwrap_or_default()
     }
 
+    pub fn ring_version(&self) -> i64 {
+        self.status["ringVersion"].as_i64().unwrap_or(0)
+    }
+
     pub fn ring_members(&self) -> i64 {
         self.status["ringMembers"].as_i64().unwrap_or(0)
     }
