@@ -394,6 +394,21 @@ async fn the_harness_passes_a_healthy_cluster_and_fails_a_broken_expectation() {
         matches_ring(&observed, 4, PARTITIONS, REPLICATION_FACTOR).is_err(),
         "a 3-member cluster must not pass as the 4-member ring"
     );
+    // The paths the scale tests read the operator through: its Events and its /metrics.
+    assert!(
+        !env.events("ClusterFormed").await.is_empty(),
+        "Events are read"
+    );
+    eventually(
+        "the operator's metrics are scraped",
+        Duration::from_secs(20),
+        || async {
+            env.operator_metric("ringcache_operator_cachecluster_desired_members")
+                .await
+                == Some(3.0)
+        },
+    )
+    .await;
     let workload = start_load(&env, "harness").await;
     // Kill the member leading the most partitions: its partitions are leaderless until elections.
     let leader = (0..3)
