@@ -181,7 +181,7 @@ pub fn leadership_balanced(observed: &ObservedPlacement, members: u32) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ringcache_admin::{ClusterSettings, PartitionStatus, Replica};
+    use ringcache_admin::Replica;
 
     fn replica(ordinal: u32) -> Replica {
         Replica {
@@ -191,40 +191,42 @@ mod tests {
         }
     }
 
-    /// Statuses of members hosting `placement[p]` with `leaders[p]` leading at term 2.
+    /// Statuses of members hosting `placement[p]` with `leaders[p]` leading at term 2. Built from
+    /// JSON, as the members send it, so fields the node adds later (with defaults) need no change.
     fn statuses(placement: &[BTreeSet<u32>], leaders: &[u32], members: u32) -> Vec<MemberStatus> {
+        let replica_json = |ordinal: u32| serde_json::to_value(replica(ordinal)).unwrap();
         (0..members)
-            .map(|member| MemberStatus {
-                member: replica(member),
-                cluster: Some(ClusterSettings {
-                    partitions: placement.len() as u32,
-                    replication_factor: 3,
-                }),
-                ready: true,
-                not_ready_reason: None,
-                partitions: (0u32..)
+            .map(|member| {
+                let partitions: Vec<serde_json::Value> = (0u32..)
                     .zip(placement)
                     .filter(|(_, holders)| holders.contains(&member))
-                    .map(|(partition, holders)| PartitionStatus {
-                        partition,
-                        slots: [0, 0],
-                        role: if leaders[partition as usize] == member {
-                            Role::Leader
-                        } else {
-                            Role::Follower
-                        },
-                        term: 2,
-                        leader: Some(replica(leaders[partition as usize])),
-                        voters: holders.iter().map(|ordinal| replica(*ordinal)).collect(),
-                        learners: vec![],
-                        joint: false,
-                        last_log_index: None,
-                        committed_index: None,
-                        applied_index: None,
-                        snapshot_index: None,
-                        keys: 0,
+                    .map(|(partition, holders)| {
+                        let leader = leaders[partition as usize];
+                        serde_json::json!({
+                            "partition": partition,
+                            "slots": [0, 0],
+                            "role": if leader == member { "leader" } else { "follower" },
+                            "term": 2,
+                            "leader": replica_json(leader),
+                            "voters": holders.iter().map(|ordinal| replica_json(*ordinal)).collect::<Vec<_>>(),
+                            "learners": [],
+                            "joint": false,
+                            "lastLogIndex": null,
+                            "committedIndex": null,
+                            "appliedIndex": null,
+                            "snapshotIndex": null,
+                            "keys": 0,
+                        })
                     })
-                    .collect(),
+                    .collect();
+                serde_json::from_value(serde_json::json!({
+                    "member": replica_json(member),
+                    "cluster": {"partitions": placement.len(), "replicationFactor": 3},
+                    "ready": true,
+                    "notReadyReason": null,
+                    "partitions": partitions,
+                }))
+                .expect("a member status")
             })
             .collect()
     }
