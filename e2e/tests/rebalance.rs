@@ -263,6 +263,7 @@ async fn pausing_holds_the_moves_and_unpausing_resumes_them() {
     let until = Instant::now() + Duration::from_secs(30);
     while Instant::now() < until {
         let rebalance = env.status().await.rebalance();
+        assert_eq!(rebalance.phase, "Paused", "{rebalance:?}");
         assert_eq!(rebalance.moves_done, held, "a move finished while paused");
         assert!(
             rebalance.in_flight.is_empty(),
@@ -330,10 +331,23 @@ async fn a_stopped_receiver_is_reported_stalled_and_recovers() {
         || async { env.status().await.stalled() },
     )
     .await;
+    let degraded = env.status().await.condition("Degraded").unwrap_or_default();
     eprintln!(
-        "e2e: stall reported {:?} after SIGSTOP of member {receiver}",
-        stopped_at.elapsed()
+        "e2e: stall reported {:?} after SIGSTOP of member {receiver}: {}",
+        stopped_at.elapsed(),
+        degraded.message
     );
+    assert!(
+        degraded.message.to_lowercase().contains("partition"),
+        "the Degraded message names the stalled partition: {:?}",
+        degraded.message
+    );
+    eventually(
+        "rebalance phase Stalled",
+        Duration::from_secs(10),
+        || async { env.status().await.rebalance().phase == "Stalled" },
+    )
+    .await;
     eventually(
         "a Warning Event RebalanceStalled",
         Duration::from_secs(10),
