@@ -5,7 +5,7 @@
 //!
 //! ```text
 //!  acknowledged write W is still a candidate  ⇔  no other acknowledged write started after W ended
-//!  a write of unknown outcome is a candidate  (it may land at any time after it was sent, or never)
+//!  a write of unknown outcome is a candidate  (it may land any time after it was sent, or never)
 //!  "absent" is a candidate                    ⇔  no write was acknowledged (keys start absent)
 //! ```
 //!

@@ -1,5 +1,6 @@
-//! The data plane as the members report it: a background sampler of every member's `GET /v1/status`,
-//! and pure functions comparing what it saw with the ring the operator should reach.
+//! The data plane as the members report it: a background sampler of every member's
+//! `GET /v1/status`, and pure functions comparing what it saw with the ring the operator should
+//! reach.
 //!
 //! ```text
 //!  every ~200 ms: list the cluster's pods (their IPs, through the Kubernetes API, so it works
@@ -7,9 +8,9 @@
 //!  → per partition: leader? voters? which members host it? → running statistics for the window
 //! ```
 //!
-//! The statistics are what a test asserts after a scale step: the longest time each partition was
-//! without a leader, the fewest voters its leader reported, and per (member, partition) the sequence
-//! of "hosts it / does not" that gives the number of replicas added and any move that was undone or
+//! The statistics are what a test asserts after a scale step: the longest time each partition
+//! was without a leader, the fewest voters its leader reported, and per (member, partition) the
+//! sequence of "hosts it / does not" that gives the number of replicas added and any move undone or
 //! repeated (see [`crate::observer::hosting`]).
 
 pub mod hosting;

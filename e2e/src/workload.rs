@@ -2,16 +2,16 @@
 //! and DEL over a few hundred keys, every operation recorded for the linearizability checker.
 //!
 //! ```text
-//!  plain client i    ── one member's Redis port (endpoints[i % n]); the node forwards to the leader
-//!  cluster client j  ── CLUSTER SLOTS on every connection (so the node answers -MOVED), routes each
-//!                       key by slot and follows -MOVED itself, connecting to any member it names
+//!  plain client i    ── one member's Redis port (endpoints[i % n]); the node forwards to leaders
+//!  cluster client j  ── CLUSTER SLOTS on every connection (so the node answers -MOVED), routes
+//!                       each key by slot and follows -MOVED itself, to any member it names
 //! ```
 //!
 //! Outcomes, as docs/admin-api.md "Client protocol in cluster mode" defines them: a reply is
 //! definite; `-TRYAGAIN`, `-CLUSTERDOWN` and `-MOVED` mean "not applied" (the operation is dropped
 //! from the history); `-ERR outcome unknown`, a timeout or a dropped connection leave a write's
-//! outcome unknown (it may take effect at any later time, or never). Anything else is unexpected and
-//! reported, so a test can fail on error replies users were never promised.
+//! outcome unknown (it may take effect at any later time, or never). Anything else is unexpected
+//! and reported, so a test can fail on error replies users were never promised.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

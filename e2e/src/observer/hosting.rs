@@ -1,8 +1,8 @@
 //! Which member hosted which partition over time, and what that says about the moves executed.
 //!
 //! A member's own status is authoritative for what it hosts. Over one scale step towards a fixed
-//! ring, a correct rebalance only ever adds a partition to a member the ring assigns it to, and only
-//! ever drops one from a member the ring does not assign it to:
+//! ring, a correct rebalance only ever adds a partition to a member the ring assigns it to, and
+//! only ever drops one from a member the ring does not assign it to:
 //!
 //! ```text
 //!  p in ring(m):      absent… present…      (present → absent: a replica moved off and back again)
@@ -98,7 +98,8 @@ pub fn hosting_flaps(history: &HostingHistory, target: &[BTreeSet<u32>]) -> Vec<
             .count();
         if against > 0 {
             flaps.push(format!(
-                "member {ordinal} p{partition} (ring assigns it: {assigned}): hosting went {states:?}"
+                "member {ordinal} p{partition} (ring assigns it: {assigned}): \
+                 hosting went {states:?}"
             ));
         }
     }

@@ -1,5 +1,5 @@
-//! The placement the members report, and how it compares with the ring (`Placement::compute`, seed 0,
-//! the ring the operator targets).
+//! The placement the members report, and how it compares with the ring (`Placement::compute`,
+//! seed 0, the ring the operator targets).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -202,13 +202,17 @@ mod tests {
                     .filter(|(_, holders)| holders.contains(&member))
                     .map(|(partition, holders)| {
                         let leader = leaders[partition as usize];
+                        let voters: Vec<serde_json::Value> = holders
+                            .iter()
+                            .map(|ordinal| replica_json(*ordinal))
+                            .collect();
                         serde_json::json!({
                             "partition": partition,
                             "slots": [0, 0],
                             "role": if leader == member { "leader" } else { "follower" },
                             "term": 2,
                             "leader": replica_json(leader),
-                            "voters": holders.iter().map(|ordinal| replica_json(*ordinal)).collect::<Vec<_>>(),
+                            "voters": voters,
                             "learners": [],
                             "joint": false,
                             "lastLogIndex": null,

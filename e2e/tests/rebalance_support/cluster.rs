@@ -1,5 +1,5 @@
-//! Reading and driving the CacheCluster (status, scale, pause, Events) and the checks every scenario
-//! makes once a scale step has converged.
+//! Reading and driving the CacheCluster (status, scale, pause, Events) and the checks every
+//! scenario makes once a scale step has converged.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
