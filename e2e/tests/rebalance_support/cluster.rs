@@ -344,6 +344,66 @@ pub async fn assert_unchanged(earlier: &FinalReads, endpoint: &str) {
 mod tests {
     use super::*;
 
+    /// A status as the interface agreed with the operator describes it.
+    fn view(
+        phase: &str,
+        ring_members: i64,
+        rebalancing: &str,
+        generation_seen: i64,
+    ) -> ClusterView {
+        ClusterView {
+            generation: 4,
+            status: serde_json::json!({
+                "ringVersion": 3,
+                "ringMembers": ring_members,
+                "rebalance": {
+                    "phase": phase, "fromMembers": 3, "toMembers": 5, "movesDone": 7,
+                    "movesTotal": 19, "progress": "7/19",
+                    "inFlight": [{"partition": 12, "from": -1, "to": 3, "step": "catch-up",
+                                  "started": "2026-01-01T00:00:00Z",
+                                  "lastProgress": "2026-01-01T00:00:01Z", "keysCopied": 10,
+                                  "lastError": "timeout"}],
+                    "message": "moving"
+                },
+                "conditions": [
+                    {"type": "Rebalancing", "status": rebalancing, "reason": "Moving",
+                     "message": "", "observedGeneration": generation_seen},
+                    {"type": "Degraded", "status": "True", "reason": "RebalanceStalled",
+                     "message": "partition 12: member 3, step catch-up", "observedGeneration": 4}
+                ]
+            }),
+        }
+    }
+
+    #[test]
+    fn the_agreed_status_fields_are_read() {
+        let moving = view("Moving", 5, "True", 4);
+        let rebalance = moving.rebalance();
+        assert_eq!((rebalance.moves_done, rebalance.moves_total), (7, 19));
+        assert_eq!(rebalance.in_flight[0].step, "catch-up");
+        assert_eq!(
+            (rebalance.in_flight[0].from, rebalance.in_flight[0].to),
+            (-1, 3)
+        );
+        assert_eq!(
+            rebalance.in_flight[0].last_error.as_deref(),
+            Some("timeout")
+        );
+        assert_eq!(moving.ring_version(), 3);
+        assert!(moving.stalled());
+        assert!(!moving.rebalanced_to(5));
+        assert!(view("Idle", 5, "False", 4).rebalanced_to(5));
+        assert!(
+            !view("Idle", 4, "False", 4).rebalanced_to(5),
+            "another ring"
+        );
+        assert!(
+            !view("Idle", 5, "False", 3).rebalanced_to(5),
+            "an older generation"
+        );
+        assert!(!ClusterView::default().rebalanced_to(3), "no status yet");
+    }
+
     #[test]
     fn moved_notes_name_the_move() {
         assert_eq!(
