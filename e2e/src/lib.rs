@@ -4,6 +4,12 @@
 //!   prove that no acknowledged write is lost and no read is stale (and tested itself on histories that
 //!   must pass and histories that must fail).
 //!
+//! - [`workload`]: a steady load of plain and cluster-aware Redis clients recording every operation,
+//!   and [`final_reads`]: the read-back of every key checked against that history.
+//!
+//! - [`observer`]: samples every member's `/v1/status` in the background (leaderless time per
+//!   partition, hosting changes) and compares the observed placement with the ring.
+//!
 //! - [`apiserver`]: an in-repo Kubernetes API server stand-in (real HTTP on loopback) that the
 //!   operator binary, `kube::Client` and `kubectl` use through a kubeconfig; see `e2e/README.md`.
 //!
@@ -14,6 +20,9 @@
 //!   `ringcache-local` binary and the end-to-end tests.
 
 pub mod apiserver;
+pub mod final_reads;
 pub mod linearizability;
 pub mod local;
+pub mod observer;
 pub mod pods;
+pub mod workload;

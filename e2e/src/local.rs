@@ -93,6 +93,8 @@ pub struct LocalCluster {
     server: ApiServerHandle,
     runner: PodRunner,
     operator: Option<Child>,
+    /// Where the operator serves `/metrics` (a port picked free before each start).
+    operator_metrics: Option<std::net::SocketAddr>,
     options: LocalOptions,
     client: Client,
     namespace: String,
@@ -185,6 +187,7 @@ impl LocalCluster {
             server,
             runner,
             operator: None,
+            operator_metrics: None,
             options,
             client,
             namespace,
@@ -220,11 +223,18 @@ impl LocalCluster {
             path: log_path,
             source,
         })?;
+        // A fixed free port rather than port 0, so tests can scrape the operator's /metrics.
+        let metrics = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map_err(|source| LocalError::Operator {
+                path: self.options.operator_binary.clone(),
+                source,
+            })?;
         let child = Command::new(&self.options.operator_binary)
             .args([
-                "run",
-                "--leader-election=false",
-                "--metrics-addr=127.0.0.1:0",
+                "run".to_owned(),
+                "--leader-election=false".to_owned(),
+                format!("--metrics-addr={metrics}"),
             ])
             .env("KUBECONFIG", self.kubeconfig_path())
             .env(
@@ -241,7 +251,15 @@ impl LocalCluster {
                 source,
             })?;
         self.operator = Some(child);
+        self.operator_metrics = Some(metrics);
         Ok(())
+    }
+
+    /// `http://…/metrics` of the running operator.
+    pub fn operator_metrics_url(&self) -> Option<String> {
+        self.operator_metrics
+            .filter(|_| self.operator.is_some())
+            .map(|address| format!("http://{address}/metrics"))
     }
 
     /// Stops the operator process (SIGKILL: a crash).
