@@ -358,6 +358,15 @@ pub fn decide(observed: &ObservedCluster, target: &Placement, options: Options) 
                 let view = advance(&gap, group, observed, rf, &leads, &mut decision.actions);
                 if let Some(blocked) = view.blocked {
                     decision.blocked.push((gap.partition, blocked));
+                    // A receiver that does not answer holds its moves up: show one of them as in
+                    // flight (without taking a slot), so a receiver that never comes back is
+                    // reported as a stalled move rather than as nothing happening.
+                    if let Blocked::ReceiverNotAnswering(member) = blocked
+                        && !busy_members.contains(&member)
+                    {
+                        busy_members.insert(member);
+                        decision.in_flight.push(view);
+                    }
                     continue;
                 }
                 slots -= 1;
@@ -500,6 +509,9 @@ fn advance(
     }
     if let Some(receiver) = receiver {
         let Some(status) = observed.members.get(&receiver) else {
+            if group.has_learner(receiver) {
+                view.step = MoveStep::CatchUp;
+            }
             view.blocked = Some(Blocked::ReceiverNotAnswering(receiver));
             return view;
         };

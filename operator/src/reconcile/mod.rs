@@ -249,6 +249,11 @@ async fn run_phases(
         && !moving
         && find_condition(&status, ConditionType::Progressing)
             .is_some_and(|condition| condition.status == "False");
+    // The moves' Events go first: whoever reads the status that counts a move finished finds its
+    // Event already there.
+    if let Some(progress) = &progress {
+        report_progress(cluster, context, &identity, progress).await;
+    }
     finish(
         cluster,
         context,
@@ -258,9 +263,6 @@ async fn run_phases(
         Some(ring.statefulset_replicas),
     )
     .await?;
-    if let Some(progress) = &progress {
-        report_progress(cluster, context, &identity, progress).await;
-    }
     let requeue = if moving {
         REQUEUE_MOVING
     } else if settled {
