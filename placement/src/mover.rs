@@ -159,7 +159,7 @@ pub struct Decision {
     pub remaining_moves: u32,
     /// Partitions that need work but cannot progress now.
     pub blocked: Vec<(PartitionId, Blocked)>,
-    /// Every group matches the target ring and nothing is left to drop.
+    /// Every group matches the target ring, nothing is left to drop, and every member answered.
     pub placement_done: bool,
     /// Every member of the ring leads ⌊P/N⌋ or ⌈P/N⌉ partitions.
     pub leadership_balanced: bool,
@@ -248,6 +248,16 @@ impl Gap {
         }
     }
 
+    /// The giver that goes next: the first one that does not lead (the leader's turn needs a
+    /// successor to hand over to), else the leader.
+    fn next_giver(&self, leader: Option<MemberId>) -> Option<ObservedReplica> {
+        self.givers
+            .iter()
+            .find(|replica| replica.stale || Some(replica.member) != leader)
+            .or(self.givers.first())
+            .copied()
+    }
+
     /// Whether this partition's move has begun (something exists that only a move creates).
     fn started(&self, group: &ObservedGroup, observed: &ObservedCluster, rf: usize) -> bool {
         self.voters > rf
@@ -331,7 +341,7 @@ pub fn decide(observed: &ObservedCluster, target: &Placement, options: Options) 
 
     // New moves, in plan order, spread over members no other move uses where possible.
     if !options.paused {
-        candidates.sort_by_key(|(gap, _)| start_order(gap, ring_members));
+        candidates.sort_by_key(|(gap, group)| start_order(gap, group.leader, ring_members));
         let mut slots = options
             .max_concurrent_moves
             .max(1)
@@ -348,7 +358,7 @@ pub fn decide(observed: &ObservedCluster, target: &Placement, options: Options) 
                     break;
                 }
                 let receiver = gap.receiver(group, observed);
-                let giver = gap.givers.first().map(|replica| replica.member);
+                let giver = gap.next_giver(group.leader).map(|replica| replica.member);
                 let conflict = receiver.is_some_and(|member| busy_members.contains(&member))
                     || giver.is_some_and(|member| busy_members.contains(&member));
                 if pass == 0 && conflict {
@@ -377,7 +387,7 @@ pub fn decide(observed: &ObservedCluster, target: &Placement, options: Options) 
         }
     }
 
-    decision.placement_done = decision.remaining_moves == 0;
+    decision.placement_done = decision.remaining_moves == 0 && observed.silent.is_empty();
     if !decision.placement_done {
         return decision;
     }
@@ -397,9 +407,10 @@ pub fn decide(observed: &ObservedCluster, target: &Placement, options: Options) 
 /// by receiver and partition, as `ringcache-operator plan` lists them.
 fn start_order(
     gap: &Gap,
+    leader: Option<MemberId>,
     ring_members: MemberId,
 ) -> (bool, std::cmp::Reverse<MemberId>, MemberId, PartitionId) {
-    let giver = gap.givers.first();
+    let giver = gap.next_giver(leader);
     let leaving = giver.is_some_and(|replica| replica.stale || replica.member >= ring_members);
     let leaving_member = if leaving {
         giver.map_or(0, |replica| replica.member)
@@ -424,9 +435,10 @@ fn advance(
     actions: &mut Vec<Action>,
 ) -> MoveView {
     let receiver = gap.receiver(group, observed);
+    let next_giver = gap.next_giver(group.leader);
     let mut view = MoveView {
         partition: gap.partition,
-        from: gap.givers.first().copied(),
+        from: next_giver,
         to: receiver,
         step: MoveStep::Host,
         blocked: None,
@@ -475,14 +487,8 @@ fn advance(
         });
         return view;
     }
-    // A giver that does not lead goes first: the leader's turn needs a successor to hand over to.
-    let next_giver = gap
-        .givers
-        .iter()
-        .find(|replica| replica.stale || replica.member != leader)
-        .or(gap.givers.first());
     if gap.voters > rf
-        && let Some(giver) = next_giver
+        && let Some(giver) = &next_giver
     {
         view.to = None;
         view.from = Some(*giver);

@@ -81,6 +81,9 @@ pub struct ObservedCluster {
     pub members: BTreeMap<MemberId, ObservedMember>,
     /// Groups by partition; a partition missing here was reported by no member.
     pub groups: BTreeMap<PartitionId, ObservedGroup>,
+    /// Members that should have answered (their pods exist) and did not: until they do, copies
+    /// they may still hold are unknown, so the placement is never called done.
+    pub silent: BTreeSet<MemberId>,
 }
 
 impl ObservedCluster {

@@ -279,3 +279,20 @@ fn a_group_without_leader_or_mid_change_is_left_alone() {
     );
     assert!(!decision.blocked.is_empty());
 }
+
+#[test]
+fn a_silent_member_keeps_the_placement_from_being_called_done() {
+    let three = placement(3, 8, 3);
+    let mut cluster = settled(&three, 3);
+    let options = Options {
+        max_concurrent_moves: 1,
+        paused: false,
+    };
+    assert!(decide(&cluster, &three, options).placement_done);
+    // Member 2 did not answer this round: copies it may hold are unknown.
+    cluster.members.remove(&2);
+    cluster.silent.insert(2);
+    let decision = decide(&cluster, &three, options);
+    assert!(!decision.placement_done);
+    assert_eq!(decision.remaining_moves, 0);
+}

@@ -97,7 +97,12 @@ impl DataPlane {
                     || live_ids.get(&member).is_some_and(|id| *id != replica.id),
             }
         };
-        let mut cluster = ObservedCluster::default();
+        let mut cluster = ObservedCluster {
+            silent: (0..statefulset_replicas)
+                .filter(|ordinal| !self.statuses.contains_key(ordinal))
+                .collect(),
+            ..ObservedCluster::default()
+        };
         for (ordinal, status) in &self.statuses {
             cluster.members.insert(
                 *ordinal,

@@ -239,7 +239,7 @@ pub fn track(
     } else {
         RebalancePhase::Moving
     };
-    let message = message(phase, decision, &in_flight, done, total, &stall);
+    let message = message(phase, decision, observed, &in_flight, done, total, &stall);
     Progress {
         rebalance: RebalanceStatus {
             phase,
@@ -263,11 +263,13 @@ pub fn track(
 fn message(
     phase: RebalancePhase,
     decision: &Decision,
+    observed: &ObservedCluster,
     in_flight: &[MoveStatus],
     done: i32,
     total: i32,
     stall: &Option<Stall>,
 ) -> String {
+    let silent = &observed.silent;
     let moves: Vec<String> = in_flight
         .iter()
         .take(4)
@@ -290,6 +292,14 @@ fn message(
         RebalancePhase::Paused => format!(
             "spec.rebalance.paused holds the remaining {} moves ({done}/{total} done)",
             decision.remaining_moves
+        ),
+        RebalancePhase::Pending if decision.remaining_moves == 0 => format!(
+            "the ring looks in place, but members {} do not answer: what they hold is unknown",
+            silent
+                .iter()
+                .map(|member| member.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         RebalancePhase::Pending => format!(
             "{} moves wait: {}",
