@@ -1,13 +1,15 @@
 //! `ringcache-operator`: the Kubernetes operator of ringcache.
 //!
 //! It turns a `CacheCluster` (the API in [`api`]) into a StatefulSet of `ringcache-node` pods, two
-//! Services, a ConfigMap, a PodDisruptionBudget and a ServiceAccount, and reports honest status. It
-//! also ships the user-facing preview of a scale operation, `ringcache-operator plan`.
+//! Services, a ConfigMap, a PodDisruptionBudget and a ServiceAccount, moves partition replicas to the
+//! ring `spec.replicas` asks for, and reports honest status. It also ships the user-facing preview of a
+//! scale operation, `ringcache-operator plan`.
 //!
 //! ```text
-//!  watch CacheCluster ─► observe ─► validate ─► build (pure) ─► plan ring (pure) ─► apply (SSA) ─► status
-//!                          │                                                        │
-//!                          └──── kube::Client: only at the two ends ────────────────┘
+//!  watch CacheCluster ─► observe ─► validate ─► observe data plane ─► ring (pure) ─► build (pure)
+//!                          │                      (admin API)                           │
+//!                          │           ─► apply (SSA) ─► form | move (pure mover, admin API) ─► status
+//!                          └──── kube::Client: at the two ends; the nodes' admin API in the middle ──┘
 //! ```
 
 pub mod api;

@@ -39,12 +39,14 @@ pub struct Permission {
     pub scope: Scope,
 }
 
-/// `controller.rs`: `Controller::new` watches CacheClusters (a list, then a watch). The reconciler
-/// gets each object from that cache, never by `get`.
+/// `controller.rs`: `Controller::new` watches CacheClusters (a list, then a watch), which triggers
+/// reconciles; `reconcile/observe.rs` then `get`s the object itself, because the watch cache may not
+/// hold the status the previous reconcile wrote a moment ago, and rebalance progress is counted from
+/// it.
 pub const CACHECLUSTERS: Permission = Permission {
     group: "cache.ringcache.dev",
     resource: "cacheclusters",
-    verbs: &["list", "watch"],
+    verbs: &["get", "list", "watch"],
     scope: Scope::Watched,
 };
 

@@ -125,8 +125,16 @@ fn cluster(spec: Value) -> Arc<CacheCluster> {
 const NS: &str = "/api/v1/namespaces/cache";
 const APPS: &str = "/apis/apps/v1/namespaces/cache";
 
-fn observe_nothing() -> Vec<Step> {
+/// Every reconcile first reads its CacheCluster afresh (the watch cache may lag behind the status
+/// the previous reconcile wrote), then the StatefulSet and the pods.
+fn observe_nothing(spec: Value) -> Vec<Step> {
     vec![
+        step(
+            "GET",
+            "/apis/cache.ringcache.dev/v1alpha1/namespaces/cache/cacheclusters/demo",
+            200,
+            serde_json::to_value(cluster(spec).as_ref()).unwrap(),
+        ),
         step("GET", format!("{APPS}/statefulsets/demo"), 404, not_found()),
         step(
             "GET",
@@ -217,7 +225,7 @@ fn condition<'a>(status: &'a Value, kind: &str) -> &'a Value {
 
 #[tokio::test]
 async fn a_new_cluster_is_applied_object_by_object_then_status() {
-    let mut steps = observe_nothing();
+    let mut steps = observe_nothing(json!({"replicas": 3}));
     steps.extend(apply_everything());
     steps.push(status_apply());
     let harness = harness(steps);
@@ -245,7 +253,7 @@ async fn a_new_cluster_is_applied_object_by_object_then_status() {
         assert_eq!(owner["controller"], true);
         assert_eq!(owner["uid"], "0b1c2d3e-0000-4000-8000-000000000001");
     }
-    let statefulset = &sent[6].body;
+    let statefulset = &sent[7].body;
     assert_eq!(statefulset["apiVersion"], "apps/v1");
     assert_eq!(statefulset["kind"], "StatefulSet");
     assert_eq!(statefulset["spec"]["replicas"], 3);
@@ -253,12 +261,12 @@ async fn a_new_cluster_is_applied_object_by_object_then_status() {
     let container = &statefulset["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
     assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
-    assert_eq!(sent[4].body["spec"]["publishNotReadyAddresses"], true);
-    assert_eq!(sent[7].body["kind"], "PodDisruptionBudget");
-    assert_eq!(sent[7].body["spec"]["maxUnavailable"], 1);
+    assert_eq!(sent[5].body["spec"]["publishNotReadyAddresses"], true);
+    assert_eq!(sent[8].body["kind"], "PodDisruptionBudget");
+    assert_eq!(sent[8].body["spec"]["maxUnavailable"], 1);
 
     // Status: an apply of apiVersion/kind/status only.
-    let status_body = &sent[9].body;
+    let status_body = &sent[10].body;
     assert_eq!(status_body["apiVersion"], "cache.ringcache.dev/v1alpha1");
     assert_eq!(status_body["kind"], "CacheCluster");
     assert_eq!(
@@ -285,7 +293,7 @@ async fn a_new_cluster_is_applied_object_by_object_then_status() {
 
 #[tokio::test]
 async fn a_conflict_is_retried_once_then_the_reconcile_goes_on() {
-    let mut steps = observe_nothing();
+    let mut steps = observe_nothing(json!({"replicas": 3}));
     let mut applies = apply_everything();
     // The StatefulSet apply (index 4) conflicts once.
     let retry = step(
@@ -308,16 +316,16 @@ async fn a_conflict_is_retried_once_then_the_reconcile_goes_on() {
         .await
         .unwrap();
     let sent = harness.server.await.unwrap();
-    assert_eq!(sent.len(), 11);
+    assert_eq!(sent.len(), 12);
     assert_eq!(
-        sent[6].body, sent[7].body,
+        sent[7].body, sent[8].body,
         "the retry sends the same object"
     );
 }
 
 #[tokio::test]
 async fn a_persistent_conflict_fails_with_category_conflict_and_backs_off() {
-    let mut steps = observe_nothing();
+    let mut steps = observe_nothing(json!({"replicas": 3}));
     steps.extend(apply_everything().into_iter().take(4));
     steps.push(step(
         "PATCH",
@@ -375,7 +383,7 @@ async fn a_persistent_conflict_fails_with_category_conflict_and_backs_off() {
 
 #[tokio::test]
 async fn an_invalid_spec_applies_nothing_and_reports_degraded() {
-    let mut steps = observe_nothing();
+    let mut steps = observe_nothing(json!({"replicas": 2, "replicationFactor": 3}));
     steps.push(status_apply());
     let harness = harness(steps);
     // replicas below replicationFactor: the CEL rule would refuse it, but an operator must survive
@@ -391,8 +399,12 @@ async fn an_invalid_spec_applies_nothing_and_reports_degraded() {
         format!("{:?}", kube::runtime::controller::Action::await_change())
     );
     let sent = harness.server.await.unwrap();
-    assert_eq!(sent.len(), 3, "observe, observe, status: no object applied");
-    let status = &sent[2].body["status"];
+    assert_eq!(
+        sent.len(),
+        4,
+        "get, observe, observe, status: no object applied"
+    );
+    let status = &sent[3].body["status"];
     assert_eq!(status["phase"], "Invalid");
     let degraded = condition(status, "Degraded");
     assert_eq!(degraded["status"], "True");
@@ -411,7 +423,9 @@ async fn an_invalid_spec_applies_nothing_and_reports_degraded() {
 
 #[tokio::test]
 async fn a_missing_service_monitor_crd_is_degraded_not_an_error() {
-    let mut steps = observe_nothing();
+    let mut steps = observe_nothing(
+        json!({"replicas": 3, "monitoring": {"serviceMonitor": {"enabled": true}}}),
+    );
     let mut applies = apply_everything();
     applies.pop();
     applies.push(step(
@@ -440,7 +454,8 @@ async fn a_missing_service_monitor_crd_is_degraded_not_an_error() {
 
 #[tokio::test]
 async fn a_disabled_pdb_is_deleted() {
-    let mut steps = observe_nothing();
+    let mut steps =
+        observe_nothing(json!({"replicas": 3, "podDisruptionBudget": {"enabled": false}}));
     let mut applies = apply_everything();
     applies[5] = step(
         "DELETE",

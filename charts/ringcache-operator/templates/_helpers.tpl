@@ -81,10 +81,10 @@ The permissions the operator uses in the namespaces it watches (operator/src/rba
 table in Rust; operator/tests/chart_rbac.rs checks that the rendered rules are exactly these).
 */}}
 {{- define "ringcache-operator.watchRules" -}}
-# The controller's watch of CacheClusters.
+# The controller's watch of CacheClusters, and a fresh get at the start of every reconcile.
 - apiGroups: ["cache.ringcache.dev"]
   resources: ["cacheclusters"]
-  verbs: ["list", "watch"]
+  verbs: ["get", "list", "watch"]
 # Status is written by server-side apply of /status.
 - apiGroups: ["cache.ringcache.dev"]
   resources: ["cacheclusters/status"]

@@ -61,7 +61,11 @@ pub async fn reconcile(
     context: Arc<Context>,
 ) -> Result<Action, ReconcileError> {
     let started = Instant::now();
-    let result = run_phases(&cluster, &context).await;
+    let result = match fresh(&cluster, &context).await {
+        Ok(Some(fresh)) => run_phases(&fresh, &context).await,
+        Ok(None) => Ok((Action::await_change(), false)),
+        Err(error) => Err(error),
+    };
     let label = match &result {
         Ok((_, invalid)) if *invalid => "invalid_spec",
         Ok(_) => "ok",
@@ -72,6 +76,25 @@ pub async fn reconcile(
         context.backoff.reset(&cluster);
     }
     result.map(|(action, _)| action)
+}
+
+/// The CacheCluster as the API server has it now (`None`: deleted). The watch cache may still hold
+/// the status before the previous reconcile's write, and counting finished moves from a stale status
+/// would count them twice.
+async fn fresh(
+    cluster: &CacheCluster,
+    context: &Context,
+) -> Result<Option<CacheCluster>, ReconcileError> {
+    let namespace = cluster.namespace().unwrap_or_default();
+    let api: Api<CacheCluster> = Api::namespaced(context.client.clone(), &namespace);
+    api.get_opt(&cluster.name_any())
+        .await
+        .map_err(|source| ReconcileError::Observe {
+            kind: "CacheCluster",
+            namespace,
+            name: cluster.name_any(),
+            source,
+        })
 }
 
 /// What the controller does after a failed reconcile: count it by category and retry with
