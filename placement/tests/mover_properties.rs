@@ -140,7 +140,7 @@ proptest! {
             let decision = decide(&cluster, &first, options);
             for action in decision.actions {
                 counter += 1;
-                if counter % (skip_every + 1) == 0 {
+                if counter.is_multiple_of(skip_every + 1) {
                     continue;
                 }
                 if let Err(refusal) = apply(&mut cluster, action, rf as usize) {
