@@ -14,6 +14,7 @@
 //!   `ringcache-local` binary and the end-to-end tests.
 
 pub mod apiserver;
+pub mod control_plane;
 pub mod linearizability;
 pub mod local;
 pub mod pods;
