@@ -31,9 +31,11 @@ use process::{ManagedProcess, free_port};
 
 /// The controllers kube-controller-manager runs: what a StatefulSet's life needs, and nothing that
 /// would act on nodes (there is no node lifecycle, no scheduler, no cloud).
-pub const CONTROLLERS: &str = "statefulset,garbage-collector-controller,disruption,endpoints,\
-     endpointslice,endpointslice-mirroring,namespace,serviceaccount,persistentvolume-binder,\
-     root-ca-certificate-publisher,pvc-protection";
+pub const CONTROLLERS: &str = "statefulset-controller,garbage-collector-controller,\
+     disruption-controller,endpoints-controller,endpointslice-controller,\
+     endpointslice-mirroring-controller,namespace-controller,serviceaccount-controller,\
+     persistentvolume-binder-controller,persistentvolumeclaim-protection-controller,\
+     root-ca-certificate-publisher-controller";
 
 /// Why the control plane could not start.
 #[derive(Debug, thiserror::Error)]
@@ -369,7 +371,7 @@ impl RealControlPlane {
         let processes = std::mem::take(&mut self.processes);
         let _ = tokio::task::spawn_blocking(move || {
             for process in processes.into_iter().rev() {
-                process.stop(Duration::from_secs(5));
+                process.stop(Duration::from_secs(2));
             }
         })
         .await;
