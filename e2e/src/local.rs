@@ -283,6 +283,7 @@ impl LocalCluster {
             &Patch::Apply(&crd),
         )
         .await?;
+        wait_established(&crds, &crd.name_any()).await?;
         ensure_namespace(&client, &namespace).await?;
 
         let runner = PodRunner::start(
@@ -314,12 +315,29 @@ impl LocalCluster {
             &cluster.namespace,
             &cache_cluster_resource(),
         );
-        api.patch(
-            &cluster.name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&object),
-        )
-        .await?;
+        // A real API server may answer 404 for a moment after the CRD is Established, until its
+        // handler for the new resource is installed.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let applied = api
+                .patch(
+                    &cluster.name,
+                    &PatchParams::apply(FIELD_MANAGER).force(),
+                    &Patch::Apply(&object),
+                )
+                .await;
+            match applied {
+                Err(kube::Error::Api(status))
+                    if status.code == 404 && Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                other => {
+                    other?;
+                    break;
+                }
+            }
+        }
         Ok(cluster)
     }
 
@@ -545,6 +563,31 @@ async fn apply_rbac(client: &Client, manifests: &str) -> Result<KubeUser, LocalE
         path: PathBuf::from("<rbac manifests>"),
         detail: "no namespaced ServiceAccount among the RBAC manifests".to_owned(),
     })
+}
+
+/// Waits until the CRD's `Established` condition is `True` (the stand-in says so at once; a real
+/// API server a moment after the create).
+async fn wait_established(
+    crds: &Api<CustomResourceDefinition>,
+    name: &str,
+) -> Result<(), LocalError> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let crd = crds.get(name).await?;
+        let established =
+            crd.status
+                .and_then(|status| status.conditions)
+                .is_some_and(|conditions| {
+                    conditions.iter().any(|condition| {
+                        condition.type_ == "Established" && condition.status == "True"
+                    })
+                });
+        if established || Instant::now() >= deadline {
+            // Past the deadline, the apply that follows reports what is wrong.
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 async fn ensure_namespace(client: &Client, namespace: &str) -> Result<(), kube::Error> {
