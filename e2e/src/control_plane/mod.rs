@@ -111,6 +111,8 @@ impl RealControlPlane {
         let binaries = KubeBinaries::find()?;
         let dir = options.dir.clone();
         let io = |what: String| move |source| ControlPlaneError::Io { what, source };
+        // A state directory reused from an earlier run must not bring back its objects.
+        let _ = std::fs::remove_dir_all(dir.join("etcd"));
         std::fs::create_dir_all(dir.join("etcd"))
             .map_err(io(format!("creating {}", dir.display())))?;
         let certs = certs::generate(&dir)?;
