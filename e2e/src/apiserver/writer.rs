@@ -229,7 +229,9 @@ impl<'a> Writer<'a> {
                 .and_then(Value::as_str)
                 .is_some_and(|rv| !rv.is_empty())
         {
-            return Err(ApiError::bad_request(
+            // The real server answers this from its storage layer, as a 500 (checked against
+            // kube-apiserver 1.37).
+            return Err(ApiError::internal(
                 "resourceVersion should not be set on objects to be created",
             ));
         }
