@@ -4,8 +4,12 @@
 //!   prove that no acknowledged write is lost and no read is stale (and tested itself on histories that
 //!   must pass and histories that must fail).
 //!
-//! - [`apiserver`]: an in-repo Kubernetes API server stand-in (real HTTP on loopback) that the
-//!   operator binary, `kube::Client` and `kubectl` use through a kubeconfig; see `e2e/README.md`.
+//! - [`apiserver`]: the in-repo Kubernetes API server stand-in (real HTTP on loopback) that the
+//!   operator binary, `kube::Client` and `kubectl` use through a kubeconfig: the `ringcache-standin`
+//!   crate (`e2e/standin/`), re-exported under its old path; see `e2e/README.md`.
+//!
+//! - [`control_plane`]: a real control plane (etcd, kube-apiserver, kube-controller-manager built by
+//!   `scripts/install-kube.sh`) on loopback, the second environment of the end-to-end suite.
 //!
 //! - [`pods`]: the pod runner, playing StatefulSet controller and kubelet: every pod is a real
 //!   `ringcache-node` process on its own loopback address.
@@ -13,7 +17,7 @@
 //! - [`local`]: a whole CacheCluster on one machine (stand-in, pod runner, operator), behind the
 //!   `ringcache-local` binary and the end-to-end tests.
 
-pub mod apiserver;
+pub use ringcache_standin as apiserver;
 pub mod control_plane;
 pub mod linearizability;
 pub mod local;
