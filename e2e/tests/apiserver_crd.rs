@@ -226,3 +226,59 @@ async fn discovery_lists_the_crd_and_its_deletion_removes_it() {
     );
     server.shutdown().await;
 }
+
+/// The CRD's CEL rules hold on every write path, the scale subresource included (the stand-in runs
+/// them with kube-cel; kube-apiserver with its own CEL): the issue that brought the real control plane
+/// found `kubectl scale` below `replicationFactor` accepted by the stand-in.
+#[tokio::test]
+async fn cel_rules_refuse_a_scale_below_the_replication_factor() {
+    let (server, client) = start_either(fast()).await;
+    install_crd(&client).await;
+    let api = cache_clusters(&client, "default");
+    api.create(&PostParams::default(), &demo("demo", 3))
+        .await
+        .unwrap();
+    let below = api_status(
+        api.patch_scale(
+            "demo",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 2}})),
+        )
+        .await,
+    );
+    assert_eq!(below.code, 422, "{below:?}");
+    assert!(
+        below
+            .message
+            .contains("replicas must be at least replicationFactor"),
+        "{}",
+        below.message
+    );
+    // A transition rule (self == oldSelf) on an update of the object itself.
+    let changed = api_status(
+        api.patch(
+            "demo",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 5, "replicationFactor": 5}})),
+        )
+        .await,
+    );
+    assert_eq!(changed.code, 422, "{changed:?}");
+    assert!(
+        changed
+            .message
+            .contains("replicationFactor cannot change after creation"),
+        "{}",
+        changed.message
+    );
+    let scaled = api
+        .patch_scale(
+            "demo",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 4}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(scaled.spec.and_then(|spec| spec.replicas), Some(4));
+    server.shutdown().await;
+}
