@@ -28,6 +28,40 @@ pub enum EitherServer {
 }
 
 impl EitherServer {
+    /// A client authenticated as service account `namespace/name`: the stand-in's token for it, or
+    /// on the real server a TokenRequest token (the account is created first if it does not exist).
+    pub async fn service_account_client(&self, namespace: &str, name: &str) -> Client {
+        match self {
+            EitherServer::Standin(server) => server
+                .client(&KubeUser::service_account(namespace, name))
+                .await
+                .expect("service-account client"),
+            EitherServer::Real(plane) => {
+                let admin = plane.admin_client().await.expect("admin client");
+                let accounts: Api<k8s_openapi::api::core::v1::ServiceAccount> =
+                    Api::namespaced(admin, namespace);
+                if accounts.get_opt(name).await.unwrap().is_none() {
+                    let account = serde_json::from_value(serde_json::json!({
+                        "metadata": {"name": name}
+                    }))
+                    .unwrap();
+                    accounts
+                        .create(&PostParams::default(), &account)
+                        .await
+                        .unwrap();
+                }
+                let token = plane
+                    .service_account_token(namespace, name)
+                    .await
+                    .expect("a TokenRequest token");
+                plane
+                    .client_with_token(&format!("system:serviceaccount:{namespace}:{name}"), &token)
+                    .await
+                    .expect("service-account client")
+            }
+        }
+    }
+
     pub async fn shutdown(self) {
         match self {
             EitherServer::Standin(server) => server.shutdown().await,
