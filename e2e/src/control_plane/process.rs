@@ -1,6 +1,7 @@
 //! [`ManagedProcess`]: one control-plane process (etcd, kube-apiserver, kube-controller-manager)
 //! owned by the harness. Dropping it kills the process, so a panicking test cannot leave an API
-//! server behind on the machine.
+//! server behind on the machine; a watchdog shell kills it too if the harness process itself dies
+//! without unwinding (SIGKILL, abort), which no destructor sees.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use super::ControlPlaneError;
 pub struct ManagedProcess {
     name: &'static str,
     child: Child,
+    watchdog: Option<Child>,
     log: PathBuf,
 }
 
@@ -45,7 +47,13 @@ impl ManagedProcess {
                 what: format!("starting {}", binary.display()),
                 source,
             })?;
-        Ok(ManagedProcess { name, child, log })
+        let watchdog = watchdog(child.id());
+        Ok(ManagedProcess {
+            name,
+            child,
+            watchdog,
+            log,
+        })
     }
 
     pub fn name(&self) -> &'static str {
@@ -99,7 +107,31 @@ impl Drop for ManagedProcess {
             let _ = self.child.kill();
         }
         let _ = self.child.wait();
+        if let Some(mut watchdog) = self.watchdog.take() {
+            let _ = watchdog.kill();
+            let _ = watchdog.wait();
+        }
     }
+}
+
+/// A shell that polls, once a second, whether this process (the harness) and `child` still run, and
+/// kills `child` once the harness is gone while the child is not. (No `PR_SET_PDEATHSIG`: that needs
+/// `unsafe` `pre_exec`, which this workspace denies.) `None` if no shell can be started; the drop
+/// guard still covers everything short of the harness being killed outright.
+fn watchdog(child: u32) -> Option<Child> {
+    Command::new("sh")
+        .args([
+            "-c",
+            "while kill -0 \"$0\" 2>/dev/null && kill -0 \"$1\" 2>/dev/null; do sleep 1; done; \
+             if ! kill -0 \"$0\" 2>/dev/null; then kill -9 \"$1\" 2>/dev/null; fi",
+            &std::process::id().to_string(),
+            &child.to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()
 }
 
 /// The last lines of a log, for error messages.
