@@ -24,7 +24,8 @@ pub async fn start(options: ApiServerOptions) -> (ApiServerHandle, Client) {
 /// options do not apply there), so both are held to the same expectations.
 pub enum EitherServer {
     Standin(ApiServerHandle),
-    Real(ringcache_e2e::control_plane::RealControlPlane),
+    /// The control plane and its directory (removed on shutdown).
+    Real(ringcache_e2e::control_plane::RealControlPlane, PathBuf),
 }
 
 impl EitherServer {
@@ -36,7 +37,7 @@ impl EitherServer {
                 .client(&KubeUser::service_account(namespace, name))
                 .await
                 .expect("service-account client"),
-            EitherServer::Real(plane) => {
+            EitherServer::Real(plane, _) => {
                 let admin = plane.admin_client().await.expect("admin client");
                 let accounts: Api<k8s_openapi::api::core::v1::ServiceAccount> =
                     Api::namespaced(admin, namespace);
@@ -65,7 +66,10 @@ impl EitherServer {
     pub async fn shutdown(self) {
         match self {
             EitherServer::Standin(server) => server.shutdown().await,
-            EitherServer::Real(plane) => plane.shutdown().await,
+            EitherServer::Real(plane, dir) => {
+                plane.shutdown().await;
+                let _ = std::fs::remove_dir_all(dir);
+            }
         }
     }
 }
@@ -82,12 +86,12 @@ pub async fn start_either(options: ApiServerOptions) -> (EitherServer, Client) {
         NEXT_REAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     let plane = ringcache_e2e::control_plane::RealControlPlane::start(
-        ringcache_e2e::control_plane::ControlPlaneOptions::new(dir),
+        ringcache_e2e::control_plane::ControlPlaneOptions::new(dir.clone()),
     )
     .await
     .expect("the real control plane starts (scripts/install-kube.sh builds it)");
     let client = plane.admin_client().await.expect("admin client");
-    (EitherServer::Real(plane), client)
+    (EitherServer::Real(plane, dir), client)
 }
 
 static NEXT_REAL: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
