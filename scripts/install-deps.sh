@@ -97,3 +97,8 @@ PYTHON
   helm_is_pinned || { echo "install-deps: $bin_dir/helm does not report $helm_version" >&2; exit 1; }
   kubectl_is_pinned || { echo "install-deps: $bin_dir/kubectl does not report $kubectl_version" >&2; exit 1; }
 fi
+
+# A real Kubernetes control plane (kube-apiserver and kube-controller-manager built from the Go module
+# proxy, Debian's etcd) for the e2e suite's "real control plane" environment: minutes the first time on a
+# machine, then reused from ~/.cache/ringcache/kube/<version>/. It says what it does on stderr.
+"$(dirname "$0")/install-kube.sh" >/dev/null

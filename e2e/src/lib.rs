@@ -10,8 +10,12 @@
 //! - [`observer`]: samples every member's `/v1/status` in the background (leaderless time per
 //!   partition, hosting changes) and compares the observed placement with the ring.
 //!
-//! - [`apiserver`]: an in-repo Kubernetes API server stand-in (real HTTP on loopback) that the
-//!   operator binary, `kube::Client` and `kubectl` use through a kubeconfig; see `e2e/README.md`.
+//! - [`apiserver`]: the in-repo Kubernetes API server stand-in (real HTTP on loopback) that the
+//!   operator binary, `kube::Client` and `kubectl` use through a kubeconfig: the `ringcache-standin`
+//!   crate (`e2e/standin/`), re-exported under its old path; see `e2e/README.md`.
+//!
+//! - [`control_plane`]: a real control plane (etcd, kube-apiserver, kube-controller-manager built by
+//!   `scripts/install-kube.sh`) on loopback, the second environment of the end-to-end suite.
 //!
 //! - [`pods`]: the pod runner, playing StatefulSet controller and kubelet: every pod is a real
 //!   `ringcache-node` process on its own loopback address.
@@ -19,8 +23,9 @@
 //! - [`local`]: a whole CacheCluster on one machine (stand-in, pod runner, operator), behind the
 //!   `ringcache-local` binary and the end-to-end tests.
 
-pub mod apiserver;
 pub mod final_reads;
+pub use ringcache_standin as apiserver;
+pub mod control_plane;
 pub mod linearizability;
 pub mod local;
 pub mod observer;

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{api_status, fast, start};
+use common::{api_status, fast, start, start_either};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding};
 use kube::Client;
@@ -65,7 +65,7 @@ async fn grant(admin: &Client) {
 
 #[tokio::test]
 async fn roles_allow_what_they_grant_and_nothing_else() {
-    let (server, admin) = start(ApiServerOptions {
+    let (server, admin) = start_either(ApiServerOptions {
         rbac: true,
         ..fast()
     })
@@ -79,20 +79,32 @@ async fn roles_allow_what_they_grant_and_nothing_else() {
     let pod: Pod = obj(
         json!({"metadata": {"name": "p"}, "spec": {"containers": [{"name": "c", "image": "i"}]}}),
     );
-    Api::<Pod>::namespaced(admin.clone(), "team")
-        .create(&pp, &pod)
-        .await
-        .unwrap();
+    // (On the real server the ServiceAccount admission plugin refuses pods until the service-account
+    // controller has made the namespace's `default` account: retry for a moment.)
+    common::eventually(
+        std::time::Duration::from_secs(30),
+        "the pod to be created",
+        || {
+            let pods = Api::<Pod>::namespaced(admin.clone(), "team");
+            let pod = pod.clone();
+            async move { pods.create(&PostParams::default(), &pod).await.ok() }
+        },
+    )
+    .await;
 
-    let op = server
-        .client(&KubeUser::service_account("team", "op"))
-        .await
-        .unwrap();
+    let op = server.service_account_client("team", "op").await;
     let cms: Api<ConfigMap> = Api::namespaced(op.clone(), "team");
-    assert_eq!(
-        cms.list(&ListParams::default()).await.unwrap().items.len(),
-        1
-    );
+    // (kube-controller-manager publishes `kube-root-ca.crt` into every namespace.)
+    let listed: Vec<String> = cms
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(|cm| cm.metadata.name.clone().unwrap_or_default())
+        .filter(|name| name != "kube-root-ca.crt")
+        .collect();
+    assert_eq!(listed, ["cm"]);
     cms.get("cm").await.unwrap();
     let _watch = cms.watch(&WatchParams::default(), "0").await.unwrap();
 
@@ -161,9 +173,10 @@ async fn roles_allow_what_they_grant_and_nothing_else() {
             .patch(
                 "svc",
                 &PatchParams::apply("op"),
-                &Patch::Apply(
-                    json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "svc"}}),
-                ),
+                // A valid Service: kube-apiserver validates the object before it asks whether
+                // the apply may create it (without ports it answers 422, not 403).
+                &Patch::Apply(json!({"apiVersion": "v1", "kind": "Service",
+                    "metadata": {"name": "svc"}, "spec": {"ports": [{"port": 80}]}})),
             )
             .await,
     );

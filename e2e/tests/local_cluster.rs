@@ -16,7 +16,8 @@ use kube::Client;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use redis::AsyncCommands;
 use ringcache_e2e::local::{
-    LocalCluster, LocalOptions, cache_cluster_resource, condition_true, sibling_binary,
+    ControlPlane, LocalCluster, LocalOptions, cache_cluster_resource, condition_true,
+    sibling_binary,
 };
 
 const MANIFEST: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/cachecluster.yaml");
@@ -41,6 +42,9 @@ async fn start_local(subnet: u8, operator_rbac: Option<String>) -> LocalCluster 
         second_octet: subnet,
         timeout: Duration::from_secs(240),
         operator_rbac,
+        // RINGCACHE_E2E_CONTROL_PLANE=real: the same scenarios against kube-apiserver and
+        // kube-controller-manager (scripts/test.sh runs them both ways).
+        control_plane: ControlPlane::from_env(),
     };
     let cluster = LocalCluster::start(options)
         .await

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use ringcache_e2e::local::{LocalCluster, LocalOptions, sibling_binary};
+use ringcache_e2e::local::{ControlPlane, LocalCluster, LocalOptions, sibling_binary};
 
 /// Run a ringcache CacheCluster locally: a Kubernetes API stand-in, pods as local ringcache-node
 /// processes, and the real ringcache-operator.
@@ -53,6 +53,10 @@ struct UpArgs {
     /// Second octet of the pods' loopback addresses (127.N.x.y).
     #[arg(long, default_value_t = 77)]
     subnet: u8,
+    /// `standin`: the in-repo API stand-in. `real`: etcd, kube-apiserver and
+    /// kube-controller-manager built by scripts/install-kube.sh (in ~/.cache/ringcache/kube).
+    #[arg(long, default_value = "standin")]
+    control_plane: ControlPlane,
     #[command(flatten)]
     state: StateArgs,
 }
@@ -119,10 +123,17 @@ fn run(args: UpArgs, background: bool) -> anyhow::Result<()> {
             second_octet: args.subnet,
             timeout: Duration::from_secs(args.timeout),
             operator_rbac: None,
+            control_plane: args.control_plane,
         };
         std::fs::create_dir_all(&state_dir)?;
         std::fs::write(state_dir.join(PID_FILE), std::process::id().to_string())?;
-        eprintln!("ringcache-local: starting the API stand-in, the pod runner and the operator");
+        eprintln!(
+            "ringcache-local: starting {}, the pod runner and the operator",
+            match args.control_plane {
+                ControlPlane::Standin => "the API stand-in",
+                ControlPlane::Real => "etcd, kube-apiserver and kube-controller-manager",
+            }
+        );
         let cluster = LocalCluster::start(options).await?;
         let waited = cluster
             .wait_available(|progress| eprintln!("ringcache-local: {progress}"))
@@ -178,6 +189,11 @@ fn detach(args: &UpArgs) -> anyhow::Result<()> {
         .arg(args.timeout.to_string())
         .arg("--subnet")
         .arg(args.subnet.to_string())
+        .arg("--control-plane")
+        .arg(match args.control_plane {
+            ControlPlane::Standin => "standin",
+            ControlPlane::Real => "real",
+        })
         .arg("--state-dir")
         .arg(state_dir)
         .stdin(std::process::Stdio::null())

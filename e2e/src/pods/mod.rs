@@ -13,7 +13,11 @@
 //! ```
 //!
 //! Each ordinal keeps its data directory across pod restarts and deletions, like a PVC.
+//!
+//! Against a real control plane, whose kube-controller-manager runs the StatefulSet controller, the
+//! runner plays only the kubelet ([`PodRunnerMode::Kubelet`], in `kubelet.rs`).
 
+mod kubelet;
 pub mod process;
 pub mod spec;
 
@@ -43,6 +47,18 @@ pub struct PodRunnerOptions {
     pub state_dir: PathBuf,
     /// Pods get addresses 127.`second_octet`.x.y.
     pub second_octet: u8,
+    /// Which controllers the runner plays.
+    pub mode: PodRunnerMode,
+}
+
+/// What the runner plays.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PodRunnerMode {
+    /// StatefulSet controller and kubelet (the stand-in has no controllers).
+    StatefulSetControllerAndKubelet,
+    /// Only the kubelet of a node of this name (and the scheduler's binding of pending pods to it):
+    /// a real kube-controller-manager creates and deletes the pods.
+    Kubelet { node_name: String },
 }
 
 /// Why the runner stopped.
@@ -83,7 +99,15 @@ impl PodRunner {
         let task_state = state.clone();
         let task = tokio::spawn(async move {
             loop {
-                if let Err(error) = reconcile(&client, &options, &task_state).await {
+                let round = match &options.mode {
+                    PodRunnerMode::StatefulSetControllerAndKubelet => {
+                        reconcile(&client, &options, &task_state).await
+                    }
+                    PodRunnerMode::Kubelet { node_name } => {
+                        kubelet::reconcile(&client, &options, node_name, &task_state).await
+                    }
+                };
+                if let Err(error) = round {
                     tracing::warn!(%error, "pod runner round failed");
                 }
                 tokio::time::sleep(INTERVAL).await;

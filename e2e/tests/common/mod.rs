@@ -19,6 +19,88 @@ pub async fn start(options: ApiServerOptions) -> (ApiServerHandle, Client) {
     (server, client)
 }
 
+/// The server a test that describes real Kubernetes behaviour runs against: the stand-in, or with
+/// `RINGCACHE_E2E_CONTROL_PLANE=real` a real kube-apiserver and kube-controller-manager (the stand-in's
+/// options do not apply there), so both are held to the same expectations.
+pub enum EitherServer {
+    Standin(ApiServerHandle),
+    /// The control plane and its directory (removed on shutdown).
+    Real(ringcache_e2e::control_plane::RealControlPlane, PathBuf),
+}
+
+impl EitherServer {
+    /// A client authenticated as service account `namespace/name`: the stand-in's token for it, or
+    /// on the real server a TokenRequest token (the account is created first if it does not exist).
+    pub async fn service_account_client(&self, namespace: &str, name: &str) -> Client {
+        match self {
+            EitherServer::Standin(server) => server
+                .client(&KubeUser::service_account(namespace, name))
+                .await
+                .expect("service-account client"),
+            EitherServer::Real(plane, _) => {
+                let admin = plane.admin_client().await.expect("admin client");
+                let accounts: Api<k8s_openapi::api::core::v1::ServiceAccount> =
+                    Api::namespaced(admin, namespace);
+                if accounts.get_opt(name).await.unwrap().is_none() {
+                    let account = serde_json::from_value(serde_json::json!({
+                        "metadata": {"name": name}
+                    }))
+                    .unwrap();
+                    accounts
+                        .create(&PostParams::default(), &account)
+                        .await
+                        .unwrap();
+                }
+                let token = plane
+                    .service_account_token(namespace, name)
+                    .await
+                    .expect("a TokenRequest token");
+                plane
+                    .client_with_token(&format!("system:serviceaccount:{namespace}:{name}"), &token)
+                    .await
+                    .expect("service-account client")
+            }
+        }
+    }
+
+    pub async fn shutdown(self) {
+        match self {
+            EitherServer::Standin(server) => server.shutdown().await,
+            EitherServer::Real(plane, dir) => {
+                plane.shutdown().await;
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+    }
+}
+
+/// Starts the stand-in with `options`, or the real control plane (see [`EitherServer`]).
+pub async fn start_either(options: ApiServerOptions) -> (EitherServer, Client) {
+    if std::env::var("RINGCACHE_E2E_CONTROL_PLANE").as_deref() != Ok("real") {
+        let (server, client) = start(options).await;
+        return (EitherServer::Standin(server), client);
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "ringcache-api-real-{}-{}",
+        std::process::id(),
+        NEXT_REAL.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    let plane = ringcache_e2e::control_plane::RealControlPlane::start(
+        ringcache_e2e::control_plane::ControlPlaneOptions::new(dir.clone()),
+    )
+    .await
+    .expect("the real control plane starts (scripts/install-kube.sh builds it)");
+    let client = plane.admin_client().await.expect("admin client");
+    (EitherServer::Real(plane, dir), client)
+}
+
+static NEXT_REAL: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// Whether this run is against the real control plane (for the few expectations that differ).
+pub fn real() -> bool {
+    std::env::var("RINGCACHE_E2E_CONTROL_PLANE").as_deref() == Ok("real")
+}
+
 /// Default options with fast bookmarks and garbage collection.
 pub fn fast() -> ApiServerOptions {
     ApiServerOptions {
@@ -49,6 +131,22 @@ pub async fn install_crd(client: &Client) {
     crds.create(&PostParams::default(), &cache_cluster_crd())
         .await
         .expect("CRD created");
+    // A real API server serves the new resource a moment after the create (the stand-in at once).
+    let api = cache_clusters(client, "default");
+    eventually(
+        Duration::from_secs(30),
+        "the CRD's resource to be served",
+        || {
+            let api = api.clone();
+            async move {
+                match api.list(&Default::default()).await {
+                    Err(kube::Error::Api(status)) if status.code == 404 => None,
+                    _ => Some(()),
+                }
+            }
+        },
+    )
+    .await;
 }
 
 /// The CacheCluster resource for dynamic clients.

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Client;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
-use ringcache_e2e::local::{LocalCluster, LocalOptions, cache_cluster_resource, sibling_binary};
+use ringcache_e2e::local::{
+    ControlPlane, LocalCluster, LocalOptions, cache_cluster_resource, sibling_binary,
+};
 
 pub use cluster::*;
 
@@ -81,6 +83,7 @@ impl Env {
                 second_octet: subnet,
                 timeout: Duration::from_secs(180),
                 operator_rbac: None,
+                control_plane: ControlPlane::from_env(),
             })
             .await
             .expect("local cluster starts (cargo build -p ringcache-node -p ringcache-operator)");

@@ -8,7 +8,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use ringcache_e2e::apiserver::{ApiServer, ApiServerOptions, KubeUser};
+//! use ringcache_standin::{ApiServer, ApiServerOptions, KubeUser};
 //! let server = ApiServer::start(ApiServerOptions { rbac: true, ..Default::default() }).await?;
 //! server.write_kubeconfig("/tmp/kubeconfig", &KubeUser::service_account("ns", "operator"))?;
 //! let admin: kube::Client = server.client(&KubeUser::Admin).await?;

@@ -1,6 +1,7 @@
 //! [`StructuralSchema`]: the parts of a CRD's `openAPIV3Schema` the stand-in enforces — pruning of
-//! unknown fields and defaulting — the two that change what is stored. Type, format, pattern,
-//! range and CEL (`x-kubernetes-validations`) checks are not done.
+//! unknown fields and defaulting, the two that change what is stored; the writer then runs the CEL
+//! rules (`x-kubernetes-validations`) with `kube-cel`. Type, format, pattern and range checks are not
+//! done.
 
 use serde_json::{Map, Value};
 

@@ -160,7 +160,7 @@ fn rules_allow(role: &Value, attrs: &Attributes<'_>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::apiserver::store::{ObjectKey, Store};
+    use crate::store::{ObjectKey, Store};
     use serde_json::json;
 
     #[test]

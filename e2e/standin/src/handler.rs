@@ -708,9 +708,13 @@ impl Handler {
             ));
         }
         if patch_type == PatchType::Apply && call.query.non_empty("fieldManager").is_none() {
-            return Err(ApiError::bad_request(
+            // 422 Invalid, as kube-apiserver 1.37 answers it.
+            return Err(ApiError::new(
+                422,
+                "Invalid",
                 "PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required for apply patch",
-            ));
+            )
+            .with_details("meta.k8s.io", "PatchOptions", ""));
         }
         let mut state = self.store.lock();
         let old = state.get(key);

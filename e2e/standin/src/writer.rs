@@ -229,7 +229,9 @@ impl<'a> Writer<'a> {
                 .and_then(Value::as_str)
                 .is_some_and(|rv| !rv.is_empty())
         {
-            return Err(ApiError::bad_request(
+            // The real server answers this from its storage layer, as a 500 (checked against
+            // kube-apiserver 1.37).
+            return Err(ApiError::internal(
                 "resourceVersion should not be set on objects to be created",
             ));
         }
@@ -258,7 +260,7 @@ impl<'a> Writer<'a> {
         {
             map.remove("status");
         }
-        self.apply_schema(ty, &mut obj, opts)?;
+        self.apply_schema(ty, &mut obj, None, opts)?;
         self.on_create(ty, &mut obj)?;
         if ty.namespaced {
             self.check_namespace(ty, &ns, &name)?;
@@ -380,7 +382,7 @@ impl<'a> Writer<'a> {
             }
         }
         set_type(ty, &mut new);
-        self.apply_schema(ty, &mut new, opts)?;
+        self.apply_schema(ty, &mut new, Some(&old), opts)?;
         if meta::is_deleting(&old) {
             let before = meta::finalizers(&old);
             if let Some(added) = meta::finalizers(&new).iter().find(|f| !before.contains(f)) {
@@ -540,10 +542,14 @@ impl<'a> Writer<'a> {
         Ok(Deletion::Pending(self.state.put(key.clone(), new)))
     }
 
+    /// Prunes and defaults a custom resource by its schema, then runs the schema's CEL rules
+    /// (`x-kubernetes-validations`, transition rules against `old` on updates) as kube-apiserver does;
+    /// a scale below a CRD's `replicas >= replicationFactor` rule is refused here too.
     fn apply_schema(
         &self,
         ty: &ResourceType,
         obj: &mut Value,
+        old: Option<&Value>,
         opts: &WriteOptions,
     ) -> Result<(), ApiError> {
         let Some(schema) = &ty.schema else {
@@ -560,6 +566,27 @@ impl<'a> Writer<'a> {
                 ty.kind,
                 fields.join(", ")
             )));
+        }
+        if let Err(errors) = kube_cel::validate(schema.as_value(), obj, old) {
+            // kube-apiserver's form: `<path>: Invalid value: "object": <rule's message>`.
+            let why: Vec<String> = errors
+                .into_vec()
+                .iter()
+                .map(|error| {
+                    let path = if error.field_path.is_empty() {
+                        "<root>"
+                    } else {
+                        error.field_path.as_str()
+                    };
+                    format!("{path}: Invalid value: \"object\": {}", error.message)
+                })
+                .collect();
+            return Err(ApiError::invalid(
+                &ty.group,
+                &ty.plural,
+                meta::name(obj),
+                &why.join(", "),
+            ));
         }
         Ok(())
     }
