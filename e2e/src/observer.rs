@@ -112,6 +112,11 @@ impl Observer {
         };
         state.leaderless_since.clear();
         state.baseline_members = members;
+        // The last sample before the reset is the window's baseline: a copy made between the reset
+        // and the next sample (the operator acts within a fraction of the sampling interval) must
+        // still count as received.
+        let last = state.report.last.clone();
+        record_hosting(&mut state, &last);
     }
 
     /// The statistics so far.
@@ -209,6 +214,26 @@ fn leader_did_not_answer(statuses: &BTreeMap<u32, MemberStatus>, partition: u32)
     named.peek().is_some() && named.all(|leader| leader.is_some())
 }
 
+/// Folds what each member hosts into the window's hosting history.
+fn record_hosting(state: &mut State, statuses: &BTreeMap<u32, MemberStatus>) {
+    let partitions = statuses
+        .values()
+        .find_map(|status| status.cluster.map(|cluster| cluster.partitions))
+        .unwrap_or(0);
+    for (ordinal, status) in statuses {
+        let hosted: BTreeSet<u32> = status
+            .partitions
+            .iter()
+            .map(|partition| partition.partition)
+            .collect();
+        let newcomer = *ordinal >= state.baseline_members;
+        state
+            .report
+            .hosting
+            .record(*ordinal, partitions, &hosted, newcomer);
+    }
+}
+
 /// Folds one sample into the window's statistics.
 fn record_sample(state: &mut State, statuses: BTreeMap<u32, MemberStatus>, now: Instant) {
     let observed = observed_placement(statuses.values());
@@ -237,18 +262,7 @@ fn record_sample(state: &mut State, statuses: BTreeMap<u32, MemberStatus>, now: 
             state.leaderless_since.entry(partition).or_insert(now);
         }
     }
-    for (ordinal, status) in &statuses {
-        let hosted: BTreeSet<u32> = status
-            .partitions
-            .iter()
-            .map(|partition| partition.partition)
-            .collect();
-        let newcomer = *ordinal >= state.baseline_members;
-        state
-            .report
-            .hosting
-            .record(*ordinal, partitions, &hosted, newcomer);
-    }
+    record_hosting(state, &statuses);
     state.report.samples += 1;
     state.report.last = statuses;
 }

@@ -454,11 +454,21 @@ fn advance(
         }
         Some(leader) => leader,
     };
+    let partition = gap.partition;
     if group.joint {
         view.blocked = Some(Blocked::Joint);
+        // openraft leaves a change that a former leader began half-way (joint) until the next
+        // change: re-asserting a caught-up voter of the target settles it. Behind a change still
+        // running, the node waits for it and then finds nothing to do.
+        if let Some(voter) = settling_voter(gap, group, observed) {
+            actions.push(Action::Promote {
+                partition,
+                leader,
+                id: voter.id,
+            });
+        }
         return view;
     }
-    let partition = gap.partition;
     // Drops touch no group: every stray copy goes as soon as it is seen.
     for member in &gap.strays {
         actions.push(Action::Drop {
@@ -554,6 +564,34 @@ fn advance(
     view.from = None;
     view.to = None;
     view
+}
+
+/// A voter to re-assert in a joint group: live, answering, not the leader, close behind it,
+/// preferably not a giver (re-asserting a giver would undo its removal).
+fn settling_voter(
+    gap: &Gap,
+    group: &ObservedGroup,
+    observed: &ObservedCluster,
+) -> Option<ObservedReplica> {
+    group
+        .voters
+        .iter()
+        .filter(|replica| {
+            !replica.stale
+                && Some(replica.member) != group.leader
+                && observed.answers(replica.member)
+                && group
+                    .lag_of(replica.id)
+                    .is_some_and(|lag| lag <= CATCH_UP_SLACK)
+        })
+        .min_by_key(|replica| {
+            (
+                gap.givers.contains(replica),
+                group.lag_of(replica.id),
+                replica.member,
+            )
+        })
+        .copied()
 }
 
 /// Who takes over from a leaving leader: a live target voter that answers, leading the fewest

@@ -156,6 +156,8 @@ pub fn apply(
             } else if !group.voters.iter().any(|r| r.id == id) {
                 return Err(Refusal::UnknownReplica(action));
             }
+            // Any change settles a joint configuration.
+            group.joint = false;
         }
         Action::TransferLeadership {
             partition,
