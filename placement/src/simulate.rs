@@ -126,7 +126,6 @@ pub fn apply(
             member,
             id,
         } => {
-            answers(observed, leader)?;
             let group = leader_group(observed, partition, leader, action)?;
             if !group
                 .voters
@@ -148,7 +147,6 @@ pub fn apply(
             leader,
             id,
         } => {
-            answers(observed, leader)?;
             let group = leader_group(observed, partition, leader, action)?;
             if let Some(position) = group.learners.iter().position(|r| r.id == id) {
                 let replica = group.learners.remove(position);
@@ -165,7 +163,6 @@ pub fn apply(
             member,
             id,
         } => {
-            answers(observed, leader)?;
             answers(observed, member)?;
             let group = leader_group(observed, partition, leader, action)?;
             if !group.voters.iter().any(|r| r.id == id && !r.stale) {
@@ -178,7 +175,6 @@ pub fn apply(
             leader,
             replica,
         } => {
-            answers(observed, leader)?;
             let group = leader_group(observed, partition, leader, action)?;
             if replica.member == leader && !replica.stale {
                 return Err(Refusal::RemovingLeader(action));
@@ -202,6 +198,9 @@ fn leader_group(
     leader: MemberId,
     action: Action,
 ) -> Result<&mut ObservedGroup, Refusal> {
+    if !observed.answers(leader) {
+        return Err(Refusal::NotAnswering(action));
+    }
     let group = observed
         .groups
         .get_mut(&partition)

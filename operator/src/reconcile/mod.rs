@@ -296,6 +296,14 @@ async fn run_phases(
     Ok((Action::requeue(requeue), false))
 }
 
+/// The metric labels of one cluster.
+fn cluster_labels(identity: &ClusterIdentity) -> ClusterLabels {
+    ClusterLabels {
+        namespace: identity.namespace.clone(),
+        name: identity.name.clone(),
+    }
+}
+
 /// Events and metrics of the round's moves.
 async fn report_progress(
     cluster: &CacheCluster,
@@ -303,10 +311,7 @@ async fn report_progress(
     identity: &ClusterIdentity,
     progress: &Progress,
 ) {
-    let labels = ClusterLabels {
-        namespace: identity.namespace.clone(),
-        name: identity.name.clone(),
-    };
+    let labels = cluster_labels(identity);
     let metrics = &context.metrics;
     metrics
         .moves_started
@@ -393,10 +398,7 @@ async fn finish(
     ) {
         context.events.publish(cluster, notice).await;
     }
-    let labels = ClusterLabels {
-        namespace: identity.namespace.clone(),
-        name: identity.name.clone(),
-    };
+    let labels = cluster_labels(identity);
     let metrics = &context.metrics;
     metrics
         .desired_members
