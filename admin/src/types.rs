@@ -64,6 +64,10 @@ pub struct PartitionStatus {
     pub snapshot_index: Option<u64>,
     /// Keys this replica holds (including logically expired ones not yet deleted).
     pub keys: u64,
+    /// Estimated bytes of this replica's data (the node's `used_memory` estimate, restricted to
+    /// the partition's slots): what a member that receives the partition will hold.
+    #[serde(default)]
+    pub used_memory: u64,
     /// On the partition's leader: how far every other voter and learner holds the log (a
     /// learner has caught up once its `matchedIndex` reaches `committedIndex`). Empty, and left
     /// out of the JSON, on every other replica.
@@ -95,6 +99,12 @@ pub struct MemberStatus {
     /// Why not ready, when not.
     pub not_ready_reason: Option<String>,
     pub partitions: Vec<PartitionStatus>,
+    /// Estimated bytes of all data the member holds (`INFO memory`'s `used_memory`).
+    #[serde(default)]
+    pub used_memory: u64,
+    /// The member's `maxmemory` in bytes (0: no limit).
+    #[serde(default)]
+    pub max_memory: u64,
 }
 
 /// A member to form a cluster with: its ordinal and where its admin API listens.
@@ -260,10 +270,13 @@ mod tests {
             ready: false,
             not_ready_reason: Some("x".to_owned()),
             partitions: vec![],
+            used_memory: 4096,
+            max_memory: 0,
         };
         let json = serde_json::to_value(&status).unwrap();
         assert_eq!(json["cluster"]["replicationFactor"], 3);
         assert_eq!(json["notReadyReason"], "x");
+        assert_eq!(json["usedMemory"], 4096);
         let back: MemberStatus = serde_json::from_value(json).unwrap();
         assert_eq!(back, status);
     }
@@ -283,6 +296,7 @@ mod tests {
             applied_index: Some(9),
             snapshot_index: None,
             keys: 0,
+            used_memory: 0,
             replication,
         }
     }

@@ -156,6 +156,20 @@ pub fn notices(
             ));
         }
     }
+    let old_blocked = condition(old, ConditionType::ScaleInBlocked).map(|(status, ..)| status);
+    if let Some((status, _, message)) = condition(Some(new), ConditionType::ScaleInBlocked) {
+        let was_blocked = old_blocked.as_deref() == Some("True");
+        if status == "True" && !was_blocked {
+            out.push(notice(true, "ScaleInBlocked", "Scale", message));
+        } else if status == "False" && was_blocked {
+            out.push(notice(
+                false,
+                "ScaleInReleased",
+                "Scale",
+                "the remaining members can hold the data: the scale-in proceeds".to_owned(),
+            ));
+        }
+    }
     let old_available = condition(old, ConditionType::Available).map(|(status, ..)| status);
     if let Some((status, _, message)) = condition(Some(new), ConditionType::Available)
         && status == "True"
@@ -257,6 +271,25 @@ mod tests {
         assert_eq!(
             reasons(&notices(Some(&growing), &paused, Some(5), Some(5))),
             ["RebalancePaused"]
+        );
+    }
+
+    #[test]
+    fn a_held_scale_in_is_a_warning_once_and_its_release_is_told() {
+        let free = status(vec![condition("ScaleInBlocked", "False", "NotBlocked")]);
+        let held = status(vec![condition(
+            "ScaleInBlocked",
+            "True",
+            "InsufficientMemory",
+        )]);
+        let events = notices(Some(&free), &held, Some(4), Some(4));
+        assert_eq!(reasons(&events), ["ScaleInBlocked"]);
+        assert!(events[0].warning);
+        assert_eq!(events[0].note, "InsufficientMemory message");
+        assert!(notices(Some(&held), &held, Some(4), Some(4)).is_empty());
+        assert_eq!(
+            reasons(&notices(Some(&held), &free, Some(4), Some(4))),
+            ["ScaleInReleased"]
         );
     }
 }

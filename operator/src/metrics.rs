@@ -32,6 +32,17 @@ pub struct ClusterLabels {
     pub name: String,
 }
 
+/// Labels of one member of one cluster.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MemberLabels {
+    /// Namespace of the CacheCluster.
+    pub namespace: String,
+    /// Name of the CacheCluster.
+    pub name: String,
+    /// The member's StatefulSet ordinal.
+    pub member: String,
+}
+
 /// Labels of a failed move call.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct MoveFailureLabels {
@@ -76,6 +87,18 @@ pub struct Metrics {
     /// How long whole rebalances took, from adopting a target to the last move and leadership
     /// hand-off.
     pub rebalance_duration: Histogram,
+    /// Partitions that cannot commit (no leader or no live majority), per cluster.
+    pub partitions_without_quorum: Family<ClusterLabels, Gauge>,
+    /// Partitions with fewer live voters than the replication factor, per cluster.
+    pub partitions_under_replicated: Family<ClusterLabels, Gauge>,
+    /// Partition replicas each member hosts.
+    pub member_replicas: Family<MemberLabels, Gauge>,
+    /// Partitions each member leads.
+    pub member_leaders: Family<MemberLabels, Gauge>,
+    /// Estimated bytes of data each member holds.
+    pub member_used_memory: Family<MemberLabels, Gauge>,
+    /// Keys each member holds.
+    pub member_keys: Family<MemberLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -168,8 +191,50 @@ impl Metrics {
             "Time a rebalance took, from adopting a target to balanced leadership",
             rebalance_duration.clone(),
         );
+        let partitions_without_quorum = Family::<ClusterLabels, Gauge>::default();
+        registry.register(
+            "cachecluster_partitions_without_quorum",
+            "Partitions without a leader or a live majority of their voters",
+            partitions_without_quorum.clone(),
+        );
+        let partitions_under_replicated = Family::<ClusterLabels, Gauge>::default();
+        registry.register(
+            "cachecluster_partitions_under_replicated",
+            "Partitions with fewer live voters than the replication factor",
+            partitions_under_replicated.clone(),
+        );
+        let member_replicas = Family::<MemberLabels, Gauge>::default();
+        registry.register(
+            "member_hosted_replicas",
+            "Partition replicas a member hosts, as it reports",
+            member_replicas.clone(),
+        );
+        let member_leaders = Family::<MemberLabels, Gauge>::default();
+        registry.register(
+            "member_leader_of",
+            "Partitions a member leads",
+            member_leaders.clone(),
+        );
+        let member_used_memory = Family::<MemberLabels, Gauge>::default();
+        registry.register(
+            "member_used_memory_bytes",
+            "Estimated bytes of data a member holds, as it reports",
+            member_used_memory.clone(),
+        );
+        let member_keys = Family::<MemberLabels, Gauge>::default();
+        registry.register(
+            "member_keys",
+            "Keys a member holds over all its replicas",
+            member_keys.clone(),
+        );
         Metrics {
             registry,
+            partitions_without_quorum,
+            partitions_under_replicated,
+            member_replicas,
+            member_leaders,
+            member_used_memory,
+            member_keys,
             moves_started,
             moves_completed,
             moves_failed,

@@ -77,15 +77,30 @@ fn crd_has_the_fixed_names_subresources_and_columns() {
         })
     );
     assert!(version["subresources"]["status"].is_object());
-    let columns: Vec<&str> = version["additionalPrinterColumns"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|column| column["name"].as_str().unwrap())
-        .collect();
+    let columns = |wide: bool| -> Vec<&str> {
+        version["additionalPrinterColumns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|column| {
+                (column.get("priority").and_then(Value::as_i64).unwrap_or(0) > 0) == wide
+            })
+            .map(|column| column["name"].as_str().unwrap())
+            .collect()
+    };
     assert_eq!(
-        columns,
+        columns(false),
         ["Desired", "Ready", "Phase", "Rebalance", "Ring", "Age"]
+    );
+    // `kubectl get cc -o wide` adds the health and the spread over members.
+    assert_eq!(
+        columns(true),
+        [
+            "Available",
+            "Replicas/Member",
+            "Leaders/Member",
+            "Memory/Member"
+        ]
     );
 }
 

@@ -12,6 +12,7 @@
 //! operation by running the same mover on a simulated cluster ([`simulate`]). The node uses
 //! [`key_slot`] and [`PartitionCount::partition_of`] to route a key to its partition.
 
+pub mod health;
 pub mod mover;
 pub mod observed;
 pub mod partition;
@@ -20,6 +21,7 @@ pub mod plan;
 pub mod simulate;
 pub mod slot;
 
+pub use health::{Health, health, name_partitions};
 pub use mover::{Action, Blocked, Decision, MoveView, Options, decide};
 pub use observed::{ObservedCluster, ObservedGroup, ObservedMember, ObservedReplica};
 pub use partition::{DEFAULT_PARTITIONS, InvalidPartitionCount, PartitionCount, PartitionId};

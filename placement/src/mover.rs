@@ -629,10 +629,14 @@ fn successor(
 /// answering leader and no change half-way take part.
 pub fn balance_leadership(observed: &ObservedCluster, target: &Placement) -> Vec<Action> {
     let members = target.spec().members;
-    let mut leads: BTreeMap<MemberId, u32> = (0..members).map(|member| (member, 0)).collect();
+    // Only members that answer take part: a member that is down can neither lead nor hand off.
+    let mut leads: BTreeMap<MemberId, u32> = (0..members)
+        .filter(|member| observed.answers(*member))
+        .map(|member| (member, 0))
+        .collect();
     let mut led: BTreeMap<MemberId, BTreeSet<PartitionId>> = BTreeMap::new();
     for (partition, group) in &observed.groups {
-        if let Some(leader) = group.leader {
+        if let Some(leader) = group.leader.filter(|leader| observed.answers(*leader)) {
             *leads.entry(leader).or_insert(0) += 1;
             led.entry(leader).or_default().insert(*partition);
         }

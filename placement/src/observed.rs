@@ -72,6 +72,10 @@ pub struct ObservedMember {
     pub hosted: BTreeSet<PartitionId>,
     /// Keys it holds per hosted partition (progress of a copy).
     pub keys: BTreeMap<PartitionId, u64>,
+    /// Estimated bytes it holds per hosted partition.
+    pub bytes: BTreeMap<PartitionId, u64>,
+    /// Estimated bytes of everything it holds.
+    pub used_memory: u64,
 }
 
 /// The whole observed cluster.
@@ -97,6 +101,15 @@ impl ObservedCluster {
         self.members
             .get(&member)
             .is_some_and(|observed| observed.hosted.contains(&partition))
+    }
+
+    /// A partition's size in estimated bytes: the largest any member reports for its copy (`None`:
+    /// no member hosts it).
+    pub fn partition_bytes(&self, partition: PartitionId) -> Option<u64> {
+        self.members
+            .values()
+            .filter_map(|member| member.bytes.get(&partition).copied())
+            .max()
     }
 
     /// Partitions each member leads.

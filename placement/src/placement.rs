@@ -176,6 +176,65 @@ impl Placement {
         self
     }
 
+    /// This placement with every replica on a member of `lost` (down past its grace period) moved to
+    /// a stand-in: the member of the ring, not lost and not already holding the partition, that
+    /// holds the fewest replicas so far (the lowest ordinal among equals). Partitions are visited in
+    /// order, so the choice is deterministic; a replica with no possible stand-in stays where it is.
+    /// When the lost member comes back, the plain placement applies again and its replicas return.
+    pub fn standing_in_for(&self, lost: &std::collections::BTreeSet<MemberId>) -> Placement {
+        let mut placement = self.clone();
+        if lost.is_empty() {
+            return placement;
+        }
+        let mut loads = placement.loads();
+        let mut assigned = Vec::new();
+        for partition in self.spec.partitions.ids() {
+            for position in 0..placement.replicas[partition as usize].len() {
+                let member = placement.replicas[partition as usize][position];
+                if !lost.contains(&member) {
+                    continue;
+                }
+                let replicas = &placement.replicas[partition as usize];
+                let stand_in = (0..self.spec.members)
+                    .filter(|candidate| !lost.contains(candidate) && !replicas.contains(candidate))
+                    .min_by_key(|candidate| (loads[*candidate as usize], *candidate));
+                if let Some(stand_in) = stand_in {
+                    placement.replicas[partition as usize][position] = stand_in;
+                    loads[stand_in as usize] += 1;
+                    loads[member as usize] -= 1;
+                    assigned.push((partition, position));
+                }
+            }
+        }
+        // Greedy choices can leave two stand-ins apart by two; hand such replicas on while one
+        // can go from a most loaded stand-in to one at least two below it.
+        let live = |member: &MemberId| !lost.contains(member);
+        for _ in 0..assigned.len() {
+            let most = (0..self.spec.members)
+                .filter(live)
+                .map(|m| loads[m as usize])
+                .max();
+            let better = assigned.iter().find_map(|&(partition, position)| {
+                let replicas = &placement.replicas[partition as usize];
+                let holder = replicas[position];
+                if Some(loads[holder as usize]) != most {
+                    return None;
+                }
+                (0..self.spec.members)
+                    .filter(|candidate| live(candidate) && !replicas.contains(candidate))
+                    .find(|candidate| loads[*candidate as usize] + 2 <= loads[holder as usize])
+                    .map(|candidate| (partition, position, holder, candidate))
+            });
+            let Some((partition, position, holder, candidate)) = better else {
+                break;
+            };
+            placement.replicas[partition as usize][position] = candidate;
+            loads[holder as usize] -= 1;
+            loads[candidate as usize] += 1;
+        }
+        placement
+    }
+
     /// Replaces the replica of `partition` on `from` by one on `to`, keeping its position (and so its
     /// preferred-leader rank). Used to replay plans; `from` must hold the partition and `to` must not.
     pub(crate) fn replace_replica(
@@ -417,5 +476,44 @@ mod tests {
             let ideal = f64::from(partitions * 3) * f64::from(extra) / f64::from(to);
             prop_assert!(moved as f64 <= 1.15 * ideal.max(1.0), "moved {} ideal {}", moved, ideal);
         }
+    }
+
+    #[test]
+    fn stand_ins_take_a_lost_members_replicas_evenly_and_only_those() {
+        let spec = PlacementSpec {
+            members: 5,
+            partitions: crate::PartitionCount::new(64).unwrap(),
+            replication_factor: 3,
+            seed: 0,
+        };
+        let placement = Placement::compute(spec).unwrap();
+        let lost = std::collections::BTreeSet::from([2]);
+        let repaired = placement.standing_in_for(&lost);
+        for partition in spec.partitions.ids() {
+            let before = placement.replicas_of(partition);
+            let after = repaired.replicas_of(partition);
+            let mut distinct = after.to_vec();
+            distinct.sort_unstable();
+            distinct.dedup();
+            assert_eq!(distinct.len(), 3, "partition {partition}: {after:?}");
+            assert!(!after.contains(&2));
+            for (old, new) in before.iter().zip(after) {
+                assert!(
+                    old == new || *old == 2,
+                    "only the lost member's replicas change"
+                );
+            }
+        }
+        let loads = repaired.loads();
+        assert_eq!(loads[2], 0);
+        let live: Vec<u32> = [0, 1, 3, 4].iter().map(|member| loads[*member]).collect();
+        assert!(
+            live.iter().max().unwrap() - live.iter().min().unwrap() <= 1,
+            "{loads:?}"
+        );
+        assert_eq!(placement.standing_in_for(&Default::default()), placement);
+        // With RF members only, nobody can stand in.
+        let tight = Placement::compute(PlacementSpec { members: 3, ..spec }).unwrap();
+        assert_eq!(tight.standing_in_for(&lost), tight);
     }
 }

@@ -32,7 +32,7 @@ pub fn settled(placement: &Placement, members: MemberId) -> ObservedCluster {
                 } else {
                     BTreeSet::new()
                 },
-                keys: Default::default(),
+                ..ObservedMember::default()
             },
         );
     }

@@ -137,6 +137,7 @@ mod tests {
             applied_index: Some(42),
             snapshot_index: None,
             keys: 0,
+            used_memory: 0,
             replication: vec![],
         }
     }

@@ -47,6 +47,7 @@ use ringcache_replication::{
 use tokio::net::TcpListener;
 
 use crate::shared::Shared;
+use crate::store::SlotUsage;
 use machine::PartitionMachine;
 
 /// File in the data directory remembering the cluster settings once the member joined.
@@ -642,7 +643,12 @@ impl Cluster {
             .partition_count()
             .map(|count| count.slots_of(partition))
             .unwrap_or(0..0);
-        Some(partition_status(partition, slots, status, 0))
+        Some(partition_status(
+            partition,
+            slots,
+            status,
+            SlotUsage::default(),
+        ))
     }
 
     /// `GET /v1/status`, with each partition's keys counted.
@@ -656,10 +662,10 @@ impl Cluster {
             .filter_map(|partition| {
                 let status = self.host.status(partition)?;
                 let slots = count.map(|count| count.slots_of(partition)).unwrap_or(0..0);
-                let keys = shared
-                    .as_ref()
-                    .map_or(0, |shared| shared.keyspace.count_in(slots.clone()));
-                Some(partition_status(partition, slots, status, keys))
+                let usage = shared.as_ref().map_or(SlotUsage::default(), |shared| {
+                    shared.keyspace.usage_in(slots.clone())
+                });
+                Some(partition_status(partition, slots, status, usage))
             })
             .collect();
         let readiness = self.readiness();
@@ -669,6 +675,12 @@ impl Cluster {
             ready: readiness.is_ok(),
             not_ready_reason: readiness.err(),
             partitions,
+            used_memory: shared
+                .as_ref()
+                .map_or(0, |shared| shared.keyspace.used_memory()),
+            max_memory: shared
+                .as_ref()
+                .map_or(0, |shared| shared.keyspace.maxmemory()),
         }
     }
 
@@ -746,7 +758,7 @@ fn partition_status(
     partition: u32,
     slots: std::ops::Range<u16>,
     status: GroupStatus,
-    keys: u64,
+    usage: SlotUsage,
 ) -> PartitionStatus {
     let replication = replication_progress(&status);
     let replicas = |members: BTreeMap<RaftNodeId, String>| {
@@ -768,7 +780,8 @@ fn partition_status(
         committed_index: status.committed_index,
         applied_index: status.applied_index,
         snapshot_index: status.snapshot_index,
-        keys,
+        keys: usage.keys,
+        used_memory: usage.bytes,
         replication,
     }
 }
@@ -855,7 +868,7 @@ mod tests {
 
     #[test]
     fn the_admin_status_carries_the_leaders_progress() {
-        let status = partition_status(0, 0..1024, view(RaftRole::Leader), 0);
+        let status = partition_status(0, 0..1024, view(RaftRole::Leader), SlotUsage::default());
         assert_eq!(status.replication.len(), 3);
         assert_eq!(status.replication[2].matched_index, Some(12));
     }

@@ -141,6 +141,7 @@ mod tests {
             applied_index: None,
             snapshot_index: None,
             keys: 0,
+            used_memory: 0,
             replication: vec![],
         }
     }

@@ -48,6 +48,14 @@ pub fn key_slot(key: &[u8]) -> u16 {
     crc % ringcache_placement::SLOT_COUNT
 }
 
+/// What a range of slots holds: keys (expired ones not yet deleted included) and their estimated
+/// bytes, the same estimate as [`Keyspace::used_memory`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SlotUsage {
+    pub keys: u64,
+    pub bytes: u64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 #[error("OOM command not allowed when used memory > 'maxmemory'.")]
 pub struct OutOfMemory;
@@ -216,6 +224,31 @@ impl Keyspace {
             });
         }
         count
+    }
+
+    /// Keys and estimated bytes held in `slots` (a partition's size, reported by the admin API).
+    /// A shard that lies wholly inside `slots` is summed from its counters, without a scan.
+    pub fn usage_in(&self, slots: std::ops::Range<u16>) -> SlotUsage {
+        let count = usize::from(ringcache_placement::SLOT_COUNT);
+        let mut usage = SlotUsage::default();
+        for index in Self::shards_of_slots(&slots) {
+            // The shard's own slots: those s with s * SHARDS / count == index.
+            let first = (index * count).div_ceil(SHARDS);
+            let end = ((index + 1) * count).div_ceil(SHARDS);
+            let store = self.shards[index].lock();
+            if usize::from(slots.start) <= first && end <= usize::from(slots.end) {
+                usage.keys += store.stored_len() as u64;
+                usage.bytes += store.used_memory();
+                continue;
+            }
+            store.scan(usize::MAX, usize::MAX, 0, |entry| {
+                if slots.contains(&key_slot(entry.key())) {
+                    usage.keys += 1;
+                    usage.bytes += entry.estimated_size();
+                }
+            });
+        }
+        usage
     }
 
     pub fn shard_of(key: &[u8]) -> usize {
@@ -583,6 +616,28 @@ mod tests {
         );
         keyspace.set_policy(EvictionPolicy::NoEviction);
         assert_eq!(keyspace.choose_victims(1, |_| true, 64), Err(OutOfMemory));
+    }
+
+    #[test]
+    fn usage_of_slot_ranges_adds_up_to_the_whole_whether_shards_align_or_not() {
+        let keyspace = Keyspace::new_replicated(0, EvictionPolicy::NoEviction);
+        for i in 0..500 {
+            set(&keyspace, &format!("key:{i}"), 1 + i % 7, SetExpiry::Clear);
+        }
+        // 64 aligned ranges (shard-sized), and 5 ranges that cut through shards.
+        for parts in [64u32, 5] {
+            let count = u32::from(ringcache_placement::SLOT_COUNT);
+            let mut total = SlotUsage::default();
+            for part in 0..parts {
+                let range = (part * count / parts) as u16..((part + 1) * count / parts) as u16;
+                let usage = keyspace.usage_in(range.clone());
+                assert_eq!(usage.keys, keyspace.count_in(range));
+                total.keys += usage.keys;
+                total.bytes += usage.bytes;
+            }
+            assert_eq!(total.keys, 500);
+            assert_eq!(total.bytes, keyspace.used_memory(), "{parts} ranges");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use super::{
     AuthSpec, CacheClusterStatus, ClientServiceSpec, EvictionPolicy, ImagePullPolicy,
     MonitoringSpec, PersistenceSpec, PodDisruptionBudgetSpec, PodSpecOptions, RebalanceSpec,
+    SelfRepairSpec,
 };
 use k8s_openapi::api::core::v1::ResourceRequirements;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -65,6 +66,34 @@ pub const API_VERSION: &str = "v1alpha1";
         type_ = "integer",
         json_path = ".status.ringVersion",
         description = "Version of the published ring"
+    ),
+    printcolumn(
+        name = "Available",
+        type_ = "string",
+        json_path = ".status.conditions[?(@.type==\"Available\")].status",
+        description = "Every partition has a leader and a live majority",
+        priority = 1
+    ),
+    printcolumn(
+        name = "Replicas/Member",
+        type_ = "string",
+        json_path = ".status.spread.replicas",
+        description = "Fewest and most partition replicas a member hosts",
+        priority = 1
+    ),
+    printcolumn(
+        name = "Leaders/Member",
+        type_ = "string",
+        json_path = ".status.spread.leaders",
+        description = "Fewest and most partitions a member leads",
+        priority = 1
+    ),
+    printcolumn(
+        name = "Memory/Member",
+        type_ = "string",
+        json_path = ".status.spread.memory",
+        description = "Least and most data a member holds (estimated bytes)",
+        priority = 1
     ),
     printcolumn(
         name = "Age",
@@ -135,6 +164,9 @@ pub struct CacheClusterSpec {
     /// Control over data movement when `replicas` changes.
     #[serde(default)]
     pub rebalance: RebalanceSpec,
+    /// Restoring partitions that lost a replica.
+    #[serde(default)]
+    pub self_repair: SelfRepairSpec,
     /// The Service clients connect to.
     #[serde(default)]
     pub service: ClientServiceSpec,

@@ -11,6 +11,7 @@ pub mod monitoring;
 pub mod persistence;
 pub mod pod;
 pub mod rebalance;
+pub mod repair;
 pub mod service;
 pub mod status;
 
@@ -22,8 +23,9 @@ pub use monitoring::{MonitoringSpec, ServiceMonitorSpec};
 pub use persistence::PersistenceSpec;
 pub use pod::{ImagePullPolicy, PodSpecOptions};
 pub use rebalance::RebalanceSpec;
+pub use repair::SelfRepairSpec;
 pub use service::{ClientServiceSpec, ServiceType};
 pub use status::{
     CacheClusterStatus, ClusterPhase, ConditionType, MemberStatus, MoveStatus, RebalancePhase,
-    RebalanceStatus,
+    RebalanceStatus, SpreadStatus,
 };

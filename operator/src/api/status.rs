@@ -40,6 +40,9 @@ pub struct CacheClusterStatus {
     /// One entry per pod of the StatefulSet.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub members: Vec<MemberStatus>,
+    /// How evenly the members share partitions, leadership and data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread: Option<SpreadStatus>,
     /// Data movement toward the target ring.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rebalance: Option<RebalanceStatus>,
@@ -69,6 +72,28 @@ pub struct MemberStatus {
     /// Partitions the member leads, as their groups report.
     #[serde(default)]
     pub leader_of: i32,
+    /// Estimated bytes of data the member holds (absent when it did not answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub used_memory_bytes: Option<i64>,
+    /// Keys the member holds over all its replicas (absent when it did not answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keys: Option<i64>,
+    /// Since when the member has not answered the operator (absent while it answers). After
+    /// `spec.selfRepair.gracePeriodSeconds` its replicas are rebuilt on other members.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_answering_since: Option<Time>,
+}
+
+/// How evenly the members share the work: `fewest-most` over the members that answered.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SpreadStatus {
+    /// Partition replicas hosted per member, e.g. `38-39`.
+    pub replicas: String,
+    /// Partitions led per member, e.g. `12-13`.
+    pub leaders: String,
+    /// Estimated data per member, e.g. `61.0MiB-64.2MiB`.
+    pub memory: String,
 }
 
 /// Progress of moving partition replicas to the ring `spec.replicas` asks for. Computed from what
@@ -175,15 +200,18 @@ pub enum ConditionType {
     Degraded,
     /// Partition replicas are moving.
     Rebalancing,
+    /// A scale-in is held because the remaining members could not hold the data.
+    ScaleInBlocked,
 }
 
 impl ConditionType {
     /// Every type, in the order they are written.
-    pub const ALL: [ConditionType; 4] = [
+    pub const ALL: [ConditionType; 5] = [
         ConditionType::Available,
         ConditionType::Progressing,
         ConditionType::Degraded,
         ConditionType::Rebalancing,
+        ConditionType::ScaleInBlocked,
     ];
 
     /// The `type` string of the condition.
@@ -193,6 +221,7 @@ impl ConditionType {
             ConditionType::Progressing => "Progressing",
             ConditionType::Degraded => "Degraded",
             ConditionType::Rebalancing => "Rebalancing",
+            ConditionType::ScaleInBlocked => "ScaleInBlocked",
         }
     }
 }

@@ -119,6 +119,12 @@ impl DataPlane {
                         .iter()
                         .map(|partition| (partition.partition, partition.keys))
                         .collect(),
+                    bytes: status
+                        .partitions
+                        .iter()
+                        .map(|partition| (partition.partition, partition.used_memory))
+                        .collect(),
+                    used_memory: status.used_memory,
                 },
             );
         }
@@ -245,6 +251,7 @@ mod tests {
             applied_index: Some(9),
             snapshot_index: None,
             keys: 3,
+            used_memory: 300,
             replication: vec![],
         }
     }
@@ -259,6 +266,8 @@ mod tests {
             ready: true,
             not_ready_reason: None,
             partitions,
+            used_memory: 0,
+            max_memory: 0,
         }
     }
 

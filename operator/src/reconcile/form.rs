@@ -128,6 +128,8 @@ mod tests {
             ready: joined,
             not_ready_reason: None,
             partitions: vec![],
+            used_memory: 0,
+            max_memory: 0,
         }
     }
 

@@ -13,12 +13,15 @@
 //! moves the reconcile requeues after [`REQUEUE_MOVING`].
 
 pub mod apply;
+pub mod capacity;
 pub mod context;
 pub mod data_plane;
+pub mod findings;
 pub mod form;
 pub mod mover;
 pub mod observe;
 pub mod progress;
+pub mod repair;
 pub mod ring;
 pub mod status;
 pub mod validate;
@@ -29,23 +32,26 @@ use crate::api::{CacheCluster, CacheClusterStatus, ConditionType, RebalancePhase
 use crate::build::{ClusterIdentity, DesiredCluster};
 use crate::error::ReconcileError;
 use crate::events::{notice, notices};
-use crate::metrics::{ClusterLabels, MoveFailureLabels};
+use crate::metrics::{ClusterLabels, MemberLabels, MoveFailureLabels};
 use apply::{apply_all, apply_params};
+use capacity::check_scale_in;
 use data_plane::DataPlane;
+use findings::Findings;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch};
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use observe::Observed;
 use progress::{Progress, track};
+use repair::absences;
 use ring::Holders;
 use ring::decide_ring;
-use ringcache_placement::{Options, decide};
+use ringcache_placement::{Options, decide, health};
 use serde_json::json;
 use status::{Outcome, compute_status, find_condition};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use validate::validate;
+use validate::{ValidSpec, validate};
 
 /// Requeue while replicas move: each reconcile advances every move by one observed step.
 pub const REQUEUE_MOVING: Duration = Duration::from_secs(1);
@@ -140,6 +146,7 @@ async fn run_phases(
                 &identity,
                 &observed,
                 &ringcache_placement::ObservedCluster::default(),
+                &Findings::default(),
                 Outcome::Invalid {
                     problems: &problems,
                 },
@@ -151,6 +158,7 @@ async fn run_phases(
                 &identity,
                 status,
                 statefulset_before,
+                None,
                 None,
             )
             .await?;
@@ -165,10 +173,44 @@ async fn run_phases(
         .max(valid.members as i32);
     let plane = DataPlane::read(&observed, &identity, watched).await;
     let placement = plane.placement(watched as u32);
+    let health = plane
+        .formed()
+        .then(|| health(&placement, valid.partitions, valid.replication_factor));
 
-    // ring
+    // ring: the spec's member count, unless a scale-in would not fit in memory
+    let recorded_ring = cluster
+        .status
+        .as_ref()
+        .map_or(0, |status| status.ring_members);
+    let scale_in = plane
+        .formed()
+        .then(|| check_scale_in(recorded_ring, &valid, &placement))
+        .flatten();
+    let ring_spec = match &scale_in {
+        Some(block) => ValidSpec {
+            members: block.from_members,
+            ..valid.clone()
+        },
+        None => valid.clone(),
+    };
     let holders = Holders::of(plane.formed(), &placement, valid.partitions.get());
-    let ring = decide_ring(cluster, &valid, observed.statefulset_replicas(), holders);
+    let ring = decide_ring(
+        cluster,
+        &ring_spec,
+        observed.statefulset_replicas(),
+        holders,
+    );
+    let previous_members = cluster
+        .status
+        .as_ref()
+        .map_or(&[][..], |status| status.members.as_slice());
+    let absences = absences(
+        previous_members,
+        &placement.silent,
+        ring.members.max(0) as u32,
+        &cluster.spec.self_repair,
+        &now,
+    );
 
     // build
     let desired = DesiredCluster {
@@ -194,7 +236,14 @@ async fn run_phases(
                 ring: &ring,
                 error: &message,
             };
-            let status = compute_status(cluster, &identity, &observed, &placement, outcome, now);
+            let findings = Findings {
+                health: health.clone(),
+                scale_in: scale_in.clone(),
+                absences: absences.clone(),
+            };
+            let status = compute_status(
+                cluster, &identity, &observed, &placement, &findings, outcome, now,
+            );
             if let Err(status_error) = finish(
                 cluster,
                 context,
@@ -202,6 +251,7 @@ async fn run_phases(
                 status,
                 statefulset_before,
                 None,
+                findings.health.as_ref(),
             )
             .await
             {
@@ -221,7 +271,14 @@ async fn run_phases(
             max_concurrent_moves: cluster.spec.rebalance.max_concurrent_moves.max(1) as usize,
             paused: cluster.spec.rebalance.paused,
         };
-        let decision = decide(&placement, &ring.target, options);
+        // Lost members' replicas are rebuilt on stand-ins; their silence no longer holds the
+        // placement back.
+        let target = ring.target.standing_in_for(&absences.lost);
+        let mut reachable = placement.clone();
+        reachable
+            .silent
+            .retain(|member| !absences.lost.contains(member));
+        let decision = decide(&reachable, &target, options);
         let results = mover::execute(&decision.actions, &plane, settings).await;
         let previous = cluster
             .status
@@ -263,7 +320,14 @@ async fn run_phases(
         warnings: &warnings,
         progress: progress.as_ref(),
     };
-    let status = compute_status(cluster, &identity, &observed, &placement, outcome, now);
+    let findings = Findings {
+        health,
+        scale_in,
+        absences,
+    };
+    let status = compute_status(
+        cluster, &identity, &observed, &placement, &findings, outcome, now,
+    );
     let moving = status
         .rebalance
         .as_ref()
@@ -284,6 +348,7 @@ async fn run_phases(
         status,
         statefulset_before,
         Some(ring.statefulset_replicas),
+        findings.health.as_ref(),
     )
     .await?;
     let requeue = if moving {
@@ -376,6 +441,7 @@ async fn finish(
     status: CacheClusterStatus,
     statefulset_before: Option<i32>,
     statefulset_after: Option<i32>,
+    health: Option<&ringcache_placement::Health>,
 ) -> Result<(), ReconcileError> {
     let api: Api<CacheCluster> = Api::namespaced(context.client.clone(), &identity.namespace);
     let body = json!({
@@ -422,5 +488,75 @@ async fn finish(
         .degraded
         .get_or_create(&labels)
         .set(i64::from(degraded));
+    if let Some(health) = health {
+        metrics
+            .partitions_without_quorum
+            .get_or_create(&labels)
+            .set(health.without_quorum.len() as i64);
+        metrics
+            .partitions_under_replicated
+            .get_or_create(&labels)
+            .set(health.under_replicated.len() as i64);
+    }
+    record_members(metrics, identity, cluster.status.as_ref(), &status);
     Ok(())
+}
+
+/// Per-member gauges: set for the members status lists, removed for members it no longer lists.
+fn record_members(
+    metrics: &crate::metrics::Metrics,
+    identity: &ClusterIdentity,
+    old: Option<&CacheClusterStatus>,
+    new: &CacheClusterStatus,
+) {
+    let labels = |ordinal: i32| MemberLabels {
+        namespace: identity.namespace.clone(),
+        name: identity.name.clone(),
+        member: ordinal.to_string(),
+    };
+    for member in &new.members {
+        let labels = labels(member.ordinal);
+        metrics
+            .member_leaders
+            .get_or_create(&labels)
+            .set(member.leader_of.into());
+        let figures = [
+            (
+                &metrics.member_replicas,
+                member.hosted_replicas.map(i64::from),
+            ),
+            (&metrics.member_used_memory, member.used_memory_bytes),
+            (&metrics.member_keys, member.keys),
+        ];
+        for (family, value) in figures {
+            match value {
+                Some(value) => {
+                    family.get_or_create(&labels).set(value);
+                }
+                // Not answering: no figure rather than a stale one.
+                None => {
+                    family.remove(&labels);
+                }
+            }
+        }
+    }
+    let gone = old
+        .into_iter()
+        .flat_map(|status| &status.members)
+        .filter(|member| {
+            new.members
+                .iter()
+                .all(|kept| kept.ordinal != member.ordinal)
+        });
+    for member in gone {
+        let labels = labels(member.ordinal);
+        for family in [
+            &metrics.member_replicas,
+            &metrics.member_leaders,
+            &metrics.member_used_memory,
+            &metrics.member_keys,
+        ] {
+            family.remove(&labels);
+        }
+    }
 }

@@ -4,6 +4,7 @@
 //! `lastTransitionTime` while its status does not change.
 
 use super::apply::ApplyWarning;
+use super::findings::{self, Findings, Verdict};
 use super::observe::Observed;
 use super::progress::Progress;
 use super::ring::RingDecision;
@@ -46,17 +47,10 @@ pub enum Outcome<'a> {
     },
 }
 
-/// One condition's new value.
-struct ConditionValue {
-    status: bool,
-    reason: &'static str,
-    message: String,
-}
-
 fn condition(
     previous: &[Condition],
     kind: ConditionType,
-    value: ConditionValue,
+    value: Verdict,
     generation: Option<i64>,
     now: &Time,
 ) -> Condition {
@@ -84,6 +78,7 @@ pub fn compute_status(
     identity: &ClusterIdentity,
     observed: &Observed,
     placement: &ObservedCluster,
+    findings: &Findings,
     outcome: Outcome<'_>,
     now: Time,
 ) -> CacheClusterStatus {
@@ -114,7 +109,7 @@ pub fn compute_status(
             let degraded = condition(
                 &previous.conditions,
                 ConditionType::Degraded,
-                ConditionValue {
+                Verdict {
                     status: true,
                     reason: "InvalidSpec",
                     message: problems.join("; "),
@@ -137,7 +132,7 @@ pub fn compute_status(
             warnings,
             progress,
         } => {
-            let degraded = warnings.first().map(|warning| ConditionValue {
+            let degraded = warnings.first().map(|warning| Verdict {
                 status: true,
                 reason: warning.reason(),
                 message: warning.message(),
@@ -148,7 +143,7 @@ pub fn compute_status(
             valid,
             ring,
             None,
-            Some(ConditionValue {
+            Some(Verdict {
                 status: true,
                 reason: "ApplyFailed",
                 message: error.to_owned(),
@@ -193,46 +188,22 @@ pub fn compute_status(
                     .get(&member)
                     .map(|observed| observed.hosted.len() as i32),
                 leader_of: leads.get(&member).copied().unwrap_or(0) as i32,
+                used_memory_bytes: placement
+                    .members
+                    .get(&member)
+                    .map(|observed| observed.used_memory as i64),
+                keys: placement
+                    .members
+                    .get(&member)
+                    .map(|observed| observed.keys.values().sum::<u64>() as i64),
+                not_answering_since: findings.absences.since.get(&member).cloned(),
             }
         })
         .collect();
+    status.spread = findings::spread(placement, ring.members.max(0) as u32);
 
-    // Available: every partition has a ready majority of the members the ring places it on.
-    let placement = &ring.target;
-    let without_quorum = {
-        let majority = valid.replication_factor / 2 + 1;
-        valid
-            .partitions
-            .ids()
-            .filter(|&partition| {
-                let ready = placement
-                    .replicas_of(partition)
-                    .iter()
-                    .filter(|&&member| observed.pod_ready(&identity.pod_name(member as i32)))
-                    .count() as u32;
-                ready < majority
-            })
-            .count() as u32
-    };
-    let available = ConditionValue {
-        status: without_quorum == 0,
-        reason: if without_quorum == 0 {
-            "QuorumReady"
-        } else {
-            "PartitionsWithoutQuorum"
-        },
-        message: if without_quorum == 0 {
-            format!(
-                "every partition has a ready majority of its {} replicas' pods",
-                valid.replication_factor
-            )
-        } else {
-            format!(
-                "{without_quorum} of {} partitions lack a ready majority of their replicas' pods",
-                valid.partitions.get()
-            )
-        },
-    };
+    // Available: every partition has a leader and a live majority, as the members report.
+    let available = findings::available(findings.health.as_ref(), valid.replication_factor);
 
     // Progressing: the StatefulSet is rolling out, the cluster is starting for the first time, or
     // a scale operation is pending.
@@ -250,8 +221,17 @@ pub fn compute_status(
     );
     let starting = !has_been_up && ready_replicas < replicas;
     let rebalance_pending = rebalance.phase != RebalancePhase::Idle;
-    let progressing = if rebalance_pending {
-        ConditionValue {
+    let scale_in_blocked = findings::scale_in_blocked(findings.scale_in.as_ref());
+    let progressing = if let Some(block) = &findings.scale_in
+        && !rebalance_pending
+    {
+        Verdict {
+            status: false,
+            reason: "ScaleInBlocked",
+            message: block.message(),
+        }
+    } else if rebalance_pending {
+        Verdict {
             status: true,
             reason: match rebalance.phase {
                 RebalancePhase::Draining => "Draining",
@@ -263,7 +243,7 @@ pub fn compute_status(
             message: rebalance.message.clone(),
         }
     } else if rolling_out || starting {
-        ConditionValue {
+        Verdict {
             status: true,
             reason: if rolling_out {
                 "RollingOut"
@@ -277,7 +257,7 @@ pub fn compute_status(
             ),
         }
     } else {
-        ConditionValue {
+        Verdict {
             status: false,
             reason: "Reconciled",
             message: "all objects match the spec and every pod is ready".to_owned(),
@@ -291,21 +271,26 @@ pub fn compute_status(
         .map(|member| member.pod.clone())
         .collect();
     let stall = progress.and_then(|progress| progress.stall.as_ref());
-    let degraded = degraded_by.unwrap_or_else(|| {
+    let from_health = findings::degraded_by_health(
+        findings.health.as_ref(),
+        valid.replication_factor,
+        &findings.absences,
+    );
+    let degraded = degraded_by.or(from_health).unwrap_or_else(|| {
         if let Some(stall) = stall {
-            ConditionValue {
+            Verdict {
                 status: true,
                 reason: "RebalanceStalled",
                 message: stall.message(),
             }
         } else if !not_ready.is_empty() && !rolling_out && !starting {
-            ConditionValue {
+            Verdict {
                 status: true,
                 reason: "MembersNotReady",
                 message: format!("ring members not ready: {}", not_ready.join(", ")),
             }
         } else {
-            ConditionValue {
+            Verdict {
                 status: false,
                 reason: "AsExpected",
                 message: String::new(),
@@ -313,7 +298,7 @@ pub fn compute_status(
         }
     });
 
-    let rebalancing = ConditionValue {
+    let rebalancing = Verdict {
         status: matches!(
             rebalance.phase,
             RebalancePhase::Moving | RebalancePhase::Draining | RebalancePhase::Stalled
@@ -343,6 +328,7 @@ pub fn compute_status(
         (ConditionType::Progressing, progressing),
         (ConditionType::Degraded, degraded),
         (ConditionType::Rebalancing, rebalancing),
+        (ConditionType::ScaleInBlocked, scale_in_blocked),
     ];
     status.conditions = conditions
         .into_iter()
@@ -437,6 +423,32 @@ mod tests {
         }
     }
 
+    /// The ring's placement as its members would report it: members whose pods are not ready do
+    /// not answer, and a group whose leader is among them has elected a live voter.
+    fn placement_of(ring: &RingDecision, observed: &Observed) -> ObservedCluster {
+        let mut placement =
+            ringcache_placement::simulate::settled(&ring.target, ring.members as u32);
+        for ordinal in 0..ring.members {
+            if !observed.pod_ready(&format!("demo-{ordinal}")) {
+                placement.members.remove(&(ordinal as u32));
+            }
+        }
+        let answering: Vec<u32> = placement.members.keys().copied().collect();
+        for group in placement.groups.values_mut() {
+            if group
+                .leader
+                .is_some_and(|leader| !answering.contains(&leader))
+            {
+                group.leader = group
+                    .voters
+                    .iter()
+                    .map(|voter| voter.member)
+                    .find(|member| answering.contains(member));
+            }
+        }
+        placement
+    }
+
     fn status_of(cluster: &CacheCluster, observed: &Observed, now: i64) -> CacheClusterStatus {
         let identity = ClusterIdentity::of(cluster).unwrap();
         let valid = validate(cluster).unwrap();
@@ -446,11 +458,19 @@ mod tests {
             observed.statefulset_replicas(),
             Holders::NotFormed,
         );
+        let placement = placement_of(&ring, observed);
+        let findings = Findings {
+            health: (!observed.pods.is_empty()).then(|| {
+                ringcache_placement::health(&placement, valid.partitions, valid.replication_factor)
+            }),
+            ..Findings::default()
+        };
         compute_status(
             cluster,
             &identity,
             observed,
-            &ObservedCluster::default(),
+            &placement,
+            &findings,
             Outcome::Applied {
                 valid: &valid,
                 ring: &ring,
@@ -492,6 +512,7 @@ mod tests {
                 ("Progressing", "False", "Reconciled"),
                 ("Degraded", "False", "AsExpected"),
                 ("Rebalancing", "False", "Idle"),
+                ("ScaleInBlocked", "False", "NotBlocked"),
             ])
         );
         assert_eq!(status.phase, Some(ClusterPhase::Running));
@@ -526,8 +547,12 @@ mod tests {
         let status = status_of(&cluster, &observed(3, &[true, false, true]), 100);
         let degraded = find_condition(&status, ConditionType::Degraded).unwrap();
         assert_eq!(degraded.status, "True");
-        assert_eq!(degraded.reason, "MembersNotReady");
-        assert_eq!(degraded.message, "ring members not ready: demo-1");
+        assert_eq!(degraded.reason, "UnderReplicated");
+        assert_eq!(
+            degraded.message,
+            "64 partitions have fewer than 3 live voters: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, \
+             13, 14, 15, and 48 more"
+        );
         assert_eq!(
             find_condition(&status, ConditionType::Available)
                 .unwrap()
@@ -542,9 +567,13 @@ mod tests {
         let status = status_of(&cluster, &observed(3, &[true, false, false]), 100);
         let available = find_condition(&status, ConditionType::Available).unwrap();
         assert_eq!(available.status, "False");
-        assert_eq!(
-            available.message,
-            "64 of 64 partitions lack a ready majority of their replicas' pods"
+        assert_eq!(available.reason, "PartitionsWithoutQuorum");
+        assert!(
+            available.message.starts_with(
+                "64 partitions cannot commit writes (no leader or no live majority): 0, 1,"
+            ),
+            "{}",
+            available.message
         );
     }
 
@@ -608,6 +637,7 @@ mod tests {
             &identity,
             &observed(4, &[true; 4]),
             &observed_placement,
+            &Findings::default(),
             Outcome::Applied {
                 valid: &valid,
                 ring: &ring,
@@ -672,6 +702,7 @@ mod tests {
             &identity,
             &observed(3, &[true; 3]),
             &ObservedCluster::default(),
+            &Findings::default(),
             Outcome::Invalid {
                 problems: &problems,
             },
@@ -699,7 +730,13 @@ mod tests {
                 .iter()
                 .map(|condition| condition.type_.as_str())
                 .collect::<Vec<_>>(),
-            ["Available", "Progressing", "Degraded", "Rebalancing"]
+            [
+                "Available",
+                "Progressing",
+                "Degraded",
+                "Rebalancing",
+                "ScaleInBlocked"
+            ]
         );
     }
 
@@ -714,6 +751,7 @@ mod tests {
             &identity,
             &observed(3, &[true; 3]),
             &ObservedCluster::default(),
+            &Findings::default(),
             Outcome::ApplyFailed {
                 valid: &valid,
                 ring: &ring,
@@ -729,6 +767,7 @@ mod tests {
             &identity,
             &observed(3, &[true; 3]),
             &ObservedCluster::default(),
+            &Findings::default(),
             Outcome::Applied {
                 valid: &valid,
                 ring: &ring,
