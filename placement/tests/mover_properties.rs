@@ -157,6 +157,66 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// A member down past its grace period: the mover aims at the ring with stand-ins for it and
+    /// restores every partition to RF live voters without it; when it comes back (same id, its
+    /// old copies on disk) the plain ring applies again and its replicas return to it.
+    #[test]
+    fn a_lost_members_replicas_are_rebuilt_elsewhere_and_return_when_it_does(
+        replication_factor in 2u32..=3,
+        extra in 1u32..=3,
+        partitions in prop::sample::select(vec![8u32, 16, 32]),
+        lost_pick in 0u32..8,
+        max_concurrent_moves in 1usize..=4,
+    ) {
+        let rf = replication_factor;
+        let members = rf + extra;
+        let lost = lost_pick % members;
+        let ring = placement(members, partitions, rf);
+        let mut cluster = settled(&ring, members);
+        let saved = cluster.members.remove(&lost).expect("settled members answer");
+        cluster.silent.clear();
+        for group in cluster.groups.values_mut() {
+            if group.leader == Some(lost) {
+                group.leader = group.voters.iter().map(|r| r.member).find(|m| *m != lost);
+            }
+        }
+        let stand_ins = ring.standing_in_for(&std::collections::BTreeSet::from([lost]));
+        let simulation = run(cluster, &stand_ins, max_concurrent_moves);
+        prop_assert_eq!(simulation.refusal.clone(), None);
+        prop_assert!(simulation.converged, "not converged after {} rounds", simulation.rounds);
+        let repaired = simulation.cluster;
+        for partition in 0..partitions {
+            let group = &repaired.groups[&partition];
+            let mut voters: Vec<MemberId> = group.voters.iter().map(|r| r.member).collect();
+            let mut want = stand_ins.replicas_of(partition).to_vec();
+            voters.sort_unstable();
+            want.sort_unstable();
+            prop_assert_eq!(&voters, &want, "partition {}", partition);
+            prop_assert!(!voters.contains(&lost));
+            prop_assert_eq!(voters.len(), rf as usize);
+        }
+        let counts = repaired.leader_counts();
+        let live = members - 1;
+        for member in (0..members).filter(|member| *member != lost) {
+            let leads = counts.get(&member).copied().unwrap_or(0);
+            prop_assert!(
+                leads == partitions / live || leads == partitions.div_ceil(live),
+                "member {} leads {} of {} over {} live members: {:?}", member, leads, partitions, live, counts
+            );
+        }
+        // It comes back with its old id and old copies: every replica returns to the plain ring.
+        let mut returned = repaired;
+        returned.members.insert(lost, saved);
+        let simulation = run(returned, &ring, max_concurrent_moves);
+        prop_assert_eq!(simulation.refusal.clone(), None);
+        prop_assert!(simulation.converged, "not converged after {} rounds", simulation.rounds);
+        assert_reached(&simulation.cluster, &ring)?;
+    }
+}
+
 #[test]
 fn paused_starts_nothing_new_but_finishes_what_is_in_flight() {
     let three = placement(3, 16, 3);
