@@ -3,7 +3,8 @@
 //!
 //! ```text
 //!  observe (GET StatefulSet, LIST pods) ─► validate (pure) ─► observe data plane (every member's
-//!     GET /v1/status, in parallel) ─► ring (pure: target, version, StatefulSet size)
+//!     GET /v1/status, in parallel) ─► health (pure) ─► ring (pure: capacity guard, target,
+//!     version, StatefulSet size; lost members get stand-ins)
 //!     ─► build (pure) ─► apply (server-side apply, owner references)
 //!     ─► form (a fresh cluster: POST /v1/cluster/form)   or   move (pure decide → admin calls)
 //!     ─► status (pure, then one SSA of /status) ─► Events, metrics
