@@ -276,14 +276,15 @@ pub fn compute_status(
         valid.replication_factor,
         &findings.absences,
     );
-    let degraded = degraded_by.or(from_health).unwrap_or_else(|| {
-        if let Some(stall) = stall {
-            Verdict {
-                status: true,
-                reason: "RebalanceStalled",
-                message: stall.message(),
-            }
-        } else if !not_ready.is_empty() && !rolling_out && !starting {
+    // A stalled move names what to fix; health names what it costs (the members that do not
+    // answer are often the stall's cause).
+    let stalled = stall.map(|stall| Verdict {
+        status: true,
+        reason: "RebalanceStalled",
+        message: stall.message(),
+    });
+    let degraded = degraded_by.or(stalled).or(from_health).unwrap_or_else(|| {
+        if !not_ready.is_empty() && !rolling_out && !starting {
             Verdict {
                 status: true,
                 reason: "MembersNotReady",
