@@ -117,10 +117,20 @@ pub fn track(
             (*group.matched.get(&receiver.id)?).map(|index| index as i64)
         });
         let step = view.step.name().to_owned();
+        // Only forward movement counts: a new leader knows nothing of the receiver's index yet,
+        // and a receiver that does not answer reports no keys, so neither resets the clock.
+        let copied_index = copied_index.or(same_move.and_then(|entry| entry.copied_index));
         let progressed = same_move.is_none_or(|entry| {
             entry.step != step
-                || entry.keys_copied != keys_copied
-                || entry.copied_index != copied_index
+                || keys_copied > entry.keys_copied
+                || copied_index > entry.copied_index
+        });
+        let keys_copied = same_move.map_or(keys_copied, |entry| {
+            if entry.step == step {
+                keys_copied.max(entry.keys_copied)
+            } else {
+                keys_copied
+            }
         });
         if same_move.is_none() {
             started += 1;
@@ -317,5 +327,135 @@ fn message(
                 format!("{done}/{total} moves done; in flight: {}", moves.join(", "))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ringcache_placement::{
+        Blocked, MoveStep, MoveView, ObservedGroup, ObservedReplica, PartitionCount, Placement,
+        PlacementSpec,
+    };
+
+    fn time(seconds: i64) -> Time {
+        Time(k8s_openapi::jiff::Timestamp::from_second(seconds).unwrap())
+    }
+
+    fn replica(member: u32) -> ObservedReplica {
+        ObservedReplica {
+            id: (u64::from(member) << 48) | 1,
+            member,
+            stale: false,
+        }
+    }
+
+    /// A scale-out 3 -> 4 whose move of partition 0 to member 3 is at catch-up.
+    fn ring() -> RingDecision {
+        RingDecision {
+            version: 2,
+            from_members: 3,
+            members: 4,
+            adopted: false,
+            statefulset_replicas: 4,
+            target: Placement::compute(PlacementSpec {
+                members: 4,
+                partitions: PartitionCount::new(4).unwrap(),
+                replication_factor: 3,
+                seed: 0,
+            })
+            .unwrap(),
+        }
+    }
+
+    fn catching_up(last_progress: i64) -> RebalanceStatus {
+        RebalanceStatus {
+            phase: RebalancePhase::Moving,
+            from_members: 3,
+            to_members: 4,
+            moves_total: 3,
+            in_flight: vec![MoveStatus {
+                partition: 0,
+                from: 2,
+                to: 3,
+                step: "catch-up".to_owned(),
+                started: time(0),
+                last_progress: time(last_progress),
+                keys_copied: 10,
+                copied_index: Some(50),
+                last_error: String::new(),
+            }],
+            ..RebalanceStatus::default()
+        }
+    }
+
+    fn decision() -> Decision {
+        Decision {
+            in_flight: vec![MoveView {
+                partition: 0,
+                from: Some(replica(2)),
+                to: Some(3),
+                step: MoveStep::CatchUp,
+                blocked: Some(Blocked::ReceiverNotAnswering(3)),
+            }],
+            remaining_moves: 3,
+            ..Decision::default()
+        }
+    }
+
+    #[test]
+    fn a_stopped_receiver_stalls_even_when_its_group_changes_leader() {
+        // Member 3 stopped answering; partition 0 elected member 1, which knows nothing of member
+        // 3's log yet (no matched index), and member 3 reports no keys.
+        let mut observed = ObservedCluster::default();
+        observed.groups.insert(
+            0,
+            ObservedGroup {
+                voters: vec![replica(0), replica(1), replica(2)],
+                learners: vec![replica(3)],
+                leader: Some(1),
+                ..ObservedGroup::default()
+            },
+        );
+        let spec = RebalanceSpec {
+            progress_deadline_seconds: 30,
+            ..RebalanceSpec::default()
+        };
+        let previous = catching_up(0);
+        let progress = track(
+            Some(&previous),
+            &ring(),
+            &decision(),
+            &observed,
+            &[],
+            &spec,
+            &time(40),
+        );
+        let stall = progress.stall.expect("no progress for 40 s");
+        assert_eq!((stall.partition, stall.to, stall.seconds), (0, 3, 40));
+        assert_eq!(progress.rebalance.phase, RebalancePhase::Stalled);
+        let entry = &progress.rebalance.in_flight[0];
+        assert_eq!((entry.keys_copied, entry.copied_index), (10, Some(50)));
+
+        // The receiver answers again and its log advances: progress, the stall clears.
+        observed.members.insert(
+            3,
+            ringcache_placement::ObservedMember {
+                id: replica(3).id,
+                ..Default::default()
+            },
+        );
+        observed.groups.get_mut(&0).unwrap().matched = [(replica(3).id, Some(60))].into();
+        let resumed = track(
+            Some(&previous),
+            &ring(),
+            &decision(),
+            &observed,
+            &[],
+            &spec,
+            &time(41),
+        );
+        assert_eq!(resumed.stall, None);
+        assert_eq!(resumed.rebalance.in_flight[0].last_progress, time(41));
     }
 }
