@@ -271,11 +271,15 @@ pub fn compute_status(
         .map(|member| member.pod.clone())
         .collect();
     let stall = progress.and_then(|progress| progress.stall.as_ref());
+    // Until the cluster was up once, missing leaders are its first elections, not a fault
+    // (`Available` says it is not serving yet); during a rollout each restarting pod leaves its
+    // partitions one voter short for a moment, which `Progressing`/`RollingOut` already says.
     let from_health = findings::degraded_by_health(
         findings.health.as_ref(),
         valid.replication_factor,
         &findings.absences,
-    );
+    )
+    .filter(|verdict| has_been_up && !(rolling_out && verdict.reason == "UnderReplicated"));
     // A stalled move names what to fix; health names what it costs (the members that do not
     // answer are often the stall's cause).
     let stalled = stall.map(|stall| Verdict {
