@@ -10,7 +10,7 @@ use super::repair::Absences;
 use crate::api::SpreadStatus;
 
 /// Partitions named in a condition message before `and N more`.
-const NAMED_PARTITIONS: usize = 16;
+const NAMED_PARTITIONS: usize = 64;
 
 /// Inputs of the status phase that come from observing the members.
 #[derive(Clone, Debug, Default, PartialEq)]

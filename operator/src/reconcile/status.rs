@@ -553,10 +553,13 @@ mod tests {
         let degraded = find_condition(&status, ConditionType::Degraded).unwrap();
         assert_eq!(degraded.status, "True");
         assert_eq!(degraded.reason, "UnderReplicated");
+        let all: Vec<String> = (0..64).map(|partition| partition.to_string()).collect();
         assert_eq!(
             degraded.message,
-            "64 partitions have fewer than 3 live voters: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, \
-             13, 14, 15, and 48 more"
+            format!(
+                "64 partitions have fewer than 3 live voters: {}",
+                all.join(", ")
+            )
         );
         assert_eq!(
             find_condition(&status, ConditionType::Available)
