@@ -187,6 +187,10 @@ pub fn json_path<'a>(obj: &'a Value, path: &str) -> Option<&'a Value> {
         current = match segment {
             Segment::Key(key) => current.get(key)?,
             Segment::Index(i) => current.get(i)?,
+            Segment::Filter(key, value) => current
+                .as_array()?
+                .iter()
+                .find(|element| element.get(key).and_then(Value::as_str) == Some(value))?,
         };
     }
     Some(current)
@@ -216,6 +220,8 @@ pub fn set_json_path(obj: &mut Value, path: &str, value: Value) -> bool {
                 Some(v) => v,
                 None => return false,
             },
+            // Only the paths of scale subresources are written; none has a filter.
+            Segment::Filter(..) => return false,
         };
     }
     match last {
@@ -236,21 +242,59 @@ pub fn set_json_path(obj: &mut Value, path: &str, value: Value) -> bool {
             }
             None => false,
         },
+        Segment::Filter(..) => false,
     }
 }
 
 enum Segment<'a> {
     Key(&'a str),
     Index(usize),
+    /// `[?(@.key=="value")]`: the first list element whose `key` is the string `value`.
+    Filter(&'a str, &'a str),
+}
+
+/// Splits a path at the dots outside brackets (a filter's `@.type` stays whole).
+fn split_outside_brackets(path: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (at, character) in path.char_indices() {
+        match character {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            '.' if depth == 0 => {
+                parts.push(&path[start..at]);
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&path[start..]);
+    parts
+}
+
+/// `?(@.key=="value")` (or with single quotes) as key and value.
+fn filter(expression: &str) -> Option<(&str, &str)> {
+    let inner = expression.strip_prefix("?(@.")?.strip_suffix(')')?;
+    let (key, value) = inner.split_once("==")?;
+    let value = value.trim();
+    let value = value
+        .strip_prefix('"')
+        .and_then(|value| value.strip_suffix('"'))
+        .or_else(|| {
+            value
+                .strip_prefix('\'')
+                .and_then(|value| value.strip_suffix('\''))
+        })?;
+    Some((key.trim(), value))
 }
 
 fn path_segments(path: &str) -> Vec<Segment<'_>> {
     let mut out = Vec::new();
-    for part in path.trim_start_matches('.').split('.') {
+    for part in split_outside_brackets(path.trim_start_matches('.')) {
         if part.is_empty() {
             continue;
         }
-        // `conditions[0]` is a key followed by indices.
+        // `conditions[0]` is a key followed by indices or filters.
         let mut rest = part;
         if let Some(open) = rest.find('[') {
             if open > 0 {
@@ -258,11 +302,19 @@ fn path_segments(path: &str) -> Vec<Segment<'_>> {
             }
             rest = &rest[open..];
             while let Some(stripped) = rest.strip_prefix('[') {
-                let Some(close) = stripped.find(']') else {
+                let close = if stripped.starts_with("?(") {
+                    stripped.find(")]").map(|at| at + 1)
+                } else {
+                    stripped.find(']')
+                };
+                let Some(close) = close else {
                     break;
                 };
-                if let Ok(i) = stripped[..close].parse() {
+                let inside = &stripped[..close];
+                if let Ok(i) = inside.parse() {
                     out.push(Segment::Index(i));
+                } else if let Some((key, value)) = filter(inside) {
+                    out.push(Segment::Filter(key, value));
                 }
                 rest = &stripped[close + 1..];
             }
@@ -314,6 +366,31 @@ mod tests {
             Some(&json!("Ready"))
         );
         assert!(set_json_path(&mut v, ".spec.replicas", json!(5)));
+        let conditions = json!({"status": {"conditions": [
+            {"type": "Progressing", "status": "False"},
+            {"type": "Available", "status": "True"}
+        ]}});
+        assert_eq!(
+            json_path(
+                &conditions,
+                r#".status.conditions[?(@.type=="Available")].status"#
+            ),
+            Some(&json!("True"))
+        );
+        assert_eq!(
+            json_path(
+                &conditions,
+                ".status.conditions[?(@.type=='Progressing')].status"
+            ),
+            Some(&json!("False"))
+        );
+        assert_eq!(
+            json_path(
+                &conditions,
+                r#".status.conditions[?(@.type=="Ready")].status"#
+            ),
+            None
+        );
         assert_eq!(v["spec"]["replicas"], json!(5));
         assert!(!set_json_path(
             &mut v,

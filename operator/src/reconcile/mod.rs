@@ -57,9 +57,10 @@ use validate::{ValidSpec, validate};
 /// Requeue while replicas move: each reconcile advances every move by one observed step.
 pub const REQUEUE_MOVING: Duration = Duration::from_secs(1);
 /// Requeue while something is changing.
-pub const REQUEUE_BUSY: Duration = Duration::from_secs(15);
-/// Requeue of a settled cluster (a periodic re-check; watches trigger the rest).
-pub const REQUEUE_SETTLED: Duration = Duration::from_secs(300);
+pub const REQUEUE_BUSY: Duration = Duration::from_secs(5);
+/// Requeue of a settled cluster. Health comes from the members, not from Kubernetes objects, so no
+/// watch reports a replica removed by hand or a leader that cannot commit: the reconcile polls.
+pub const REQUEUE_SETTLED: Duration = Duration::from_secs(10);
 
 /// Reconciles one CacheCluster. Errors are retried by the controller with backoff
 /// ([`error_policy`]).
