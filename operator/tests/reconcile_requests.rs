@@ -236,7 +236,7 @@ async fn a_new_cluster_is_applied_object_by_object_then_status() {
         format!("{action:?}"),
         format!(
             "{:?}",
-            kube::runtime::controller::Action::requeue(std::time::Duration::from_secs(15))
+            kube::runtime::controller::Action::requeue(std::time::Duration::from_secs(5))
         )
     );
     let sent = harness.server.await.unwrap();
