@@ -13,9 +13,10 @@
 //! ```
 //!
 //! Rules, each checked by the property tests:
-//! - add before remove: a voter is removed only while the group has more than RF voters, so no
-//!   partition has fewer than RF voters because of a move (an under-replicated group gets a
-//!   receiver first and loses nothing);
+//! - add before remove: a live voter is removed only while the group has more than RF voters, so
+//!   no partition has fewer than RF live voters because of a move (an under-replicated group gets a
+//!   receiver first and loses nothing); a dead voter (stale id, or a member that does not answer)
+//!   is removed first, since it holds no vote and only enlarges the quorum;
 //! - at most one membership change per partition at a time, none while a change is half-way;
 //! - at most `max_concurrent_moves` partitions move at once; a move in flight always finishes, new
 //!   ones prefer receivers and givers no other move uses;
@@ -494,6 +495,25 @@ fn advance(
             partition,
             leader,
             replica: *replica,
+        });
+        return view;
+    }
+    // A dead giver (an id no live member has, or a member that does not answer) goes first, even
+    // below RF voters: it holds no vote, and kept until after the promotion it would make the group
+    // need every live voter for a quorum (RF + 1 voters, one dead).
+    if let Some(dead) = gap
+        .givers
+        .iter()
+        .find(|replica| replica.stale || !observed.answers(replica.member))
+        .filter(|replica| gap.voters > 1 && Some(replica.member) != group.leader)
+    {
+        view.step = MoveStep::RemoveReplica;
+        view.to = None;
+        view.from = Some(*dead);
+        actions.push(Action::RemoveReplica {
+            partition,
+            leader,
+            replica: *dead,
         });
         return view;
     }

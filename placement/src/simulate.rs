@@ -72,7 +72,7 @@ pub enum Refusal {
     NotLeader(Action),
     #[error("{0:?}: the leader cannot remove itself")]
     RemovingLeader(Action),
-    #[error("{0:?}: removing a voter would leave fewer than RF voters")]
+    #[error("{0:?}: removing a live voter would leave fewer than RF voters (or no voter at all)")]
     BelowReplicationFactor(Action),
     #[error("{0:?}: the learner is not a replica of the group")]
     UnknownReplica(Action),
@@ -175,12 +175,17 @@ pub fn apply(
             leader,
             replica,
         } => {
+            let live = !replica.stale && observed.answers(replica.member);
             let group = leader_group(observed, partition, leader, action)?;
             if replica.member == leader && !replica.stale {
                 return Err(Refusal::RemovingLeader(action));
             }
             if let Some(position) = group.voters.iter().position(|r| r.id == replica.id) {
-                if group.voters.len() <= replication_factor {
+                // A dead voter may go at any time; a live one only above RF voters.
+                if live && group.voters.len() <= replication_factor {
+                    return Err(Refusal::BelowReplicationFactor(action));
+                }
+                if group.voters.len() <= 1 {
                     return Err(Refusal::BelowReplicationFactor(action));
                 }
                 group.voters.remove(position);

@@ -362,3 +362,54 @@ fn a_silent_member_keeps_the_placement_from_being_called_done() {
     assert!(!decision.placement_done);
     assert_eq!(decision.remaining_moves, 0);
 }
+
+/// A giver that is dead (its member does not answer) is removed before its replacement is added:
+/// kept, it would make the group of RF + 1 voters need every live voter for a quorum. A live
+/// giver is still removed only after its replacement votes.
+#[test]
+fn a_dead_giver_goes_first_and_a_live_one_last() {
+    let four = placement(4, 8, 3);
+    let lost = 1;
+    let stand_ins = four.standing_in_for(&std::collections::BTreeSet::from([lost]));
+    let mut cluster = settled(&four, 4);
+    cluster.members.remove(&lost);
+    cluster.silent.clear();
+    for group in cluster.groups.values_mut() {
+        if group.leader == Some(lost) {
+            group.leader = group.voters.iter().map(|r| r.member).find(|m| *m != lost);
+        }
+    }
+    let options = Options {
+        max_concurrent_moves: 8,
+        paused: false,
+    };
+    let decision = decide(&cluster, &stand_ins, options);
+    let mut removed = 0;
+    for action in &decision.actions {
+        match action {
+            Action::RemoveReplica { replica, .. } => {
+                assert_eq!(replica.member, lost, "only the dead voter goes: {action:?}");
+                removed += 1;
+            }
+            other => panic!("nothing is added before the dead voter is removed: {other:?}"),
+        }
+    }
+    assert_eq!(
+        removed,
+        four.partitions_of(lost).len(),
+        "every group of the lost member drops it at once"
+    );
+
+    // A live giver (a plain scale-out): the receiver is hosted first, nobody is removed.
+    let three = placement(3, 8, 3);
+    let cluster = settled(&three, 4);
+    let decision = decide(&cluster, &four, options);
+    assert!(
+        decision
+            .actions
+            .iter()
+            .all(|action| !matches!(action, Action::RemoveReplica { .. })),
+        "{:?}",
+        decision.actions
+    );
+}

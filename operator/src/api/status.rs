@@ -89,10 +89,13 @@ pub struct MemberStatus {
 #[serde(rename_all = "camelCase")]
 pub struct SpreadStatus {
     /// Partition replicas hosted per member, e.g. `38-39`.
+    #[serde(default)]
     pub replicas: String,
     /// Partitions led per member, e.g. `12-13`.
+    #[serde(default)]
     pub leaders: String,
     /// Estimated data per member, e.g. `61.0MiB-64.2MiB`.
+    #[serde(default)]
     pub memory: String,
 }
 
