@@ -6,15 +6,15 @@
 //!    the Node object exists and is Ready
 //!    pending pods without a node: bound to this node (pods/binding, as a scheduler would)
 //!    pods on this node: process running, status reported (podIP, phase, Ready from /readyz)
-//!    pods on this node being deleted: process stopped, then the object deleted with grace 0
+//!    pods on this node being deleted: preStop hook, SIGTERM, SIGKILL after the grace period (in
+//!      the background), then the object deleted with grace 0
 //!    claims (PVCs) still Pending: a PersistentVolume made for each, as a local provisioner would;
 //!      kube-controller-manager's PV binder binds the two
 //!  processes whose pod is gone: stopped
 //! ```
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Node, PersistentVolume, PersistentVolumeClaim, Pod};
@@ -23,9 +23,11 @@ use kube::{Client, ResourceExt};
 use parking_lot::Mutex;
 use serde_json::json;
 
-use super::{PodRunnerOptions, RunnerState, run_pod};
+use super::running::run_pod;
+use super::terminate::{self, StopReason};
+use super::{PodKey, PodRunnerOptions, RunnerState, terminate_in_background};
 
-/// One kubelet round.
+/// One kubelet round (real control plane).
 pub(super) async fn reconcile(
     client: &Client,
     options: &PodRunnerOptions,
@@ -41,51 +43,71 @@ pub(super) async fn reconcile(
         .list(&ListParams::default())
         .await?
         .items;
-    let mut wanted: HashSet<(String, String)> = HashSet::new();
     for pod in &pods {
-        let namespace = pod.namespace().unwrap_or_default();
-        let key = (namespace.clone(), pod.name_any());
-        let api: Api<Pod> = Api::namespaced(client.clone(), &namespace);
-        let node = pod.spec.as_ref().and_then(|spec| spec.node_name.as_deref());
-        match node {
-            None if pod.metadata.deletion_timestamp.is_none() => bind(&api, pod, node_name).await,
-            Some(node) if node == node_name => {
-                if pod.metadata.deletion_timestamp.is_some() {
-                    terminate(&api, pod, state).await;
-                    continue;
-                }
-                let owner = statefulsets.iter().find(|statefulset| {
-                    statefulset.namespace().as_deref() == Some(namespace.as_str())
-                        && pod.owner_references().iter().any(|owner| {
-                            owner.controller == Some(true)
-                                && Some(&owner.uid) == statefulset.metadata.uid.as_ref()
-                        })
-                });
-                // Only StatefulSet pods are ringcache-node pods; anything else stays Pending.
-                if let Some(statefulset) = owner {
-                    wanted.insert(key);
-                    run_pod(client, options, state, statefulset, pod).await;
-                }
-            }
-            _ => {}
+        let unbound = pod
+            .spec
+            .as_ref()
+            .is_none_or(|spec| spec.node_name.is_none());
+        if unbound && pod.metadata.deletion_timestamp.is_none() {
+            let api: Api<Pod> =
+                Api::namespaced(client.clone(), &pod.namespace().unwrap_or_default());
+            bind(&api, pod, node_name).await;
         }
     }
-    let orphans: Vec<_> = {
-        let mut state = state.lock();
-        let gone: Vec<_> = state
-            .processes
-            .keys()
-            .filter(|key| !wanted.contains(*key))
-            .cloned()
-            .collect();
-        gone.into_iter()
-            .filter_map(|key| state.processes.remove(&key))
-            .collect()
-    };
-    for process in orphans {
-        process.stop(Duration::from_secs(10)).await;
-    }
+    run_pods(client, options, node_name, state, &statefulsets, &pods).await;
     provision_volumes(client, options).await
+}
+
+/// The kubelet's pod loop (both modes): the StatefulSet pods bound to `node_name` run and report
+/// their status; those being deleted are stopped (preStop, SIGTERM, SIGKILL after their grace
+/// period, in the background) and then deleted for good; processes whose pod is gone are stopped.
+/// Returns whether each pod that runs is ready.
+pub(super) async fn run_pods(
+    client: &Client,
+    options: &PodRunnerOptions,
+    node_name: &str,
+    state: &Arc<Mutex<RunnerState>>,
+    statefulsets: &[StatefulSet],
+    pods: &[Pod],
+) -> HashMap<PodKey, bool> {
+    let mut wanted: HashSet<PodKey> = HashSet::new();
+    let mut readiness = HashMap::new();
+    for pod in pods {
+        let namespace = pod.namespace().unwrap_or_default();
+        let key = (namespace.clone(), pod.name_any());
+        let node = pod.spec.as_ref().and_then(|spec| spec.node_name.as_deref());
+        if node != Some(node_name) {
+            continue;
+        }
+        if pod.metadata.deletion_timestamp.is_some() {
+            terminate(client, pod, state);
+            continue;
+        }
+        let owner = statefulsets.iter().find(|statefulset| {
+            statefulset.namespace().as_deref() == Some(namespace.as_str())
+                && pod.owner_references().iter().any(|owner| {
+                    owner.controller == Some(true)
+                        && Some(&owner.uid) == statefulset.metadata.uid.as_ref()
+                })
+        });
+        // Only StatefulSet pods are ringcache-node pods; anything else stays Pending.
+        if let Some(statefulset) = owner {
+            wanted.insert(key.clone());
+            let ready = run_pod(client, options, state, statefulset, pod).await;
+            readiness.insert(key, ready);
+        }
+    }
+    let orphans: Vec<PodKey> = state
+        .lock()
+        .processes
+        .keys()
+        .filter(|key| !wanted.contains(*key))
+        .cloned()
+        .collect();
+    for key in orphans {
+        terminate_in_background(state, key, None, StopReason::Orphaned, || async {});
+    }
+    readiness
 }
 
 /// Creates (once) the Node the pods are bound to, and reports it Ready.
@@ -131,28 +153,35 @@ async fn bind(api: &Api<Pod>, pod: &Pod, node_name: &str) {
     }
 }
 
-/// A pod being deleted: its process gets its grace period to stop, then the object goes (only the
-/// kubelet deletes a scheduled pod for good).
-async fn terminate(api: &Api<Pod>, pod: &Pod, state: &Arc<Mutex<RunnerState>>) {
-    let key = (pod.namespace().unwrap_or_default(), pod.name_any());
-    let process = state.lock().processes.remove(&key);
-    if let Some(process) = process {
-        let grace = pod.metadata.deletion_grace_period_seconds.unwrap_or(30);
-        process
-            .stop(Duration::from_secs(grace.clamp(0, 60) as u64))
-            .await;
-    }
-    let params = DeleteParams {
-        grace_period_seconds: Some(0),
-        preconditions: Some(Preconditions {
-            uid: pod.uid(),
-            resource_version: None,
-        }),
-        ..DeleteParams::default()
-    };
-    if let Err(error) = api.delete(&pod.name_any(), &params).await {
-        tracing::debug!(pod = pod.name_any(), %error, "final delete of a terminating pod");
-    }
+/// A pod being deleted: its process gets the deletion's grace period to stop (preStop hook first),
+/// in the background; then the object goes (only the kubelet deletes a scheduled pod for good).
+fn terminate(client: &Client, pod: &Pod, state: &Arc<Mutex<RunnerState>>) {
+    let namespace = pod.namespace().unwrap_or_default();
+    let key = (namespace.clone(), pod.name_any());
+    let address = state.lock().addresses.get(&key).cloned();
+    let plan = address.map(|ip| terminate::stop_plan(pod, &ip));
+    let api: Api<Pod> = Api::namespaced(client.clone(), &namespace);
+    let name = pod.name_any();
+    let uid = pod.uid();
+    terminate_in_background(
+        state,
+        key,
+        plan,
+        StopReason::PodDeleted,
+        move || async move {
+            let params = DeleteParams {
+                grace_period_seconds: Some(0),
+                preconditions: Some(Preconditions {
+                    uid,
+                    resource_version: None,
+                }),
+                ..DeleteParams::default()
+            };
+            if let Err(error) = api.delete(&name, &params).await {
+                tracing::debug!(pod = name, %error, "final delete of a terminating pod");
+            }
+        },
+    );
 }
 
 /// A PersistentVolume for each Pending claim without a volume: a directory under the state

@@ -6,12 +6,26 @@ use std::time::Duration;
 
 use tokio::process::{Child, Command};
 
+use super::probe::Readiness;
 use super::spec::ProcessPlan;
+use super::terminate::StopPlan;
+
+/// The Pod a process runs for, and how to stop it.
+#[derive(Debug, Clone)]
+pub struct ProcessOwner {
+    pub namespace: String,
+    pub pod: String,
+    pub uid: Option<String>,
+    pub stop_plan: StopPlan,
+}
 
 /// A running (or exited) pod process. Dropping it kills the process.
 pub struct NodeProcess {
     child: Child,
     restarts: u32,
+    owner: ProcessOwner,
+    /// The readiness probe's state for this container.
+    pub readiness: Readiness,
 }
 
 impl NodeProcess {
@@ -22,6 +36,7 @@ impl NodeProcess {
         log: &Path,
         data_dir: &Path,
         restarts: u32,
+        owner: ProcessOwner,
     ) -> std::io::Result<Self> {
         if let Some(parent) = log.parent() {
             std::fs::create_dir_all(parent)?;
@@ -45,7 +60,12 @@ impl NodeProcess {
             .stderr(log_file)
             .kill_on_drop(true)
             .spawn()?;
-        Ok(NodeProcess { child, restarts })
+        Ok(NodeProcess {
+            child,
+            restarts,
+            owner,
+            readiness: Readiness::default(),
+        })
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -56,13 +76,18 @@ impl NodeProcess {
         self.restarts
     }
 
+    pub fn owner(&self) -> &ProcessOwner {
+        &self.owner
+    }
+
     /// Whether the process still runs.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
 
     /// SIGTERM (the node hands its leaderships away and exits), then SIGKILL after `grace`.
-    pub async fn stop(mut self, grace: Duration) {
+    /// Whether it exited by itself (or had already).
+    pub async fn stop(mut self, grace: Duration) -> bool {
         if let Some(pid) = self.child.id() {
             let _ = Command::new("kill")
                 .arg("-TERM")
@@ -70,9 +95,12 @@ impl NodeProcess {
                 .status()
                 .await;
             if tokio::time::timeout(grace, self.child.wait()).await.is_ok() {
-                return;
+                return true;
             }
+        } else {
+            return true;
         }
         let _ = self.child.kill().await;
+        false
     }
 }

@@ -5,9 +5,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{Container, Pod};
+use k8s_openapi::api::core::v1::{Container, Pod, PodTemplateSpec};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::ResourceExt;
+
+use super::rollout::REVISION_LABEL;
 
 /// Why a pod cannot be run here.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,14 +41,20 @@ pub fn ordinal_of(statefulset: &StatefulSet, pod: &Pod) -> Option<i32> {
         .ok()
 }
 
-/// The Pod the StatefulSet controller would create for `ordinal`: the template's metadata and
-/// spec, the StatefulSet's pod labels, and an owner reference (so deleting the StatefulSet
-/// collects it).
-pub fn pod_object(statefulset: &StatefulSet, ordinal: i32) -> Result<Pod, PodSpecError> {
+/// The Pod the StatefulSet controller creates for `ordinal` from `template` (of revision
+/// `revision`): the template's metadata and spec, the StatefulSet's pod labels, the revision label,
+/// an owner reference (so deleting the StatefulSet collects it), and bound to `node_name` (there is
+/// no scheduler; a bound pod is deleted gracefully, so the runner's kubelet stops it first).
+pub fn pod_object(
+    statefulset: &StatefulSet,
+    template: &PodTemplateSpec,
+    ordinal: i32,
+    revision: &str,
+    node_name: &str,
+) -> Result<Pod, PodSpecError> {
     let incomplete = || PodSpecError::IncompleteStatefulSet(statefulset.name_any());
     let namespace = statefulset.namespace().ok_or_else(incomplete)?;
     let uid = statefulset.uid().ok_or_else(incomplete)?;
-    let template = &statefulset.spec.template;
     let mut labels: BTreeMap<String, String> = template
         .metadata
         .as_ref()
@@ -61,6 +69,12 @@ pub fn pod_object(statefulset: &StatefulSet, ordinal: i32) -> Result<Pod, PodSpe
         "apps.kubernetes.io/pod-index".to_owned(),
         ordinal.to_string(),
     );
+    labels.insert(REVISION_LABEL.to_owned(), revision.to_owned());
+    let mut spec = template.spec.clone().ok_or_else(incomplete)?;
+    spec.node_name = Some(node_name.to_owned());
+    // As the StatefulSet controller sets them, so that the pod resolves as <pod>.<service>.
+    spec.hostname = Some(name.clone());
+    spec.subdomain = statefulset.spec.service_name.clone();
     Ok(Pod {
         metadata: ObjectMeta {
             name: Some(name),
@@ -80,9 +94,14 @@ pub fn pod_object(statefulset: &StatefulSet, ordinal: i32) -> Result<Pod, PodSpe
             }]),
             ..ObjectMeta::default()
         },
-        spec: Some(template.spec.clone().ok_or_else(incomplete)?),
+        spec: Some(spec),
         status: None,
     })
+}
+
+/// The revision a pod was created from (its `controller-revision-hash` label).
+pub fn pod_revision(pod: &Pod) -> Option<String> {
+    pod.labels().get(REVISION_LABEL).cloned()
 }
 
 /// How to start a pod's process here.
@@ -171,9 +190,7 @@ pub fn process_plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::api::core::v1::{
-        EnvVar, EnvVarSource, ObjectFieldSelector, PodSpec, PodTemplateSpec,
-    };
+    use k8s_openapi::api::core::v1::{EnvVar, EnvVarSource, ObjectFieldSelector, PodSpec};
 
     fn statefulset() -> StatefulSet {
         let mut statefulset = StatefulSet::default();
@@ -227,7 +244,14 @@ mod tests {
 
     #[test]
     fn pods_carry_labels_and_an_owner_reference() {
-        let pod = pod_object(&statefulset(), 2).unwrap();
+        let set = statefulset();
+        let pod = pod_object(&set, &set.spec.template, 2, "demo-abc", "node-a").unwrap();
+        assert_eq!(pod.labels()[REVISION_LABEL], "demo-abc");
+        assert_eq!(pod_revision(&pod).as_deref(), Some("demo-abc"));
+        assert_eq!(
+            pod.spec.as_ref().unwrap().node_name.as_deref(),
+            Some("node-a")
+        );
         assert_eq!(pod.name_any(), "demo-2");
         assert_eq!(pod.labels()["app"], "demo");
         assert_eq!(pod.labels()["statefulset.kubernetes.io/pod-name"], "demo-2");
@@ -237,7 +261,8 @@ mod tests {
 
     #[test]
     fn process_runs_on_the_pod_address_with_its_data_dir() {
-        let pod = pod_object(&statefulset(), 1).unwrap();
+        let set = statefulset();
+        let pod = pod_object(&set, &set.spec.template, 1, "demo-abc", "node-a").unwrap();
         let secrets = BTreeMap::from([("/etc/auth".to_owned(), PathBuf::from("/run/x/auth"))]);
         let plan = process_plan(&pod, "127.9.1.2", Path::new("/var/demo-1"), &secrets).unwrap();
         assert_eq!(

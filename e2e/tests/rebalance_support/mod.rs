@@ -32,6 +32,11 @@ pub fn real_cluster() -> bool {
 
 /// The CacheCluster every scenario uses, with `replicas` members.
 pub fn manifest(name: &str, replicas: u32) -> String {
+    manifest_with(name, replicas, "")
+}
+
+/// [`manifest`] with more `spec` fields (YAML lines indented by two spaces, each ending in `\n`).
+pub fn manifest_with(name: &str, replicas: u32, extra_spec: &str) -> String {
     format!(
         "apiVersion: cache.ringcache.dev/v1alpha1
 kind: CacheCluster
@@ -44,7 +49,7 @@ spec:
   rebalance:
     maxConcurrentMoves: 4
     progressDeadlineSeconds: 30
-"
+{extra_spec}"
     )
 }
 
@@ -65,7 +70,12 @@ impl Env {
     /// Creates CacheCluster `name` with `replicas` members and waits until it is `Available`.
     /// `subnet` picks the local pods' addresses (127.`subnet`.x.y).
     pub async fn start(subnet: u8, name: &str, replicas: u32) -> Self {
-        let text = manifest(name, replicas);
+        Self::start_with(subnet, name, &manifest(name, replicas)).await
+    }
+
+    /// [`Env::start`] with the CacheCluster manifest `text` (named `name`).
+    pub async fn start_with(subnet: u8, name: &str, text: &str) -> Self {
+        let text = text.to_owned();
         if !real_cluster() {
             let state_dir = std::env::temp_dir().join(format!(
                 "ringcache-e2e-rebalance-{}-{subnet}",
@@ -134,6 +144,15 @@ impl Env {
 
     pub fn client(&self) -> Client {
         self.client.clone()
+    }
+
+    /// The local cluster (pod runner, operator process), when the test runs one.
+    #[allow(dead_code)] // used by the self-repair and rolling-update tests, not by rebalance.rs
+    pub fn local(&self) -> Option<&LocalCluster> {
+        match &self.kind {
+            Kind::Local(cluster) => Some(cluster),
+            Kind::Real => None,
+        }
     }
 
     pub fn namespace(&self) -> &str {
