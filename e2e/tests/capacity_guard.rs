@@ -21,7 +21,7 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::api::Api;
 use rebalance_support::*;
 use repair_support::pods::pods;
-use repair_support::{numbers_in, patch_spec, wait_condition};
+use repair_support::{byte_quantities, patch_spec, wait_condition};
 use ringcache_e2e::final_reads::FinalReads;
 use ringcache_e2e::observer::{Observer, matches_ring, observed_placement};
 use ringcache_e2e::workload::{Workload, WorkloadOptions};
@@ -143,14 +143,18 @@ async fn a_scale_in_that_does_not_fit_is_blocked_until_maxmemory_is_raised() {
     )
     .await;
     eprintln!("e2e: ScaleInBlocked after {took:?}: {}", blocked.message);
-    let numbers = numbers_in(&blocked.message);
+    // Bytes, or a unit with one decimal (`4.0MiB`): within 1 % of the maxmemory, and above it.
+    let quantities = byte_quantities(&blocked.message);
+    let limit = MAX_MEMORY as f64;
     assert!(
-        numbers.contains(&MAX_MEMORY),
+        quantities
+            .iter()
+            .any(|bytes| (bytes - limit).abs() <= limit * 0.01),
         "the message names the maxmemory ({MAX_MEMORY} bytes): {:?}",
         blocked.message
     );
     assert!(
-        numbers.iter().any(|number| *number > MAX_MEMORY),
+        quantities.iter().any(|bytes| *bytes > limit * 1.02),
         "the message names the projected bytes per member (above {MAX_MEMORY}): {:?}",
         blocked.message
     );

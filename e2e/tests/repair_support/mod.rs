@@ -92,6 +92,35 @@ pub fn numbers_in(text: &str) -> Vec<u64> {
         .collect()
 }
 
+/// The byte quantities in `text`: plain numbers (bytes) and numbers with a unit (`4.0MiB`,
+/// `512KiB`, `1.5GiB`, `80B`), in order, as bytes.
+pub fn byte_quantities(text: &str) -> Vec<f64> {
+    let mut found = Vec::new();
+    let chars: Vec<char> = text.chars().collect();
+    let mut index = 0;
+    while index < chars.len() {
+        if !chars[index].is_ascii_digit() {
+            index += 1;
+            continue;
+        }
+        let start = index;
+        while index < chars.len() && (chars[index].is_ascii_digit() || chars[index] == '.') {
+            index += 1;
+        }
+        let number: String = chars[start..index].iter().collect();
+        let Ok(value) = number.trim_end_matches('.').parse::<f64>() else {
+            continue;
+        };
+        let rest: String = chars[index..].iter().take(3).collect();
+        let scale = [("KiB", 1024.0), ("MiB", 1048576.0), ("GiB", 1073741824.0)]
+            .iter()
+            .find(|(unit, _)| rest.starts_with(unit))
+            .map_or(1.0, |(_, scale)| *scale);
+        found.push(value * scale);
+    }
+    found
+}
+
 /// Condition `kind` as it stands now (default when absent).
 pub async fn condition(env: &Env, kind: &str) -> ConditionView {
     env.status().await.condition(kind).unwrap_or_default()
@@ -224,5 +253,23 @@ mod tests {
             vec![5033164, 4194304, 3, 7]
         );
         assert!(numbers_in("none").is_empty());
+    }
+
+    #[test]
+    fn byte_quantities_are_read_with_their_units() {
+        let message = "scale-in from 4 to 3 members is held: member 0 would hold 4.4MiB of data, \
+                       more than maxMemory 4.0MiB; or 4194304 bytes, 512KiB";
+        assert_eq!(
+            byte_quantities(message),
+            vec![
+                4.0,
+                3.0,
+                0.0,
+                4.4 * 1048576.0,
+                4.0 * 1048576.0,
+                4194304.0,
+                524288.0
+            ]
+        );
     }
 }
