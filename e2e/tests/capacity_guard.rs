@@ -21,7 +21,7 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::api::Api;
 use rebalance_support::*;
 use repair_support::pods::pods;
-use repair_support::{byte_quantities, patch_spec, wait_condition};
+use repair_support::{byte_quantities, patch_spec, wait_condition, wait_settled};
 use ringcache_e2e::final_reads::FinalReads;
 use ringcache_e2e::observer::{Observer, matches_ring, observed_placement};
 use ringcache_e2e::workload::{Workload, WorkloadOptions};
@@ -123,6 +123,7 @@ async fn a_scale_in_that_does_not_fit_is_blocked_until_maxmemory_is_raised() {
     let env = Env::start_with(85, "guard", &text).await;
     let observer = Observer::start(env.client(), env.namespace(), env.name(), 4, SAMPLE_EVERY);
     assert_on_ring(&observer, 4).await;
+    wait_settled(&env, 4).await;
     let (filled, usage) = fill(&env, 4).await;
     eprintln!(
         "e2e: {} keys of {VALUE_BYTES} bytes written; used_memory per member {usage:?} \

@@ -19,7 +19,7 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use kube::api::Api;
 use rebalance_support::*;
 use repair_support::pods::{RolloutTracker, pods};
-use repair_support::{member_ids, patch_spec, wait_condition};
+use repair_support::{member_ids, patch_spec, wait_condition, wait_settled};
 use ringcache_e2e::observer::Observer;
 use ringcache_e2e::pods::terminate::StopReason;
 use ringcache_e2e::workload::{Workload, WorkloadOptions};
@@ -43,6 +43,7 @@ async fn a_template_change_rolls_every_pod_highest_ordinal_first_under_load() {
     let _serial = ONE_CLUSTER_AT_A_TIME.lock().await;
     let env = Env::start(81, "roll", 3).await;
     let observer = Observer::start(env.client(), env.namespace(), env.name(), 3, SAMPLE_EVERY);
+    wait_settled(&env, 3).await;
     let before = assert_on_ring(&observer, 3).await;
     let ids_before = member_ids(&before.last);
     let workload = Workload::start(WorkloadOptions::new(env.stable_endpoints().await, "roll"));

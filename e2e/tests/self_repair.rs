@@ -77,6 +77,7 @@ async fn a_wiped_member_is_re_added_everywhere_under_load() {
     let observer = Observer::start(env.client(), env.namespace(), env.name(), 3, SAMPLE_EVERY);
     let before = assert_on_ring(&observer, 3).await;
     let old_id = member_ids(&before.last)[&WIPED];
+    wait_settled(&env, 3).await;
     let workload = start_load(&env, "wiped").await;
     let pod = format!("{}-{WIPED}", env.name());
     let data_dir = env
@@ -171,6 +172,7 @@ async fn two_voters_removed_by_hand_are_reported_and_repaired() {
     let _serial = ONE_CLUSTER_AT_A_TIME.lock().await;
     let env = Env::start(83, "voters", 3).await;
     let observer = Observer::start(env.client(), env.namespace(), env.name(), 3, SAMPLE_EVERY);
+    wait_settled(&env, 3).await;
     let before = assert_on_ring(&observer, 3).await;
     let workload = start_load(&env, "voters").await;
     let leader_view = before
@@ -289,6 +291,7 @@ async fn a_partition_without_a_majority_is_reported_unavailable_and_recovers() {
     let env = Env::start(84, "quorum", 5).await;
     let observer = Observer::start(env.client(), env.namespace(), env.name(), 5, SAMPLE_EVERY);
     assert_on_ring(&observer, 5).await;
+    wait_settled(&env, 5).await;
     let (a, b, partition) = pick_majority(5);
     let workload = start_load(&env, "quorum").await;
     observer.reset(5);

@@ -71,7 +71,7 @@ pub(super) async fn run_pods(
     pods: &[Pod],
 ) -> HashMap<PodKey, bool> {
     let mut wanted: HashSet<PodKey> = HashSet::new();
-    let mut readiness = HashMap::new();
+    let mut running = Vec::new();
     for pod in pods {
         let namespace = pod.namespace().unwrap_or_default();
         let key = (namespace.clone(), pod.name_any());
@@ -93,10 +93,18 @@ pub(super) async fn run_pods(
         // Only StatefulSet pods are ringcache-node pods; anything else stays Pending.
         if let Some(statefulset) = owner {
             wanted.insert(key.clone());
-            let ready = run_pod(client, options, state, statefulset, pod).await;
-            readiness.insert(key, ready);
+            running.push(async move {
+                let ready = run_pod(client, options, state, statefulset, pod).await;
+                (key, ready)
+            });
         }
     }
+    // Every pod at once, as a kubelet probes its containers independently: a member that does not
+    // answer its probe (stopped, overloaded) does not hold up the others' status.
+    let readiness: HashMap<PodKey, bool> = futures::future::join_all(running)
+        .await
+        .into_iter()
+        .collect();
     let orphans: Vec<PodKey> = state
         .lock()
         .processes

@@ -5,8 +5,9 @@
 //! kubelet, instead of flickering; the StatefulSet controller would otherwise take the flicker for
 //! an unavailable pod.
 //!
-//! The runner probes every round (500 ms) rather than every `periodSeconds`, so a pod turns Ready
-//! sooner than on a kubelet; turning not ready takes as long.
+//! The runner probes every round (500 ms, every pod at once) rather than every `periodSeconds`, so a
+//! pod turns Ready sooner than on a kubelet; turning not ready takes as long. A probe that gets no
+//! answer within `timeoutSeconds` (default 1 s) failed.
 
 use std::time::{Duration, Instant};
 
@@ -17,14 +18,17 @@ use k8s_openapi::api::core::v1::Pod;
 pub struct ProbeTiming {
     pub period: Duration,
     pub failure_threshold: u32,
+    /// How long one probe may take (`timeoutSeconds`).
+    pub timeout: Duration,
 }
 
 impl Default for ProbeTiming {
-    /// Kubernetes' defaults: every 10 s, 3 failures.
+    /// Kubernetes' defaults: every 10 s, 3 failures, 1 s per probe.
     fn default() -> Self {
         ProbeTiming {
             period: Duration::from_secs(10),
             failure_threshold: 3,
+            timeout: Duration::from_secs(1),
         }
     }
 }
@@ -47,6 +51,11 @@ pub fn probe_timing(pod: &Pod) -> ProbeTiming {
             .and_then(|probe| probe.failure_threshold)
             .map_or(defaults.failure_threshold, |threshold| {
                 threshold.max(1) as u32
+            }),
+        timeout: probe
+            .and_then(|probe| probe.timeout_seconds)
+            .map_or(defaults.timeout, |seconds| {
+                Duration::from_secs(seconds.max(1) as u64)
             }),
     }
 }
@@ -91,6 +100,7 @@ mod tests {
     const TIMING: ProbeTiming = ProbeTiming {
         period: Duration::from_secs(5),
         failure_threshold: 3,
+        timeout: Duration::from_secs(1),
     };
 
     #[test]

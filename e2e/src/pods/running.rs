@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Pod, Secret};
@@ -105,13 +105,13 @@ pub(super) async fn run_pod(
         }
     }
     let admin_port = admin_port(pod);
+    let timing = probe::probe_timing(pod);
     let answered_ready = ringcache_admin::AdminClient::new(format!("{ip}:{admin_port}"))
-        .with_timeout(Duration::from_secs(2))
+        .with_timeout(timing.timeout)
         .ready()
         .await
         .unwrap_or(false);
     // Readiness as the kubelet keeps it (probe.rs): a short "not ready" does not flip it.
-    let timing = probe::probe_timing(pod);
     let ready = state.lock().processes.get_mut(&key).is_some_and(|process| {
         let running = process.is_running();
         process

@@ -84,6 +84,18 @@ pub async fn wait_replicated(observer: &Observer, since: Instant, timeout: Durat
     }
 }
 
+/// Waits until the operator has nothing left to do for a `members`-member cluster: rebalance
+/// `Idle` (placement and leadership balanced) and `Progressing=False`, so that it requeues at its
+/// settled pace. Faults are injected from there: what notices them is then the operator's ordinary
+/// watch and requeue, not a reconcile loop that happened to be running every second.
+pub async fn wait_settled(env: &Env, members: u32) {
+    env.wait_rebalanced(members, Duration::from_secs(120)).await;
+    wait_condition(env, "Progressing", Duration::from_secs(60), "False", |c| {
+        c.status == "False"
+    })
+    .await;
+}
+
 /// The numbers in `text` (runs of digits), in order.
 pub fn numbers_in(text: &str) -> Vec<u64> {
     text.split(|c: char| !c.is_ascii_digit())
