@@ -89,17 +89,32 @@ async fn fill(env: &Env, members: u32) -> (Vec<Vec<u8>>, BTreeMap<u32, u64>) {
         if usage.values().sum::<u64>() >= target {
             return (keys, usage);
         }
-        let mut pipe = redis::pipe();
-        for _ in 0..200 {
-            let index = keys.len();
-            let key = format!("fill:{index:06}").into_bytes();
-            pipe.cmd("SET").arg(&key).arg(value_of(index)).ignore();
-            keys.push(key);
+        let batch: Vec<usize> = (keys.len()..keys.len() + 200).collect();
+        // A SET of the same value is idempotent: a batch that met an election ("outcome unknown",
+        // "-TRYAGAIN") is simply sent again.
+        let mut attempts = 0;
+        loop {
+            let mut pipe = redis::pipe();
+            for index in &batch {
+                pipe.cmd("SET")
+                    .arg(format!("fill:{index:06}"))
+                    .arg(value_of(*index))
+                    .ignore();
+            }
+            match pipe.query_async::<()>(&mut connection).await {
+                Ok(()) => break,
+                Err(error) => {
+                    attempts += 1;
+                    assert!(attempts < 20, "fill writes keep failing: {error}");
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+            }
         }
-        let _: () = pipe
-            .query_async(&mut connection)
-            .await
-            .expect("fill writes are accepted");
+        keys.extend(
+            batch
+                .iter()
+                .map(|index| format!("fill:{index:06}").into_bytes()),
+        );
     }
 }
 
@@ -217,6 +232,27 @@ async fn a_scale_in_that_does_not_fit_is_blocked_until_maxmemory_is_raised() {
         unblocked.message
     );
     assert_on_ring(&observer, 3).await;
+    // The raised maxMemory is a new pod template: every pod left runs it once the rollout is done.
+    eventually(
+        "the StatefulSet rolled out the raised maxMemory",
+        Duration::from_secs(180),
+        || async {
+            let status = Api::<StatefulSet>::namespaced(env.client(), env.namespace())
+                .get(env.name())
+                .await
+                .ok()
+                .and_then(|statefulset| statefulset.status)
+                .unwrap_or_default();
+            status.updated_replicas == Some(3)
+                && status.ready_replicas == Some(3)
+                && status.current_revision == status.update_revision
+        },
+    )
+    .await;
+    eprintln!(
+        "e2e: rollout of the raised maxMemory done {:?} after the raise",
+        raised_at.elapsed()
+    );
     let load = workload.stop().await;
     eprintln!("e2e: load {:?}", load.counts);
     let endpoint = env.endpoint(0).await;

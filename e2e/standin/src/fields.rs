@@ -6,7 +6,8 @@
 //! - Conflicts are detected when an applied leaf's value differs from the stored value and another
 //!   manager (Apply or Update) owns that path or a path above/below it; `force=true` takes the
 //!   ownership. A manager never conflicts with itself.
-//! - Fields a manager stops applying are removed when no other manager owns them.
+//! - Fields a manager stops applying are removed when no other manager owns them, and so is an object
+//!   left empty by that (as kube-apiserver removes a struct field whose fields were all dropped).
 //! - `fieldsV1` uses the real `f:<name>` encoding, with lists recorded as leaves.
 
 use serde_json::{Map, Value, json};
@@ -374,6 +375,23 @@ pub fn server_side_apply(
     for dropped in previously.difference(&applied) {
         if managed.owned_by_others(manager, dropped).is_empty() {
             remove(&mut object, dropped);
+            // As kube-apiserver does (structured-merge-diff makes a struct's named fields members of
+            // what is removed), an object whose every field was dropped goes too, rather than stay
+            // behind as `{}` (which a client's types may not accept): unless the configuration still
+            // names it or another manager owns something in it.
+            for depth in (2..dropped.len()).rev() {
+                let parent = &dropped[..depth];
+                let emptied = get(&object, parent)
+                    .and_then(Value::as_object)
+                    .is_some_and(Map::is_empty);
+                if !emptied
+                    || get(config, parent).is_some()
+                    || !managed.owned_by_others(manager, parent).is_empty()
+                {
+                    break;
+                }
+                remove(&mut object, parent);
+            }
         }
     }
     if let (Some(target), Some(source)) = (object.as_object_mut(), config.as_object()) {
@@ -452,6 +470,21 @@ mod tests {
         let a2 = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {}});
         let obj = server_side_apply(&obj, &a2, "a", false, MAIN).unwrap();
         assert_eq!(obj["data"], json!({"x": "2", "z": "1"}));
+    }
+
+    #[test]
+    fn an_object_whose_fields_were_all_dropped_goes_with_them() {
+        let status = Scope::Status;
+        let first = json!({"apiVersion": "v1", "status": {"phase": "Running",
+            "spread": {"replicas": "1-2", "leaders": "0-1"}, "members": {"a": {"b": 1}}}});
+        let obj = server_side_apply(&json!({}), &first, "op", false, status).unwrap();
+        let second = json!({"apiVersion": "v1", "status": {"phase": "Running", "members": {}}});
+        let obj = server_side_apply(&obj, &second, "op", false, status).unwrap();
+        assert_eq!(
+            obj["status"],
+            json!({"phase": "Running", "members": {}}),
+            "spread removed whole; members kept (still applied, as {{}})"
+        );
     }
 
     #[test]
