@@ -27,7 +27,7 @@ async fn a_member_down_past_its_grace_period_is_replaced_and_gets_its_replicas_b
         return;
     }
     let _serial = ONE_CLUSTER_AT_A_TIME.lock().await;
-    let env = Env::start(76, "lost", 4).await;
+    let env = Env::start(78, "lost", 4).await;
     env.api()
         .patch(
             env.name(),

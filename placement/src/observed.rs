@@ -76,6 +76,8 @@ pub struct ObservedMember {
     pub bytes: BTreeMap<PartitionId, u64>,
     /// Estimated bytes of everything it holds.
     pub used_memory: u64,
+    /// The `maxmemory` it runs with (0: no limit).
+    pub max_memory: u64,
 }
 
 /// The whole observed cluster.

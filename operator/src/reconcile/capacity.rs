@@ -1,6 +1,8 @@
 //! The capacity guard (pure): a scale-in is adopted only if the members that remain can hold the
 //! data. The projection uses what the members report: each partition's size (the largest copy),
-//! summed per member of the smaller ring, against the `maxmemory` the spec gives every node.
+//! summed per member of the smaller ring, against the smallest `maxmemory` among the spec's and the
+//! ones the members run with: a raised `maxMemory` releases the scale-in only once the rollout has
+//! restarted every member with it (before that, moves would land on members still at the old limit).
 
 use ringcache_placement::{MemberId, ObservedCluster, Placement, PlacementSpec};
 
@@ -66,6 +68,14 @@ fn busiest(valid: &ValidSpec, members: u32, observed: &ObservedCluster) -> Optio
         .max_by_key(|(member, bytes)| (*bytes, std::cmp::Reverse(*member)))
 }
 
+/// The smallest non-zero `maxmemory` among the spec's and the members' (`None`: no limit anywhere).
+fn effective_limit(spec_limit: u64, observed: &ObservedCluster) -> Option<u64> {
+    std::iter::once(spec_limit)
+        .chain(observed.members.values().map(|member| member.max_memory))
+        .filter(|limit| *limit > 0)
+        .min()
+}
+
 /// Whether shrinking the ring from `ring_members` to `valid.members` must be held. Only a scale-in
 /// not yet adopted is checked: once adopted, a scale-in finishes (or is reversed by the user).
 pub fn check_scale_in(
@@ -74,10 +84,10 @@ pub fn check_scale_in(
     observed: &ObservedCluster,
 ) -> Option<ScaleInBlock> {
     let from = u32::try_from(ring_members).ok().filter(|from| *from >= 1)?;
-    let limit = valid.max_memory_bytes;
-    if valid.members >= from || limit == 0 {
+    if valid.members >= from {
         return None;
     }
+    let limit = effective_limit(valid.max_memory_bytes, observed)?;
     let (member, projected) = busiest(valid, valid.members, observed)?;
     if projected <= limit {
         return None;
@@ -162,6 +172,21 @@ mod tests {
         );
         // Raising maxMemory releases it.
         assert_eq!(check_scale_in(4, &valid(3, 80 * mib), &data), None);
+    }
+
+    #[test]
+    fn a_raised_limit_releases_only_once_the_members_run_with_it() {
+        let mib = 1 << 20;
+        let mut data = observed(10 * mib);
+        // The spec says 100 MiB; member 0 still runs with the old 70 MiB.
+        data.members.get_mut(&0).unwrap().max_memory = 70 * mib;
+        let block = check_scale_in(4, &valid(3, 100 * mib), &data).expect("held until rolled out");
+        assert_eq!(block.limit_bytes, 70 * mib);
+        data.members.get_mut(&0).unwrap().max_memory = 100 * mib;
+        assert_eq!(check_scale_in(4, &valid(3, 100 * mib), &data), None);
+        // A member running with a limit holds a scale-in even when the spec sets none.
+        data.members.get_mut(&0).unwrap().max_memory = 70 * mib;
+        assert!(check_scale_in(4, &valid(3, 0), &data).is_some());
     }
 
     #[test]

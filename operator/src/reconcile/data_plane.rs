@@ -125,6 +125,7 @@ impl DataPlane {
                         .map(|partition| (partition.partition, partition.used_memory))
                         .collect(),
                     used_memory: status.used_memory,
+                    max_memory: status.max_memory,
                 },
             );
         }
