@@ -40,8 +40,10 @@
 # COUNTKEYSINSLOT), against the ideal (a quarter of all copies: $KEYS x 3 / 4 for ringcache, $KEYS / 4
 # for Redis); throughput and p99 in the move window against the steady window before it. The
 # operator's ringcache_operator_keys_moved_total, moves and failed calls, and the ReplicaMoved Events
-# are printed as a cross-check. Targets: ringcache throughput during the move >= 70 % of steady;
-# ringcache time to finish <= Redis Cluster's.
+# are printed as a cross-check, and the CPU (user+system time from /proc, sampled every second) of each
+# kind of process of the run and of everything else on the machine, per window: the machine is shared,
+# and what other work takes shows there. Targets: ringcache throughput during the move >= 70 % of
+# steady; ringcache time to finish <= Redis Cluster's.
 #
 # Usage: bench/rebalance.sh             (environment variables below override the defaults)
 #        KEYS=50000 STEADY_SECS=10 bench/rebalance.sh       (a quick run)
@@ -61,7 +63,10 @@ FILL_CLIENTS=${FILL_CLIENTS:-8}
 FILL_PIPELINE=${FILL_PIPELINE:-1024}
 SYSTEMS=${SYSTEMS:-"ringcache redis-cluster"}
 PARTITIONS=${PARTITIONS:-64}
-MAX_MOVES=${MAX_MOVES:-4}       # spec.rebalance.maxConcurrentMoves
+# spec.rebalance.maxConcurrentMoves (CRD default 1). A move takes several operator rounds (host, add-learner,
+# catch-up, promote, transfer, remove, drop; the reconcile requeues every second), 5-8 s here with 1M keys,
+# so 48 moves one at a time would take minutes; 8 finished in half the time of 4 at no worse client impact.
+MAX_MOVES=${MAX_MOVES:-8}
 RC_MAX_MEMORY=${RC_MAX_MEMORY:-2Gi}
 RC_SUBNET=${RC_SUBNET:-77}      # ringcache pods on 127.$RC_SUBNET.1.x
 REDIS_HOSTS=${REDIS_HOSTS:-"127.0.89.1 127.0.89.2 127.0.89.3 127.0.89.4"}
@@ -106,12 +111,14 @@ bin=$work/bin
 results=$work/results
 : >"$results"
 loadgen_pid=""
+sampler_pid=""
 redis_pids=()
 rc_state=""
 finished=0
 cleanup() {
     local pid
     if [[ -n $loadgen_pid ]]; then kill "$loadgen_pid" 2>/dev/null || true; fi
+    if [[ -n $sampler_pid ]]; then kill "$sampler_pid" 2>/dev/null || true; fi
     for pid in ${redis_pids[@]+"${redis_pids[@]}"}; do kill "$pid" 2>/dev/null || true; done
     if [[ -n $rc_state && -f $rc_state/ringcache-local.pid ]]; then
         "$bin/ringcache-local" down --state-dir "$rc_state" >/dev/null 2>&1 ||
@@ -152,6 +159,46 @@ record() { echo "$1 $2" >>"$results"; } # key value
 value_of() { awk -v k="$1" '$1 == k {v = $2} END {print v}' "$results"; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", b - a}'; }
+
+# CPU: every second, the user+system ticks (1/100 s) of every process of this run (all started from
+# $work, plus redis-cli on $REDIS_PORT) and of the whole machine, as "<epoch ms> <command> <pid> <ticks>".
+start_sampler() { # file
+    local pids stat
+    while :; do
+        pids=$(pgrep -f "$work/|redis-cli.*:$REDIS_PORT" | grep -vx "$$" | tr '\n' ' ')
+        stat=$(for pid in $pids; do cat "/proc/$pid/stat" 2>/dev/null; done)
+        awk -v t="$(date +%s%3N)" '
+            FNR == NR && $1 == "cpu" {print t, "machine", 0, $2 + $3 + $4 + $7 + $8 + $9; next}
+            FNR != NR {c = $0; sub(/^[0-9]+ \(/, "", c); sub(/\).*/, "", c); r = $0; sub(/.*\) /, "", r)
+                split(r, f, " "); print t, c, $1, f[12] + f[13]}' /proc/stat - <<<"$stat"
+        sleep 1
+    done >>"$1" &
+    sampler_pid=$!
+}
+stop_sampler() { kill "$sampler_pid" 2>/dev/null || true; wait "$sampler_pid" 2>/dev/null || true; sampler_pid=""; }
+# Per window of <system>-windows.jsonl, the CPU (% of one core) of each command and of everything else
+# on the machine ("others"), from the samples: each pid's growth between two samples counts for the
+# window its later sample falls in.
+record_cpu() { # system
+    local start_ms seconds name
+    jq -r '"\(.window) \(.start_ms) \(.seconds)"' "$work/$1-windows.jsonl" >"$work/$1-window-times"
+    awk -v sys="$1" 'FNR == NR {name[NR] = $1; from[NR] = $2; to[NR] = $2 + $3 * 1000; n = NR; next}
+        {key = $2 " " $3
+         if (key in last) {
+             d = $4 - last[key]; w = 0
+             for (i = 1; i <= n; i++) if ($1 > from[i] && $1 <= to[i]) w = i
+             if (w && d >= 0) { if ($2 == "machine") all[w] += d; else { use[w, $2] += d; ours[w] += d; cmds[$2] = 1 } }
+         }
+         last[key] = $4}
+        END {for (i = 1; i <= n; i++) {
+            secs = (to[i] - from[i]) / 1000; if (secs <= 0) continue
+            for (c in cmds) if ((i, c) in use) printf "%s.%s.cpu.%s %.0f\n", sys, name[i], c, use[i, c] / secs
+            printf "%s.%s.cpu.others %.0f\n", sys, name[i], (all[i] - ours[i]) / secs }}' \
+        "$work/$1-window-times" "$work/$1-cpu-samples" >>"$results"
+}
+cpu_line() { # system window -> "command N %, ..." (% of one core)
+    awk -v p="$1.$2.cpu." 'index($1, p) == 1 {c = substr($1, length(p) + 1); printf "%s%s %s %%", sep, c, $2; sep = ", "}' "$results"
+}
 
 # The load generator, with windows named through its control file.
 start_load() { # system seed
@@ -318,6 +365,7 @@ run_ringcache() {
     record ringcache.rss_kb "$(for pid in $(pgrep -f "ringcache-node .*--data-dir=$rc_state/"); do
         awk '/^VmRSS:/ {print $2}' "/proc/$pid/status"; done | sort -n | tail -1)"
 
+    start_sampler "$work/ringcache-cpu-samples"
     start_load ringcache "$rc_endpoint"
     sleep "$WARMUP_SECS"
     window steady-out
@@ -329,8 +377,11 @@ run_ringcache() {
     rc_scale in 3
     sleep 3
     stop_load ringcache
+    stop_sampler
     record_windows ringcache
+    record_cpu ringcache
     cp "$rc_state/operator.log" "$work/ringcache-operator.log" 2>/dev/null || true
+    cp -r "$rc_state/logs" "$work/ringcache-pod-logs" 2>/dev/null || true
     "$bin/ringcache-local" down --state-dir "$rc_state" >/dev/null 2>&1 || true
     rc_state=""
 }
@@ -442,6 +493,7 @@ run_redis_cluster() {
     log "redis-cluster: $keys keys (sum of DBSIZE)"
     ((keys == KEYS)) || { log "error: expected $KEYS keys"; exit 1; }
 
+    start_sampler "$work/redis-cluster-cpu-samples"
     start_load redis-cluster "${nodes[0]}"
     sleep "$WARMUP_SECS"
     window steady-out
@@ -453,7 +505,9 @@ run_redis_cluster() {
     redis_scale in
     sleep 3
     stop_load redis-cluster
+    stop_sampler
     record_windows redis-cluster
+    record_cpu redis-cluster
     for i in "${!redis_pids[@]}"; do kill "${redis_pids[i]}" 2>/dev/null || true; wait "${redis_pids[i]}" 2>/dev/null || true; done
     redis_pids=()
 }
@@ -532,6 +586,8 @@ for system in "${run_systems[@]}"; do
         echo "  - scale $scale: p50 steady $(ms "$(value_of "$system.steady-$scale.p50_us")") ms, during the move" \
             "$(ms "$(value_of "$system.scale-$scale.p50_us")") ms; max during the move $(ms "$(value_of "$system.scale-$scale.max_us")") ms;" \
             "redirections $(value_of "$system.scale-$scale.redirects"), retries $(value_of "$system.scale-$scale.retries")"
+        echo "    CPU (% of one core) steady: $(cpu_line "$system" "steady-$scale")"
+        echo "    CPU during the move: $(cpu_line "$system" "scale-$scale")"
     done
 done
 if [[ " ${run_systems[*]} " == *" ringcache "* ]]; then
