@@ -161,18 +161,20 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", b - a}'; }
 
 # CPU: every second, the user+system ticks (1/100 s) of every process of this run (all started from
-# $work, plus redis-cli on $REDIS_PORT) and of the whole machine, as "<epoch ms> <command> <pid> <ticks>".
+# $work, plus redis-server and redis-cli on $REDIS_PORT) and of the whole machine, as
+# "<epoch ms> <command> <pid> <ticks>".
 start_sampler() { # file
     local pids stat
     while :; do
-        pids=$(pgrep -f "$work/|redis-cli.*:$REDIS_PORT" | grep -vx "$$" | tr '\n' ' ')
-        stat=$(for pid in $pids; do cat "/proc/$pid/stat" 2>/dev/null; done)
+        # (short-lived processes come and go between pgrep and cat: no error may stop the loop)
+        pids=$(pgrep -f "$work/|redis-(cli|server).*:$REDIS_PORT" | tr '\n' ' ') || true
+        stat=$(for pid in $pids; do cat "/proc/$pid/stat" 2>/dev/null || true; done)
         awk -v t="$(date +%s%3N)" '
             FNR == NR && $1 == "cpu" {print t, "machine", 0, $2 + $3 + $4 + $7 + $8 + $9; next}
             FNR != NR {c = $0; sub(/^[0-9]+ \(/, "", c); sub(/\).*/, "", c); r = $0; sub(/.*\) /, "", r)
                 split(r, f, " "); print t, c, $1, f[12] + f[13]}' /proc/stat - <<<"$stat"
         sleep 1
-    done >>"$1" &
+    done >>"$1" 2>/dev/null &
     sampler_pid=$!
 }
 stop_sampler() { kill "$sampler_pid" 2>/dev/null || true; wait "$sampler_pid" 2>/dev/null || true; sampler_pid=""; }
@@ -197,7 +199,8 @@ record_cpu() { # system
         "$work/$1-window-times" "$work/$1-cpu-samples" >>"$results"
 }
 cpu_line() { # system window -> "command N %, ..." (% of one core)
-    awk -v p="$1.$2.cpu." 'index($1, p) == 1 {c = substr($1, length(p) + 1); printf "%s%s %s %%", sep, c, $2; sep = ", "}' "$results"
+    awk -v p="$1.$2.cpu." 'index($1, p) == 1 {c = substr($1, length(p) + 1); printf "%s%s %s %%", sep, c, $2; sep = ", "}' "$results" |
+        sed 's/ringcache-opera /ringcache-operator /; s/ringcache-local /ringcache-local (stand-in, pod runner) /; s/others /everything else on the machine /'
 }
 
 # The load generator, with windows named through its control file.
