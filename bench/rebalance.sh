@@ -161,13 +161,13 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", b - a}'; }
 
 # CPU: every second, the user+system ticks (1/100 s) of every process of this run (all started from
-# $work, plus redis-server and redis-cli on $REDIS_PORT) and of the whole machine, as
+# $work, redis-server on $REDIS_PORT, any redis-cli) and of the whole machine, as
 # "<epoch ms> <command> <pid> <ticks>".
 start_sampler() { # file
     local pids stat
     while :; do
         # (short-lived processes come and go between pgrep and cat: no error may stop the loop)
-        pids=$(pgrep -f "$work/|redis-(cli|server).*:$REDIS_PORT" | tr '\n' ' ') || true
+        pids=$({ pgrep -f "$work/|redis-server.*:$REDIS_PORT"; pgrep -x redis-cli; } | tr '\n' ' ') || true
         stat=$(for pid in $pids; do cat "/proc/$pid/stat" 2>/dev/null || true; done)
         awk -v t="$(date +%s%3N)" '
             FNR == NR && $1 == "cpu" {print t, "machine", 0, $2 + $3 + $4 + $7 + $8 + $9; next}
@@ -444,15 +444,20 @@ redis_scale() { # scale(out|in)
         redis-cli --cluster add-node "$new" "$first" >"$work/redis-cluster-add-node.log" 2>&1 ||
             { log "error: add-node failed (see $work/redis-cluster-add-node.log)"; exit 1; }
         until redis_agree 4; do sleep 0.1; done
+        record redis-cluster.out.join_seconds "$(elapsed "$t0" "$(now)")"
+        local t_rebalance
+        t_rebalance=$(now)
         redis-cli --cluster rebalance "$first" --cluster-use-empty-masters --cluster-pipeline "$REDIS_PIPELINE" \
             >"$work/redis-cluster-rebalance-out.log" 2>&1 ||
             { log "error: rebalance failed (see $work/redis-cluster-rebalance-out.log)"; exit 1; }
+        record redis-cluster.out.rebalance_seconds "$(elapsed "$t_rebalance" "$(now)")"
     else
         id=$(rcli "${redis_hosts[3]}" CLUSTER MYID)
         record redis-cluster.in.member3_before "$(rcli "${redis_hosts[3]}" DBSIZE)"
         redis-cli --cluster rebalance "$first" --cluster-weight "$id=0" --cluster-pipeline "$REDIS_PIPELINE" \
             >"$work/redis-cluster-rebalance-in.log" 2>&1 ||
             { log "error: rebalance failed (see $work/redis-cluster-rebalance-in.log)"; exit 1; }
+        record redis-cluster.in.rebalance_seconds "$(elapsed "$t0" "$(now)")"
         redis-cli --cluster del-node "$first" "$id" >"$work/redis-cluster-del-node.log" 2>&1 ||
             { log "error: del-node failed (see $work/redis-cluster-del-node.log)"; exit 1; }
         # del-node sends the removed node CLUSTER RESET SOFT (redis-cli 7.0); the process is ours to stop,
@@ -615,6 +620,9 @@ if [[ " ${run_systems[*]} " == *" redis-cluster "* ]]; then
     echo "- redis-cluster: keys on the 4th master after 3 → 4: $(num "$(value_of redis-cluster.out.member3_after)"), before 4 → 3:" \
         "$(num "$(value_of redis-cluster.in.member3_before)"); slots moved: 3 → 4 $(value_of redis-cluster.out.slots_moved)," \
         "4 → 3 $(value_of redis-cluster.in.slots_moved) (of 16384)"
+    echo "  - 3 → 4: new master started, added and known to every member after $(value_of redis-cluster.out.join_seconds) s," \
+        "then rebalance $(value_of redis-cluster.out.rebalance_seconds) s; 4 → 3: rebalance (weight 0)" \
+        "$(value_of redis-cluster.in.rebalance_seconds) s, then del-node"
 fi
 echo "(key copies moved: copies created on a member that did not hold them, from data-plane snapshots before and"
 echo " after; ideal: a quarter of all copies. share: requests/s in the move window / in the $STEADY_SECS s before it.)"

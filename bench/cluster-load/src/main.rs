@@ -792,16 +792,20 @@ async fn tick(recorder: Arc<Recorder>, timeline: Option<String>) {
     interval.tick().await;
     let mut second_started = Instant::now();
     let mut window_at_start = recorder.current.load(Ordering::Relaxed);
+    let mut last_redirects = 0u64;
     loop {
         interval.tick().await;
         let counts = recorder.second.histogram.snapshot(true);
         let ops = recorder.second.ops.swap(0, Ordering::Relaxed);
         let errors = recorder.second.errors.swap(0, Ordering::Relaxed);
-        let redirects = recorder
-            .second
-            .counters
-            .redirects
-            .swap(0, Ordering::Relaxed);
+        // Requests count their redirections in their window's counters: the growth of all of them.
+        let total_redirects: u64 = recorder
+            .windows
+            .iter()
+            .map(|w| w.counters.redirects.load(Ordering::Relaxed))
+            .sum();
+        let redirects = total_redirects - last_redirects;
+        last_redirects = total_redirects;
         let elapsed = second_started.elapsed().as_secs_f64();
         second_started = Instant::now();
         let current = recorder.current.load(Ordering::Relaxed);
