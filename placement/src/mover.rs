@@ -489,14 +489,7 @@ fn advance(
         return view;
     }
     if let Some(replica) = gap.extra_learners.first() {
-        view.step = MoveStep::RemoveReplica;
-        view.from = Some(*replica);
-        actions.push(Action::RemoveReplica {
-            partition,
-            leader,
-            replica: *replica,
-        });
-        return view;
+        return remove(view, leader, *replica, actions);
     }
     // A dead giver (an id no live member has, or a member that does not answer) goes first, even
     // below RF voters: it holds no vote, and kept until after the promotion it would make the group
@@ -507,39 +500,26 @@ fn advance(
         .find(|replica| replica.stale || !observed.answers(replica.member))
         .filter(|replica| gap.voters > 1 && Some(replica.member) != group.leader)
     {
-        view.step = MoveStep::RemoveReplica;
         view.to = None;
-        view.from = Some(*dead);
-        actions.push(Action::RemoveReplica {
-            partition,
-            leader,
-            replica: *dead,
-        });
-        return view;
+        return remove(view, leader, *dead, actions);
     }
     if gap.voters > rf
         && let Some(giver) = &next_giver
     {
         view.to = None;
+        if giver.member != leader || giver.stale {
+            return remove(view, leader, *giver, actions);
+        }
         view.from = Some(*giver);
-        if giver.member == leader && !giver.stale {
-            view.step = MoveStep::TransferLeadership;
-            match successor(gap, group, observed, leads) {
-                Some((member, id)) => actions.push(Action::TransferLeadership {
-                    partition,
-                    leader,
-                    member,
-                    id,
-                }),
-                None => view.blocked = Some(Blocked::NoLeader),
-            }
-        } else {
-            view.step = MoveStep::RemoveReplica;
-            actions.push(Action::RemoveReplica {
+        view.step = MoveStep::TransferLeadership;
+        match successor(gap, group, observed, leads) {
+            Some((member, id)) => actions.push(Action::TransferLeadership {
                 partition,
                 leader,
-                replica: *giver,
-            });
+                member,
+                id,
+            }),
+            None => view.blocked = Some(Blocked::NoLeader),
         }
         return view;
     }
@@ -583,6 +563,23 @@ fn advance(
     view.step = MoveStep::Drop;
     view.from = None;
     view.to = None;
+    view
+}
+
+/// The remove-replica step of `view`'s partition: `replica` leaves its group (sent to `leader`).
+fn remove(
+    mut view: MoveView,
+    leader: MemberId,
+    replica: ObservedReplica,
+    actions: &mut Vec<Action>,
+) -> MoveView {
+    view.step = MoveStep::RemoveReplica;
+    view.from = Some(replica);
+    actions.push(Action::RemoveReplica {
+        partition: view.partition,
+        leader,
+        replica,
+    });
     view
 }
 
