@@ -241,13 +241,16 @@ rc_cc() { rc_api /apis/cache.ringcache.dev/v1alpha1/namespaces/default/cacheclus
 rc_kubectl() { "$KUBECTL" --kubeconfig "$rc_state/kubeconfig" "$@"; }
 rc_member_ips() {
     rc_api "/api/v1/namespaces/default/pods?labelSelector=app.kubernetes.io/instance%3Dbench" |
-        jq -r '.items[] | select(.status.podIP != null) | .status.podIP'
+        jq -r '.items[] | select(.status.podIP != null and .metadata.deletionTimestamp == null) | .status.podIP'
 }
 rc_snapshot() { # file: "<partition> <member ordinal> <keys> <role>" for every replica every member hosts
     local ip
+    local ip status
     for ip in $(rc_member_ips); do
-        curl -sf --max-time 5 "http://$ip:9090/v1/status" |
-            jq -r '.member.ordinal as $m | .partitions[] | "\(.partition) \($m) \(.keys) \(.role)"'
+        # A pod the scale-in just stopped may still be listed: 3 tries, then it counts as empty.
+        for _ in 1 2 3; do status=$(curl -sf --max-time 5 "http://$ip:9090/v1/status") && break; sleep 0.5; done
+        [[ -n $status ]] && jq -r '.member.ordinal as $m | .partitions[] | "\(.partition) \($m) \(.keys) \(.role)"' <<<"$status"
+        status=""
     done | sort -n >"$1"
 }
 rc_metric() { # name -> value (summed over label sets)
@@ -293,27 +296,43 @@ EOF
     log "ringcache: Available; endpoint $rc_endpoint, API $rc_server, operator metrics $rc_metrics"
 }
 
+# "<done> <phase> <progress> <StatefulSet replicas> <moves in flight> <Degraded reason or -> <members not
+# ready or ->" of a CacheCluster object, for rc_wait_done.
+rc_status_line='[
+    (.metadata.generation == .status.observedGeneration and .status.ringMembers == $n
+     and .status.replicas == $n and .status.rebalance.phase == "Idle"
+     and ([.status.conditions[] | select(.type == "Progressing") | .status] == ["False"])),
+    .status.rebalance.phase, .status.rebalance.progress, .status.replicas,
+    ((.status.rebalance.inFlight // []) | length),
+    ([.status.conditions[] | select(.type == "Degraded" and .status == "True") | .reason] | join(",") | if . == "" then "-" else . end),
+    ([.status.members[]? | select(.ready == false) | .ordinal | tostring] | join(",") | if . == "" then "-" else . end)
+    ] | map(tostring) | join(" ")'
 rc_wait_done() { # members t0 scale -> waits until the rebalance to <members> finished; status log
-    local members=$1 t0=$2 scale=$3 status
-    while :; do
-        # "<done> <phase> <progress> <StatefulSet replicas> <moves in flight> <Degraded reason or -> <members not ready or ->"
-        status=$(rc_cc | jq -r --argjson n "$members" '[
-            (.metadata.generation == .status.observedGeneration and .status.ringMembers == $n
-             and .status.replicas == $n and .status.rebalance.phase == "Idle"
-             and ([.status.conditions[] | select(.type == "Progressing") | .status] == ["False"])),
-            .status.rebalance.phase, .status.rebalance.progress, .status.replicas,
-            ((.status.rebalance.inFlight // []) | length),
-            ([.status.conditions[] | select(.type == "Degraded" and .status == "True") | .reason] | join(",") | if . == "" then "-" else . end),
-            ([.status.members[]? | select(.ready == false) | .ordinal | tostring] | join(",") | if . == "" then "-" else . end)
-            ] | map(tostring) | join(" ")' 2>/dev/null) || status="? unreachable"
+    # One watch of the CacheCluster (curl and jq run once for the whole wait, so the waiting costs
+    # the machine next to nothing, as redis-cli's own wait does) and every change is seen when
+    # the API server has it.
+    local members=$1 t0=$2 scale=$3 status rv fifo=$work/ringcache-watch watch_pid result=1
+    rv=$(rc_cc | jq -r .metadata.resourceVersion)
+    rm -f "$fifo" && mkfifo "$fifo"
+    curl -sfN --max-time "$SCALE_TIMEOUT" -H "Authorization: Bearer $rc_token" \
+        "$rc_server/apis/cache.ringcache.dev/v1alpha1/namespaces/default/cacheclusters?watch=true&fieldSelector=metadata.name%3Dbench&resourceVersion=$rv" \
+        >"$fifo" &
+    watch_pid=$!
+    # The state before the first event (the scale may already be done), then every event's object.
+    while read -r status; do
         echo "$(elapsed "$t0" "$(now)") $status" >>"$work/ringcache-$scale-status.log"
-        [[ ${status%% *} == true ]] && return 0
-        if (($(awk -v a="$t0" -v b="$(now)" -v t="$SCALE_TIMEOUT" 'BEGIN {print (b - a > t)}'))); then
-            log "error: ringcache $scale not done after $SCALE_TIMEOUT s: $status"
-            exit 1
+        if [[ ${status%% *} == true ]]; then
+            result=0
+            break
         fi
-        sleep 0.25
-    done
+    done < <({ rc_cc; jq --unbuffered -c '.object' <"$fifo"; } | jq --unbuffered -r --argjson n "$members" "$rc_status_line")
+    kill "$watch_pid" 2>/dev/null || true
+    wait "$watch_pid" 2>/dev/null || true
+    rm -f "$fifo"
+    if ((result != 0)); then
+        log "error: ringcache $scale not done after $SCALE_TIMEOUT s (or the watch ended): $(tail -1 "$work/ringcache-$scale-status.log")"
+        exit 1
+    fi
 }
 
 rc_scale() { # scale(out|in) members
@@ -321,8 +340,9 @@ rc_scale() { # scale(out|in) members
     rc_snapshot "$work/ringcache-$scale-before"
     keys_before=$(rc_metric ringcache_operator_keys_moved_total)
     moved_before=$(rc_metric ringcache_operator_moves_completed_total)
-    local failed_before
+    local failed_before reconciles_before
     failed_before=$(rc_failed_calls)
+    reconciles_before=$(rc_metric ringcache_operator_reconciles_total)
     rc_moved_events >"$work/ringcache-$scale-events-before"
     window "scale-$scale"
     t0=$(now)
@@ -343,6 +363,7 @@ rc_scale() { # scale(out|in) members
     record "ringcache.$scale.member3_after" "$(awk '$2 == 3 {s += $3} END {print s + 0}' "$work/ringcache-$scale-after")"
     record "ringcache.$scale.operator_keys_moved" $(($(rc_metric ringcache_operator_keys_moved_total) - keys_before))
     record "ringcache.$scale.operator_moves" $(($(rc_metric ringcache_operator_moves_completed_total) - moved_before))
+    record "ringcache.$scale.reconciles" $(($(rc_metric ringcache_operator_reconciles_total) - reconciles_before))
     echo "$failed_before" >"$work/ringcache-$scale-failed-before"
     rc_failed_calls >"$work/ringcache-$scale-failed-after"
     rc_moved_events >"$work/ringcache-$scale-events-after"
@@ -609,11 +630,11 @@ if [[ " ${run_systems[*]} " == *" ringcache "* ]]; then
             "ringcache_operator_keys_moved_total +$(num "$(value_of "ringcache.$scale.operator_keys_moved")");" \
             "$(wc -l <"$events") ReplicaMoved Events, $(num "$(awk '{s += $3} END {print s + 0}' "$events")") keys," \
             "move duration median $(sort -g -k2 "$events" | awk '{v[NR] = $2} END {if (NR) print v[int((NR + 1) / 2)]; else print "n/a"}') s," \
-            "max $(sort -g -k2 "$events" | awk 'END {print $2}') s; failed calls (cumulative by reason): $(cat "$work/ringcache-$scale-failed-after")"
-        echo "  - status while waiting (polled every ~0.25 s): phases $(awk '{print $3}' "$work/ringcache-$scale-status.log" | uniq | tr '\n' ' ')" \
-            "$(awk '$7 != "-" && $7 != "" {n++; d[$7] = 1} END {if (n) {printf "| Degraded in %d polls:", n; for (k in d) printf " %s", k}}' "$work/ringcache-$scale-status.log")" \
-            "$(awk '$8 != "-" && $8 != "" {n++; d[$8] = 1} END {if (n) {printf "| members not ready in %d polls:", n; for (k in d) printf " [%s]", k}}' "$work/ringcache-$scale-status.log")" \
-            "| $(wc -l <"$work/ringcache-$scale-status.log") polls"
+            "max $(sort -g -k2 "$events" | awk 'END {print $2}') s; $(value_of "ringcache.$scale.reconciles") reconciles; failed calls (cumulative by reason): $(cat "$work/ringcache-$scale-failed-after")"
+        echo "  - status while waiting (every change, through a watch): phases $(awk '{print $3}' "$work/ringcache-$scale-status.log" | uniq | tr '\n' ' ')" \
+            "$(awk '$7 != "-" && $7 != "" {n++; d[$7] = 1} END {if (n) {printf "| Degraded in %d status versions:", n; for (k in d) printf " %s", k}}' "$work/ringcache-$scale-status.log")" \
+            "$(awk '$8 != "-" && $8 != "" {n++; d[$8] = 1} END {if (n) {printf "| members not ready in %d status versions:", n; for (k in d) printf " [%s]", k}}' "$work/ringcache-$scale-status.log")" \
+            "| $(wc -l <"$work/ringcache-$scale-status.log") status versions"
     done
 fi
 if [[ " ${run_systems[*]} " == *" redis-cluster "* ]]; then

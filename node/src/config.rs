@@ -10,6 +10,10 @@ use crate::eviction::EvictionPolicy;
 /// Environment variable holding the password when `--requirepass-file` is not given.
 pub const PASSWORD_ENV: &str = "RINGCACHE_PASSWORD";
 
+/// The log filter when `RUST_LOG` is unset: openraft's info lines (one per heartbeat received)
+/// would be most of the log.
+pub const DEFAULT_LOG_FILTER: &str = "info,openraft=warn";
+
 #[derive(Debug, Clone, Parser)]
 #[command(
     name = "ringcache-node",
@@ -48,7 +52,7 @@ pub struct Config {
     #[arg(long)]
     pub requirepass_file: Option<PathBuf>,
 
-    /// Log format; the level comes from RUST_LOG (default info).
+    /// Log format; the level comes from RUST_LOG (default `info,openraft=warn`).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use cluster_support::*;
-use ringcache_admin::{ClusterSettings, ErrorKind, HostRequest, Role};
+use ringcache_admin::{ClusterSettings, HostRequest, Role};
 use ringcache_e2e::linearizability::{HistoryRecorder, Operation, Verdict, check};
 
 const SETTINGS: ClusterSettings = ClusterSettings {
@@ -171,22 +171,13 @@ async fn moving_a_replica_under_load_keeps_the_history_linearizable() {
                 admin.remove_replica(partition, leaving_id).await
             })
             .await;
-        let old = cluster.admin(leaving);
-        eventually(WAIT, "the old replica drops the partition", || {
-            let old = old.clone();
-            async move {
-                match old.drop_partition(partition).await {
-                    Ok(()) => Some(()),
-                    Err(error)
-                        if error.api_error().map(|body| body.kind) == Some(ErrorKind::Refused) =>
-                    {
-                        None
-                    }
-                    Err(error) => panic!("drop the old replica: {error}"),
-                }
-            }
-        })
-        .await;
+        // At once: the old replica cannot see its own removal, but asks the leader when told to
+        // drop instead of waiting for its next routes refresh.
+        cluster
+            .admin(leaving)
+            .drop_partition(partition)
+            .await
+            .expect("drop the old replica right after its removal");
         let during_move = acknowledged() - before_move;
 
         // Some more traffic after the move, then stop.

@@ -12,7 +12,7 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Service;
 use kube::runtime::controller::Controller;
 use kube::runtime::events::{Recorder, Reporter};
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, predicates, reflector, watcher};
 use kube::{Api, Client};
 use std::sync::Arc;
 
@@ -118,7 +118,17 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     ));
     let owned =
         watcher::Config::default().labels("app.kubernetes.io/managed-by=ringcache-operator");
-    let controller = Controller::new(clusters, watcher::Config::default())
+    // CacheClusters trigger a reconcile when their generation changes (spec edits, `kubectl
+    // scale`), not on status writes: each reconcile writes status, and reacting to its own write
+    // made the operator reconcile back to back while replicas moved, costing CPU that clients
+    // needed. Moves are paced by the reconcile's own requeue instead.
+    let (reader, writer) = reflector::store();
+    let cluster_changes = watcher(clusters, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(predicates::generation, Default::default());
+    let controller = Controller::for_stream(cluster_changes, reader)
         .owns(statefulsets, owned.clone())
         .owns(services, owned)
         .shutdown_on_signal()

@@ -174,3 +174,65 @@ async fn move_a_replica_under_load(read_policy: ReadPolicy) {
         host.shutdown().await;
     }
 }
+
+/// A membership change whose caller goes away half-way (an operator restarted, an admin call timed
+/// out) still runs to its end: a change is a joint entry then a uniform one, and a group left in
+/// the joint configuration needs a majority of both until some later change settles it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_whose_caller_goes_away_is_not_left_half_way() {
+    let mut hosts = Vec::new();
+    for ordinal in 0..4 {
+        hosts.push(start_host("127.0.0.1:0", ordinal, None).await);
+    }
+    host_and_bootstrap(&hosts[..3], GROUP).await;
+    let all: Vec<_> = hosts.iter().collect();
+    let leader = await_leader(&all, GROUP).await.clone();
+    let newcomer = hosts[3].clone();
+    newcomer.host_group(GROUP).await.expect("host group");
+    let mut left_joint = Vec::new();
+    // Give up on the promotion after longer and longer delays, so that some give-ups fall between
+    // the joint entry and the uniform one.
+    for step in 0..40u64 {
+        leader
+            .add_learner(GROUP, newcomer.id(), newcomer.address().to_owned())
+            .await
+            .expect("add learner");
+        let delay = Duration::from_micros(250 * step);
+        let _ = tokio::time::timeout(delay, leader.promote(GROUP, newcomer.id())).await;
+        let settled = eventually_within(Duration::from_secs(2), || {
+            leader.status(GROUP).is_some_and(|status| !status.joint)
+        })
+        .await;
+        if !settled {
+            left_joint.push(delay);
+            // Settle it, so the next round starts from a plain configuration.
+            leader
+                .promote(GROUP, newcomer.id())
+                .await
+                .expect("settle with the next change");
+        }
+        leader
+            .remove_replica(GROUP, newcomer.id())
+            .await
+            .expect("remove the newcomer again");
+    }
+    assert!(
+        left_joint.is_empty(),
+        "promotions given up after {left_joint:?} left the group joint"
+    );
+    for host in &hosts {
+        host.shutdown().await;
+    }
+}
+
+/// Polls `condition` every 10 ms for at most `limit`.
+async fn eventually_within(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    condition()
+}

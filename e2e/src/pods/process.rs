@@ -50,9 +50,11 @@ impl NodeProcess {
             .args(&plan.args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned()),
+            // The runner's RUST_LOG, if set, reaches the pods; else the node's own default.
+            .envs(
+                std::env::var("RUST_LOG")
+                    .ok()
+                    .map(|filter| ("RUST_LOG", filter)),
             )
             .envs(plan.env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())

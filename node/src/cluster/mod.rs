@@ -483,11 +483,20 @@ impl Cluster {
     /// after the replica was removed from the group.
     pub async fn drop_partition(&self, partition: u32) -> Result<(), AdminFailure> {
         let settings = self.require_partition(partition)?;
-        let decision = dropping::drop_decision(
-            self.host.status(partition).as_ref(),
-            self.member.id,
-            self.routes.get(partition).as_ref(),
-        );
+        let decide = || {
+            dropping::drop_decision(
+                self.host.status(partition).as_ref(),
+                self.member.id,
+                self.routes.get(partition).as_ref(),
+            )
+        };
+        let mut decision = decide();
+        if !decision.allows_drop() {
+            // The leader's report of the removal may simply not have been fetched yet (routes are
+            // refreshed once a second): ask the leaders this member knows of now.
+            self.ask_leaders_of(partition).await;
+            decision = decide();
+        }
         if !decision.allows_drop() {
             return Err(AdminFailure::new(
                 ErrorKind::Refused,
@@ -513,6 +522,32 @@ impl Cluster {
             shared.keyspace.remove_slots(count.slots_of(partition));
         }
         Ok(())
+    }
+
+    /// Asks the members this one believes lead `partition` (its own view's leader and the route
+    /// table's) for their routes now.
+    async fn ask_leaders_of(&self, partition: u32) {
+        let own_view = self
+            .host
+            .status(partition)
+            .and_then(|status| status.leader)
+            .map(|(id, _)| id.as_u64());
+        let mut leaders: Vec<Replica> = self.routes.leader_of(partition).into_iter().collect();
+        if let Some(id) = own_view
+            && let Some(member) = self.known_members().into_iter().find(|m| m.id == id)
+        {
+            leaders.push(member);
+        }
+        leaders.retain(|leader| leader.id != self.member.id);
+        leaders.dedup_by_key(|leader| leader.id);
+        let password = self
+            .shared
+            .upgrade()
+            .and_then(|shared| shared.settings.read().password.clone());
+        let mut forwarder = forward::Forwarder::default();
+        for leader in leaders {
+            routes::ask(self, &mut forwarder, &leader, password.as_deref()).await;
+        }
     }
 
     /// Initializes `partition`'s group with `voters` unless it exists (idempotent).

@@ -71,10 +71,6 @@ pub async fn refresh(cluster: Weak<Cluster>, password: Option<String>) {
     let mut forwarder = Forwarder::default();
     let mut interval = tokio::time::interval(REFRESH_INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let request = [
-        Bytes::from_static(b"CLUSTER"),
-        Bytes::from_static(b"RINGCACHE-ROUTES"),
-    ];
     loop {
         interval.tick().await;
         let Some(cluster) = cluster.upgrade() else {
@@ -90,21 +86,38 @@ pub async fn refresh(cluster: Weak<Cluster>, password: Option<String>) {
             .filter(|member| member.id != me)
             .collect();
         for peer in peers {
-            let reply = forwarder
-                .forward(
-                    peer.client_address(),
-                    Protocol::Resp2,
-                    password.as_deref(),
-                    &request,
-                )
-                .await;
-            match reply.map(|reply| parse_routes(&reply)) {
-                Ok(Some(reports)) => cluster.routes.merge(reports),
-                Ok(None) => {
-                    tracing::debug!(peer = %peer.address, "peer sent no routes");
-                }
-                Err(error) => tracing::debug!(%error, "cannot ask a peer for routes"),
-            }
+            ask(&cluster, &mut forwarder, &peer, password.as_deref()).await;
+        }
+    }
+}
+
+/// Asks one member for its partitions now and merges what it reports; false when it did not
+/// answer with routes.
+pub async fn ask(
+    cluster: &Cluster,
+    forwarder: &mut Forwarder,
+    peer: &Replica,
+    password: Option<&str>,
+) -> bool {
+    let request = [
+        Bytes::from_static(b"CLUSTER"),
+        Bytes::from_static(b"RINGCACHE-ROUTES"),
+    ];
+    let reply = forwarder
+        .forward(peer.client_address(), Protocol::Resp2, password, &request)
+        .await;
+    match reply.map(|reply| parse_routes(&reply)) {
+        Ok(Some(reports)) => {
+            cluster.routes.merge(reports);
+            true
+        }
+        Ok(None) => {
+            tracing::debug!(peer = %peer.address, "peer sent no routes");
+            false
+        }
+        Err(error) => {
+            tracing::debug!(%error, "cannot ask a peer for routes");
+            false
         }
     }
 }

@@ -6,12 +6,15 @@
 //!     GET /v1/status, in parallel) ─► health (pure) ─► ring (pure: capacity guard, target,
 //!     version, StatefulSet size; lost members get stand-ins)
 //!     ─► build (pure) ─► apply (server-side apply, owner references)
-//!     ─► form (a fresh cluster: POST /v1/cluster/form)   or   move (pure decide → admin calls)
+//!     ─► form (a fresh cluster: POST /v1/cluster/form)   or   move (rounds of pure decide →
+//!        admin calls → observe the members again)
 //!     ─► status (pure, then one SSA of /status) ─► Events, metrics
 //! ```
 //!
-//! Moves advance one observed step per reconcile and never wait for a catch-up; while anything
-//! moves the reconcile requeues after [`REQUEUE_MOVING`].
+//! The move phase takes observed steps for up to [`stepping::STEP_BUDGET`], observing the members
+//! again between rounds; while anything moves the reconcile requeues after [`REQUEUE_STEPPED`] or
+//! [`REQUEUE_MOVING`]. A status write does not trigger a reconcile (the watch passes generation
+//! changes only).
 
 pub mod apply;
 pub mod capacity;
@@ -25,6 +28,7 @@ pub mod progress;
 pub mod repair;
 pub mod ring;
 pub mod status;
+pub mod stepping;
 pub mod validate;
 
 pub use context::Context;
@@ -43,18 +47,22 @@ use kube::api::{Api, Patch};
 use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 use observe::Observed;
-use progress::{Progress, track};
+use progress::Progress;
 use repair::absences;
 use ring::Holders;
 use ring::decide_ring;
-use ringcache_placement::{Options, decide, health};
+use ringcache_placement::{Options, health};
 use serde_json::json;
 use status::{Outcome, compute_status, find_condition};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use stepping::{MoveInputs, step_moves};
 use validate::{ValidSpec, validate};
 
-/// Requeue while replicas move: each reconcile advances every move by one observed step.
+/// Requeue after a move phase in which calls succeeded: the moves go on after the status write.
+pub const REQUEUE_STEPPED: Duration = Duration::from_millis(250);
+/// Requeue while replicas move but no call succeeded (learners catching up for longer than the
+/// move phase's budget, calls refused, a leader being elected).
 pub const REQUEUE_MOVING: Duration = Duration::from_secs(1);
 /// Requeue while something is changing.
 pub const REQUEUE_BUSY: Duration = Duration::from_secs(5);
@@ -268,33 +276,35 @@ async fn run_phases(
         partitions: valid.partitions.get(),
         replication_factor: valid.replication_factor,
     };
+    let mut stepped = false;
+    let formed = plane.formed();
+    let mut now = now;
+    let mut placement = placement;
     let progress = if plane.formed() {
-        let options = Options {
-            max_concurrent_moves: cluster.spec.rebalance.max_concurrent_moves.max(1) as usize,
-            paused: cluster.spec.rebalance.paused,
+        let inputs = MoveInputs {
+            ring: &ring,
+            lost: &absences.lost,
+            options: Options {
+                max_concurrent_moves: cluster.spec.rebalance.max_concurrent_moves.max(1) as usize,
+                paused: cluster.spec.rebalance.paused,
+            },
+            settings,
+            previous: cluster
+                .status
+                .as_ref()
+                .and_then(|status| status.rebalance.as_ref()),
+            spec: &cluster.spec.rebalance,
+            observed: &observed,
+            identity: &identity,
+            watched,
         };
-        // Lost members' replicas are rebuilt on stand-ins; their silence no longer holds the
-        // placement back.
-        let target = ring.target.standing_in_for(&absences.lost);
-        let mut reachable = placement.clone();
-        reachable
-            .silent
-            .retain(|member| !absences.lost.contains(member));
-        let decision = decide(&reachable, &target, options);
-        let results = mover::execute(&decision.actions, &plane, settings).await;
-        let previous = cluster
-            .status
-            .as_ref()
-            .and_then(|status| status.rebalance.as_ref());
-        Some(track(
-            previous,
-            &ring,
-            &decision,
-            &placement,
-            &results,
-            &cluster.spec.rebalance,
-            &now,
-        ))
+        let moved = step_moves(inputs, plane, placement, now).await;
+        stepped = moved.stepped;
+        now = moved.now;
+        // Health stays what this reconcile found: a partition repaired within the move phase
+        // still shows (and raises its Event) once; the next reconcile reports it healthy.
+        placement = moved.placement;
+        Some(moved.progress)
     } else {
         match form::form_if_needed(&observed, &plane, &identity, ring.members, settings).await {
             form::Formation::JustFormed => {
@@ -334,7 +344,7 @@ async fn run_phases(
         .rebalance
         .as_ref()
         .is_some_and(|rebalance| rebalance.phase != RebalancePhase::Idle);
-    let settled = plane.formed()
+    let settled = formed
         && !moving
         && find_condition(&status, ConditionType::Progressing)
             .is_some_and(|condition| condition.status == "False");
@@ -353,7 +363,9 @@ async fn run_phases(
         findings.health.as_ref(),
     )
     .await?;
-    let requeue = if moving {
+    let requeue = if stepped {
+        REQUEUE_STEPPED
+    } else if moving {
         REQUEUE_MOVING
     } else if settled {
         REQUEUE_SETTLED
@@ -399,6 +411,15 @@ async fn report_progress(
         .get_or_create(&labels)
         .set(i64::from(progress.stall.is_some()));
     for finished in &progress.finished {
+        // A "move" with neither giver nor receiver settled a membership change a former leader
+        // left half-way: no replica moved.
+        if finished.from < 0 && finished.to < 0 {
+            tracing::info!(
+                partition = finished.partition,
+                "settled a half-way membership change"
+            );
+            continue;
+        }
         metrics.moves_completed.get_or_create(&labels).inc();
         metrics
             .keys_moved

@@ -59,6 +59,24 @@ pub struct Progress {
     pub completed_after: Option<f64>,
 }
 
+impl Progress {
+    /// This round followed by `next`, a later round of the same reconcile (tracked with this
+    /// round's `rebalance` as its previous status): the status and stall are `next`'s, the moves
+    /// started and finished and the failures are those of both.
+    pub fn then(mut self, next: Progress) -> Progress {
+        self.finished.extend(next.finished);
+        self.failures.extend(next.failures);
+        Progress {
+            rebalance: next.rebalance,
+            finished: self.finished,
+            started: self.started + next.started,
+            failures: self.failures,
+            stall: next.stall,
+            completed_after: next.completed_after.or(self.completed_after),
+        }
+    }
+}
+
 fn seconds_between(earlier: &Time, later: &Time) -> f64 {
     (later.0.as_millisecond() - earlier.0.as_millisecond()) as f64 / 1000.0
 }
@@ -457,5 +475,70 @@ mod tests {
         );
         assert_eq!(resumed.stall, None);
         assert_eq!(resumed.rebalance.in_flight[0].last_progress, time(41));
+    }
+
+    #[test]
+    fn rounds_of_one_reconcile_count_a_finished_move_once() {
+        let spec = RebalanceSpec::default();
+        let previous = catching_up(0);
+        let mut observed = ObservedCluster::default();
+        observed.groups.insert(
+            0,
+            ObservedGroup {
+                voters: vec![replica(0), replica(1), replica(2)],
+                learners: vec![replica(3)],
+                leader: Some(0),
+                ..ObservedGroup::default()
+            },
+        );
+        let catching = Decision {
+            in_flight: vec![MoveView {
+                blocked: None,
+                ..decision().in_flight[0]
+            }],
+            ..decision()
+        };
+        let first = track(
+            Some(&previous),
+            &ring(),
+            &catching,
+            &observed,
+            &[],
+            &spec,
+            &time(1),
+        );
+        assert!(first.finished.is_empty());
+
+        // The next round of the same reconcile sees the move done: member 3 votes, 2 is gone.
+        observed.groups.get_mut(&0).unwrap().voters = vec![replica(0), replica(1), replica(3)];
+        observed.groups.get_mut(&0).unwrap().learners = vec![];
+        let done = Decision {
+            remaining_moves: 2,
+            ..Decision::default()
+        };
+        let second = track(
+            Some(&first.rebalance),
+            &ring(),
+            &done,
+            &observed,
+            &[],
+            &spec,
+            &time(2),
+        );
+        let third = track(
+            Some(&second.rebalance),
+            &ring(),
+            &done,
+            &observed,
+            &[],
+            &spec,
+            &time(3),
+        );
+        let merged = first.then(second).then(third);
+        assert_eq!(merged.finished.len(), 1, "{:?}", merged.finished);
+        assert_eq!((merged.finished[0].from, merged.finished[0].to), (2, 3));
+        assert_eq!(merged.rebalance.moves_done, 1);
+        assert_eq!(merged.started, 0);
+        assert!(merged.rebalance.in_flight.is_empty());
     }
 }

@@ -42,9 +42,8 @@ impl<S: StateMachine> ReplicationHost<S> {
                 )));
             }
         }
-        let change = hosted
-            .raft
-            .add_learner(node, BasicNode::new(address), false);
+        let raft = hosted.raft.clone();
+        let change = async move { raft.add_learner(node, BasicNode::new(address), false).await };
         self.admin_result("add learner", change).await
     }
 
@@ -61,9 +60,11 @@ impl<S: StateMachine> ReplicationHost<S> {
         }
         self.wait_caught_up(&hosted, node, status.committed_index)
             .await?;
-        let change = hosted
-            .raft
-            .change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([node])), false);
+        let raft = hosted.raft.clone();
+        let change = async move {
+            raft.change_membership(ChangeMembers::AddVoterIds(BTreeSet::from([node])), false)
+                .await
+        };
         self.admin_result("promote", change).await
     }
 
@@ -92,9 +93,11 @@ impl<S: StateMachine> ReplicationHost<S> {
             self.wait_caught_up(&hosted, *node, status.committed_index)
                 .await?;
         }
-        let change = hosted
-            .raft
-            .change_membership(ChangeMembers::ReplaceAllVoters(voters), false);
+        let raft = hosted.raft.clone();
+        let change = async move {
+            raft.change_membership(ChangeMembers::ReplaceAllVoters(voters), false)
+                .await
+        };
         self.admin_result("change voters", change).await
     }
 
@@ -162,7 +165,8 @@ impl<S: StateMachine> ReplicationHost<S> {
             Removal::RemoveVoter => ChangeMembers::RemoveVoters(BTreeSet::from([node])),
             Removal::RemoveLearner => ChangeMembers::RemoveNodes(BTreeSet::from([node])),
         };
-        let change = hosted.raft.change_membership(change, false);
+        let raft = hosted.raft.clone();
+        let change = async move { raft.change_membership(change, false).await };
         self.admin_result("remove replica", change).await
     }
 
@@ -207,21 +211,29 @@ impl<S: StateMachine> ReplicationHost<S> {
         }
     }
 
-    async fn admin_result<T>(
+    /// Runs a membership change to its end in a task of its own: a change is two log entries
+    /// (joint, then uniform) proposed by this future, and if it were dropped half-way (the admin
+    /// caller went away: an operator restarted, a timeout) the group would stay in the joint
+    /// configuration, needing a majority of both, until the next change settled it.
+    async fn admin_result<T: Send + 'static>(
         &self,
         operation: &'static str,
-        change: impl Future<Output = Result<T, RaftError<RaftTypes, ClientWriteError<RaftTypes>>>>,
+        change: impl Future<Output = Result<T, RaftError<RaftTypes, ClientWriteError<RaftTypes>>>>
+        + Send
+        + 'static,
     ) -> Result<(), AdminError> {
+        let change = tokio::spawn(change);
         match tokio::time::timeout(self.inner.config.admin_timeout, change).await {
             Err(_) => Err(AdminError::Timeout { operation }),
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward)))) => {
+            Ok(Err(_)) => Err(AdminError::ShuttingDown),
+            Ok(Ok(Ok(_))) => Ok(()),
+            Ok(Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(forward))))) => {
                 Err(AdminError::NotLeader {
                     leader: leader_hint(&forward),
                 })
             }
-            Ok(Err(RaftError::APIError(error))) => Err(AdminError::Refused(error.to_string())),
-            Ok(Err(RaftError::Fatal(_))) => Err(AdminError::ShuttingDown),
+            Ok(Ok(Err(RaftError::APIError(error)))) => Err(AdminError::Refused(error.to_string())),
+            Ok(Ok(Err(RaftError::Fatal(_)))) => Err(AdminError::ShuttingDown),
         }
     }
 }
