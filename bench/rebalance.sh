@@ -63,10 +63,11 @@ FILL_CLIENTS=${FILL_CLIENTS:-8}
 FILL_PIPELINE=${FILL_PIPELINE:-1024}
 SYSTEMS=${SYSTEMS:-"ringcache redis-cluster"}
 PARTITIONS=${PARTITIONS:-64}
-# spec.rebalance.maxConcurrentMoves (CRD default 1). A move takes several operator rounds (host, add-learner,
-# catch-up, promote, transfer, remove, drop; the reconcile requeues every second), 5-8 s here with 1M keys,
-# so 48 moves one at a time would take minutes; 8 finished in half the time of 4 at no worse client impact.
-MAX_MOVES=${MAX_MOVES:-8}
+# spec.rebalance.maxConcurrentMoves (CRD default 1). A move's steps (host, add-learner, catch-up, promote,
+# transfer, remove, drop) take well under a second with 1M keys; 8 at a time finished a scale in 4-7 s but
+# cost clients 30-45 % of their throughput meanwhile, 2 at a time took 10-14 s and cost 15-25 %
+# (docs/benchmarks.md).
+MAX_MOVES=${MAX_MOVES:-2}
 RC_MAX_MEMORY=${RC_MAX_MEMORY:-2Gi}
 RC_SUBNET=${RC_SUBNET:-77}      # ringcache pods on 127.$RC_SUBNET.1.x
 REDIS_HOSTS=${REDIS_HOSTS:-"127.0.89.1 127.0.89.2 127.0.89.3 127.0.89.4"}

@@ -20,6 +20,9 @@ use crate::raft_types::RaftTypes;
 use crate::status::{GroupStatus, Role};
 use crate::{AdminError, GroupId, RaftNodeId, StateMachine};
 
+/// How long a finished leadership transfer waits for the old leader's pending writes.
+const ANSWER_WAIT: Duration = Duration::from_secs(2);
+
 impl<S: StateMachine> ReplicationHost<S> {
     /// Adds `node` (reachable at `address`) to `group` as a learner: it starts receiving the log
     /// (or a snapshot) but does not vote. The node must already [`host_group`](Self::host_group).
@@ -123,9 +126,12 @@ impl<S: StateMachine> ReplicationHost<S> {
         }
         let deadline = Instant::now() + self.inner.config.admin_timeout;
         let mut last_trigger: Option<Instant> = None;
+        // Writes this leader appended still wait for their answer here; see `answered_through`.
+        let appended = status.last_log_index;
         loop {
             let status = status_of(&hosted);
             if status.leader.as_ref().map(|(id, _)| *id) == Some(to) {
+                self.answered_through(&hosted, appended).await;
                 return Ok(());
             }
             if Instant::now() >= deadline {
@@ -148,6 +154,18 @@ impl<S: StateMachine> ReplicationHost<S> {
                     .map_err(|_| AdminError::ShuttingDown)?;
                 last_trigger = Some(Instant::now());
             }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Waits (at most [`ANSWER_WAIT`]) until this member applied `index`. A client write it
+    /// appended as leader is answered when its entry is applied here, which needs the new
+    /// leader's commit index to reach this member. The mover removes and drops the old leader
+    /// right after a transfer, and a removed member may never hear that commit: writes still
+    /// pending then were answered "outcome unknown (raft stopped)" although they were committed.
+    async fn answered_through(&self, hosted: &Group<S>, index: Option<u64>) {
+        let deadline = Instant::now() + ANSWER_WAIT;
+        while status_of(hosted).applied_index < index && Instant::now() < deadline {
             tokio::time::sleep(POLL).await;
         }
     }
