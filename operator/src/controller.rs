@@ -111,11 +111,7 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
             instance: Some(me),
         },
     );
-    let context = Arc::new(Context::new(
-        client,
-        EventSink::Kubernetes(recorder),
-        metrics.clone(),
-    ));
+
     let owned =
         watcher::Config::default().labels("app.kubernetes.io/managed-by=ringcache-operator");
     // CacheClusters trigger a reconcile when their generation changes (spec edits, `kubectl
@@ -123,6 +119,10 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     // made the operator reconcile back to back while replicas moved, costing CPU that clients
     // needed. Moves are paced by the reconcile's own requeue instead.
     let (reader, writer) = reflector::store();
+    let context = Arc::new(
+        Context::new(client, EventSink::Kubernetes(recorder), metrics.clone())
+            .with_clusters(reader.clone()),
+    );
     let cluster_changes = watcher(clusters, watcher::Config::default())
         .default_backoff()
         .reflect(writer)

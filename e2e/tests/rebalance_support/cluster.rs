@@ -143,6 +143,22 @@ impl Env {
             .expect("patch spec.rebalance.paused");
     }
 
+    /// Sets `spec.rebalance.maxConcurrentMoves`. Tests that act in the middle of a scale use 1:
+    /// a move takes well under a second, and several at a time finish a small scale before a
+    /// test can act on it.
+    pub async fn set_max_concurrent_moves(&self, moves: u32) {
+        self.api()
+            .patch(
+                self.name(),
+                &PatchParams::default(),
+                &Patch::Merge(
+                    serde_json::json!({"spec": {"rebalance": {"maxConcurrentMoves": moves}}}),
+                ),
+            )
+            .await
+            .expect("patch spec.rebalance.maxConcurrentMoves");
+    }
+
     /// Waits until [`ClusterView::rebalanced_to`] `members`; returns how long it took.
     pub async fn wait_rebalanced(&self, members: u32, timeout: Duration) -> Duration {
         let started = Instant::now();

@@ -4,6 +4,7 @@
 use crate::api::CacheCluster;
 use crate::events::EventSink;
 use crate::metrics::Metrics;
+use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, ResourceExt};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,6 +20,9 @@ pub struct Context {
     pub metrics: Arc<Metrics>,
     /// Consecutive failures per CacheCluster, for exponential backoff.
     pub backoff: Backoff,
+    /// The controller's cache of CacheClusters, when it has one: lets a long move phase notice a
+    /// spec change (a pause, a reversed scale) without asking the API server.
+    pub clusters: Option<Store<CacheCluster>>,
 }
 
 impl Context {
@@ -29,7 +33,22 @@ impl Context {
             events,
             metrics,
             backoff: Backoff::default(),
+            clusters: None,
         }
+    }
+
+    /// The same, reading spec changes from the controller's cache.
+    pub fn with_clusters(mut self, clusters: Store<CacheCluster>) -> Self {
+        self.clusters = Some(clusters);
+        self
+    }
+
+    /// Whether the cache holds a newer generation of `cluster` than the one being reconciled.
+    pub fn spec_changed(&self, cluster: &CacheCluster) -> bool {
+        self.clusters
+            .as_ref()
+            .and_then(|clusters| clusters.get(&ObjectRef::from_obj(cluster)))
+            .is_some_and(|latest| latest.metadata.generation > cluster.metadata.generation)
     }
 }
 

@@ -297,6 +297,7 @@ async fn run_phases(
             observed: &observed,
             identity: &identity,
             watched,
+            spec_changed: &|| context.spec_changed(cluster),
         };
         let moved = step_moves(inputs, plane, placement, now).await;
         stepped = moved.stepped;

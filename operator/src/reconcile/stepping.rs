@@ -45,6 +45,9 @@ pub struct MoveInputs<'a> {
     pub identity: &'a ClusterIdentity,
     /// Ordinals below this are observed.
     pub watched: i32,
+    /// Whether the CacheCluster's spec changed since this reconcile began (a pause, a reversed
+    /// scale): the phase then ends after the current round, and the next reconcile acts on it.
+    pub spec_changed: &'a (dyn Fn() -> bool + Sync),
 }
 
 /// What the move phase did.
@@ -60,7 +63,8 @@ pub struct Stepped {
     pub stepped: bool,
 }
 
-/// Runs rounds until nothing moves, every call of a round failed, or the budget is spent.
+/// Runs rounds until nothing moves, every call of a round failed, the spec changed, or the budget
+/// is spent.
 pub async fn step_moves(
     inputs: MoveInputs<'_>,
     mut plane: DataPlane,
@@ -109,7 +113,10 @@ pub async fn step_moves(
         } else {
             WAIT_PAUSE
         };
-        let done = !moving || all_failed || started.elapsed() + pause >= STEP_BUDGET;
+        let done = !moving
+            || all_failed
+            || started.elapsed() + pause >= STEP_BUDGET
+            || (inputs.spec_changed)();
         let next = if done {
             None
         } else {
