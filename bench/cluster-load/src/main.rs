@@ -408,6 +408,19 @@ struct Counters {
     retries: AtomicU64,
 }
 
+/// Counts a retry, asks for the slot map again, waits `pause`, and returns where `slot` goes now.
+async fn retry_after(
+    topology: &Topology,
+    slot: usize,
+    counters: &Counters,
+    pause: Duration,
+) -> Arc<str> {
+    counters.retries.fetch_add(1, Ordering::Relaxed);
+    topology.mark_stale();
+    tokio::time::sleep(pause).await;
+    topology.addr_of(slot)
+}
+
 /// One request for `slot`, following redirections and retrying what is safe to retry, until an
 /// answer or `OP_TIMEOUT`.
 async fn execute(
@@ -434,10 +447,7 @@ async fn execute(
                 }
                 Ok(Err(e)) => {
                     last_error = e;
-                    counters.retries.fetch_add(1, Ordering::Relaxed);
-                    topology.mark_stale();
-                    tokio::time::sleep(RETRY_PAUSE * 2).await;
-                    addr = topology.addr_of(slot);
+                    addr = retry_after(topology, slot, counters, RETRY_PAUSE * 2).await;
                     asking = false;
                     continue;
                 }
@@ -462,10 +472,7 @@ async fn execute(
             Ok(Err(e)) => {
                 conns.remove(&addr);
                 last_error = format!("{addr}: {e}");
-                counters.retries.fetch_add(1, Ordering::Relaxed);
-                topology.mark_stale();
-                tokio::time::sleep(RETRY_PAUSE * 2).await;
-                addr = topology.addr_of(slot);
+                addr = retry_after(topology, slot, counters, RETRY_PAUSE * 2).await;
                 asking = false;
                 continue;
             }
@@ -497,10 +504,7 @@ async fn execute(
                     "TRYAGAIN" | "CLUSTERDOWN" | "LOADING" => {
                         // Also what a node removed from the cluster answers: ask for the map again.
                         last_error = e.clone();
-                        counters.retries.fetch_add(1, Ordering::Relaxed);
-                        topology.mark_stale();
-                        tokio::time::sleep(RETRY_PAUSE).await;
-                        addr = topology.addr_of(slot);
+                        addr = retry_after(topology, slot, counters, RETRY_PAUSE).await;
                         asking = false;
                     }
                     _ => return Err(e),

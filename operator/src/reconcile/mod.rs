@@ -276,11 +276,8 @@ async fn run_phases(
         partitions: valid.partitions.get(),
         replication_factor: valid.replication_factor,
     };
-    let mut stepped = false;
     let formed = plane.formed();
-    let mut now = now;
-    let mut placement = placement;
-    let progress = if plane.formed() {
+    let (progress, placement, now, stepped) = if formed {
         let inputs = MoveInputs {
             ring: &ring,
             lost: &absences.lost,
@@ -300,12 +297,14 @@ async fn run_phases(
             spec_changed: &|| context.spec_changed(cluster),
         };
         let moved = step_moves(inputs, plane, placement, now).await;
-        stepped = moved.stepped;
-        now = moved.now;
         // Health stays what this reconcile found: a partition repaired within the move phase
         // still shows (and raises its Event) once; the next reconcile reports it healthy.
-        placement = moved.placement;
-        Some(moved.progress)
+        (
+            Some(moved.progress),
+            moved.placement,
+            moved.now,
+            moved.stepped,
+        )
     } else {
         match form::form_if_needed(&observed, &plane, &identity, ring.members, settings).await {
             form::Formation::JustFormed => {
@@ -323,7 +322,7 @@ async fn run_phases(
             }
             form::Formation::Formed => {}
         }
-        None
+        (None, placement, now, false)
     };
 
     // status

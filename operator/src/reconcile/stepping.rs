@@ -54,8 +54,7 @@ pub struct MoveInputs<'a> {
 pub struct Stepped {
     /// All rounds' progress, merged.
     pub progress: Progress,
-    /// The members as last observed.
-    pub plane: DataPlane,
+    /// The placement as last observed.
     pub placement: ObservedCluster,
     /// When the members were last observed.
     pub now: Time,
@@ -127,7 +126,6 @@ pub async fn step_moves(
         let Some(next) = next else {
             return Stepped {
                 progress,
-                plane,
                 placement,
                 now,
                 stepped,
