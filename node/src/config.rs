@@ -97,6 +97,12 @@ pub struct Config {
     #[arg(long, env = "RINGCACHE_FSYNC")]
     pub fsync: bool,
 
+    /// Largest write a partition's log accepts: all arguments of one command together, as
+    /// bytes or a unit (32mb). Larger writes are refused with an error and change nothing. At
+    /// most 63mb, so that any write in the log fits in one cluster message.
+    #[arg(long, env = "RINGCACHE_MAX_WRITE_SIZE", default_value = "32mb", value_parser = parse_max_write_size)]
+    pub max_write_size: u64,
+
     /// How the leader confirms a linearizable read: `lease` (no round trip; assumes clocks drift
     /// less than the election timeout) or `read-index` (a heartbeat round per batch of reads).
     #[arg(long, value_enum, default_value_t = ReadPolicyArg::Lease)]
@@ -113,6 +119,20 @@ pub struct Config {
     /// Seastar uses; an idle member polls nothing.
     #[arg(long = "idle-poll-us", value_name = "MICROSECONDS", env = "RINGCACHE_IDLE_POLL_US", default_value = "0", value_parser = parse_micros)]
     pub idle_poll: std::time::Duration,
+}
+
+fn parse_max_write_size(text: &str) -> Result<u64, String> {
+    let bytes = parse_memory(text)?;
+    let limit = ringcache_replication::MAX_COMMAND_LEN_LIMIT as u64;
+    if bytes > limit {
+        return Err(format!(
+            "{bytes} bytes is more than one cluster message carries; use at most 63mb ({limit})"
+        ));
+    }
+    if bytes < 1024 {
+        return Err(format!("{bytes} bytes is too small for a write; use at least 1kb"));
+    }
+    Ok(bytes)
 }
 
 fn parse_micros(text: &str) -> Result<std::time::Duration, String> {
@@ -223,6 +243,7 @@ impl Config {
             cluster_port,
             data_dir,
             fsync: self.fsync,
+            max_write_size: self.max_write_size as usize,
             read_policy: match self.read_policy {
                 ReadPolicyArg::Lease => ringcache_replication::ReadPolicy::LeaderLease,
                 ReadPolicyArg::ReadIndex => ringcache_replication::ReadPolicy::ReadIndex,

@@ -54,7 +54,19 @@ pub struct ReplicationConfig {
     pub snapshot_every_entries: u64,
     /// Timeout of one Raft message round trip between hosts.
     pub rpc_timeout: Duration,
+    /// Largest encoded command a proposal may carry; larger ones are refused before they enter
+    /// the log ([`ProposeError::TooLarge`](crate::ProposeError::TooLarge)). A command in the log
+    /// must fit in one cluster frame, or the group could never replicate it again; at most
+    /// [`MAX_COMMAND_LEN_LIMIT`].
+    pub max_command_len: usize,
 }
+
+/// The largest `max_command_len` allowed: one command plus its append request's framing must
+/// fit in a cluster frame (64 MiB).
+pub const MAX_COMMAND_LEN_LIMIT: usize = crate::codec::MAX_FRAME_LEN - (1 << 20);
+
+/// The default `max_command_len`: 32 MiB.
+pub const DEFAULT_MAX_COMMAND_LEN: usize = 32 << 20;
 
 impl ReplicationConfig {
     /// Defaults for the given durability.
@@ -74,6 +86,7 @@ impl ReplicationConfig {
             read_policy: ReadPolicy::ReadIndex,
             snapshot_every_entries: 5000,
             rpc_timeout: Duration::from_secs(2),
+            max_command_len: DEFAULT_MAX_COMMAND_LEN,
         }
     }
 }

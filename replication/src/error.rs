@@ -30,6 +30,14 @@ pub enum ProposeError {
     /// The host is shutting down; nothing was proposed.
     #[error("the replication host is shutting down")]
     ShuttingDown,
+    /// The encoded command is larger than the host's `max_command_len`; nothing was proposed.
+    #[error("a write of {size} bytes exceeds the largest replicated write ({limit} bytes)")]
+    TooLarge {
+        /// The encoded command's size.
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
     /// The command could not be serialized; nothing was proposed.
     #[error("cannot encode the command: {0}")]
     Encode(String),
@@ -48,6 +56,7 @@ impl ProposeError {
             ProposeError::NotLeader { .. }
                 | ProposeError::GroupNotHosted(_)
                 | ProposeError::ShuttingDown
+                | ProposeError::TooLarge { .. }
                 | ProposeError::Encode(_)
                 | ProposeError::Undecodable(_)
         )
@@ -123,6 +132,14 @@ pub enum StartError {
     /// openraft refused to start or initialize the group.
     #[error("raft: {0}")]
     Raft(String),
+    /// `max_command_len` is above what one cluster frame can carry.
+    #[error("the largest replicated write ({requested} bytes) must be at most {limit} bytes")]
+    CommandLimit {
+        /// The configured `max_command_len`.
+        requested: usize,
+        /// [`MAX_COMMAND_LEN_LIMIT`](crate::MAX_COMMAND_LEN_LIMIT).
+        limit: usize,
+    },
     /// The host is shutting down.
     #[error("the replication host is shutting down")]
     ShuttingDown,

@@ -17,7 +17,7 @@ mod remote;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
@@ -71,6 +71,8 @@ struct HostInner<S: StateMachine> {
     /// Serializes `host_group`, so one group's files are never opened by two Raft instances.
     hosting: tokio::sync::Mutex<()>,
     make_state_machine: Box<dyn Fn(GroupId) -> S + Send + Sync>,
+    /// Group logs whose incomplete last record was cut off when they were opened.
+    torn_log_tails: AtomicU64,
 }
 
 /// All Raft groups of one ringcache process, and the cluster-port transport they share.
@@ -108,6 +110,12 @@ impl<S: StateMachine> ReplicationHost<S> {
         config: ReplicationConfig,
         make_state_machine: impl Fn(GroupId) -> S + Send + Sync + 'static,
     ) -> Result<Self, StartError> {
+        if config.max_command_len > crate::MAX_COMMAND_LEN_LIMIT {
+            return Err(StartError::CommandLimit {
+                requested: config.max_command_len,
+                limit: crate::MAX_COMMAND_LEN_LIMIT,
+            });
+        }
         let id = match &config.durability {
             Durability::InMemory => RaftNodeId::fresh(ordinal),
             Durability::Directory { path, .. } => {
@@ -170,6 +178,7 @@ impl<S: StateMachine> ReplicationHost<S> {
             server: Mutex::new(None),
             hosting: tokio::sync::Mutex::new(()),
             make_state_machine: Box::new(make_state_machine),
+            torn_log_tails: AtomicU64::new(0),
         });
         let handler: Arc<dyn RequestHandler> = inner.clone();
         let handler: Weak<dyn RequestHandler> = Arc::downgrade(&handler);
@@ -186,6 +195,12 @@ impl<S: StateMachine> ReplicationHost<S> {
     /// Frames and socket writes on this host's cluster connections.
     pub fn wire_counters(&self) -> &WireCounters {
         self.inner.transport.counters()
+    }
+
+    /// Group logs opened here whose incomplete last record (a crash during an append) was cut
+    /// off.
+    pub fn torn_log_tails(&self) -> u64 {
+        self.inner.torn_log_tails.load(Ordering::Relaxed)
     }
 
     /// This host's Raft identity.
@@ -224,8 +239,20 @@ impl<S: StateMachine> ReplicationHost<S> {
             ),
             Durability::Directory { path, fsync } => {
                 let directory = group_directory(path, group);
-                let log_store = LogStore::open(&directory, *fsync)
+                let opened = LogStore::open(&directory, *fsync)
                     .map_err(|error| StartError::Storage(error.to_string()))?;
+                if let Some(offset) = opened.torn_tail_at {
+                    // Only an append that never finished, so never acknowledged: the group
+                    // catches up from its leader like any follower that is behind.
+                    tracing::warn!(
+                        group,
+                        offset,
+                        path = %directory.display(),
+                        "cut off an incomplete last log record (a crash during an append)"
+                    );
+                    self.inner.torn_log_tails.fetch_add(1, Ordering::Relaxed);
+                }
+                let log_store = opened.store;
                 let state_machine_store =
                     StateMachineStore::open(Arc::clone(&machine), Some((directory, *fsync)))
                         .map_err(|error| StartError::Storage(error.to_string()))?;

@@ -46,7 +46,9 @@ mod status;
 mod storage;
 mod transport;
 
-pub use config::{Durability, ReadPolicy, ReplicationConfig};
+pub use config::{
+    DEFAULT_MAX_COMMAND_LEN, Durability, MAX_COMMAND_LEN_LIMIT, ReadPolicy, ReplicationConfig,
+};
 pub use error::{AdminError, LeaderHint, ProposeError, ReadError, StartError};
 pub use host::{LeaderView, ReplicationHost};
 pub use idle_poll::{note_activity, start_idle_polling};

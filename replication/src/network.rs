@@ -13,13 +13,21 @@ use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, TransferLeaderRequest,
     TransferLeaderResponse, VoteRequest, VoteResponse,
 };
-use openraft::{BasicNode, ErrorSubject, ErrorVerb, OptionalSend, StorageError};
+use openraft::{BasicNode, EntryPayload, ErrorSubject, ErrorVerb, OptionalSend, StorageError};
 
 use crate::codec::{RequestBody, ResponseBody};
 use crate::raft_types::{RaftTypes, Snapshot, Vote};
 use crate::storage::snapshot_data::SnapshotData;
 use crate::transport::{CallError, Lane, Transport};
 use crate::{GroupId, RaftNodeId};
+
+/// The entries of one append request are sent in frames of at most about this many bytes (at
+/// least one entry each): openraft batches by entry count only, and a follower catching up on
+/// large values would otherwise be sent one frame over the frame limit, again and again.
+const APPEND_BATCH_BYTES: usize = 8 << 20;
+/// Extra time an append frame gets per byte it carries, as a rate: a large frame must not time
+/// out for being large (openraft's own budget is sized for heartbeats).
+const APPEND_BYTES_PER_SECOND: u64 = 16 << 20;
 
 /// Snapshots are sent in pieces of this size, read from the image one at a time, so that other
 /// groups' messages interleave and only one piece is in memory.
@@ -79,6 +87,57 @@ impl GroupNetwork {
     }
 }
 
+/// Roughly the bytes an entry takes in a frame.
+fn entry_weight(entry: &crate::raft_types::Entry) -> usize {
+    const OVERHEAD: usize = 64;
+    match &entry.payload {
+        EntryPayload::Normal(command) => OVERHEAD + command.0.len(),
+        EntryPayload::Membership(membership) => OVERHEAD + 64 * membership.nodes().count(),
+        EntryPayload::Blank => OVERHEAD,
+    }
+}
+
+/// Splits an append request into consecutive requests of at most `budget` bytes of entries each
+/// (a larger entry goes alone). A request with no entries (a heartbeat) stays one request.
+fn split_by_bytes(
+    request: AppendEntriesRequest<RaftTypes>,
+    budget: usize,
+) -> Vec<AppendEntriesRequest<RaftTypes>> {
+    let AppendEntriesRequest {
+        vote,
+        mut prev_log_id,
+        entries,
+        leader_commit,
+    } = request;
+    let mut batches: Vec<Vec<crate::raft_types::Entry>> = vec![Vec::new()];
+    let mut batch_bytes = 0;
+    for entry in entries {
+        let weight = entry_weight(&entry);
+        let batch = batches.last_mut().expect("at least one batch");
+        if !batch.is_empty() && batch_bytes + weight > budget {
+            batches.push(Vec::new());
+            batch_bytes = 0;
+        }
+        batch_bytes += weight;
+        batches.last_mut().expect("at least one batch").push(entry);
+    }
+    batches
+        .into_iter()
+        .map(|entries| {
+            let part_prev = prev_log_id.clone();
+            if let Some(last) = entries.last() {
+                prev_log_id = Some(last.log_id.clone());
+            }
+            AppendEntriesRequest {
+                vote: vote.clone(),
+                prev_log_id: part_prev,
+                entries,
+                leader_commit: leader_commit.clone(),
+            }
+        })
+        .collect()
+}
+
 fn rpc_error(error: CallError) -> RPCError<RaftTypes> {
     match error {
         CallError::Unreachable(reason) => RPCError::Unreachable(Unreachable::from_string(reason)),
@@ -95,19 +154,38 @@ fn unexpected(what: &str, got: ResponseBody) -> RPCError<RaftTypes> {
 impl RaftNetworkV2<RaftTypes> for GroupNetwork {
     type SnapshotData = SnapshotData;
 
+    /// Sends the entries in frames of at most [`APPEND_BATCH_BYTES`], each a valid append
+    /// request following the previous one. When a later frame fails, the ones before it still
+    /// count: the answer is a partial success up to the last entry the follower accepted.
     async fn append_entries(
         &mut self,
         request: AppendEntriesRequest<RaftTypes>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<RaftTypes>, RPCError<RaftTypes>> {
-        match self
-            .call(RequestBody::AppendEntries(request), &option)
-            .await
-        {
-            Ok(ResponseBody::AppendEntries(response)) => Ok(response),
-            Ok(other) => Err(unexpected("append-entries", other)),
-            Err(error) => Err(rpc_error(error)),
+        let mut accepted_through = None;
+        for part in split_by_bytes(request, APPEND_BATCH_BYTES) {
+            let bytes: usize = part.entries.iter().map(entry_weight).sum();
+            let last = part.entries.last().map(|entry| entry.log_id.clone());
+            let extra = Duration::from_millis(bytes as u64 * 1000 / APPEND_BYTES_PER_SECOND);
+            let option = RPCOption::new(option.hard_ttl() + extra);
+            let answer = match self
+                .call(RequestBody::AppendEntries(part), &option)
+                .await
+            {
+                Ok(ResponseBody::AppendEntries(response)) => Ok(response),
+                Ok(other) => Err(unexpected("append-entries", other)),
+                Err(error) => Err(rpc_error(error)),
+            };
+            match (answer, accepted_through) {
+                (Ok(AppendEntriesResponse::Success), _) => accepted_through = Some(last),
+                (Ok(AppendEntriesResponse::PartialSuccess(matched)), _) => {
+                    return Ok(AppendEntriesResponse::PartialSuccess(matched));
+                }
+                (other, None) => return other,
+                (_, Some(matched)) => return Ok(AppendEntriesResponse::PartialSuccess(matched)),
+            }
         }
+        Ok(AppendEntriesResponse::Success)
     }
 
     async fn vote(
@@ -203,5 +281,77 @@ impl RaftNetworkV2<RaftTypes> for GroupNetwork {
             Ok(other) => Err(unexpected("transfer-leader", other)),
             Err(error) => Err(rpc_error(error)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use openraft::RaftTypeConfig;
+    use openraft::entry::RaftEntry;
+    use openraft::vote::RaftLeaderId;
+
+    use super::*;
+    use crate::raft_types::{CommandBytes, Entry, LogId};
+
+    fn log_id(index: u64) -> LogId {
+        let leader = <RaftTypes as RaftTypeConfig>::LeaderId::new(2, RaftNodeId::new(1, 1));
+        openraft::LogId::new(leader.to_committed(), index)
+    }
+
+    fn request(sizes: &[usize]) -> AppendEntriesRequest<RaftTypes> {
+        AppendEntriesRequest {
+            vote: Vote::new(2, RaftNodeId::new(1, 1)),
+            prev_log_id: Some(log_id(10)),
+            entries: sizes
+                .iter()
+                .enumerate()
+                .map(|(offset, &size)| {
+                    Entry::new_normal(log_id(11 + offset as u64), CommandBytes(vec![0; size]))
+                })
+                .collect(),
+            leader_commit: Some(log_id(9)),
+        }
+    }
+
+    fn indexes(parts: &[AppendEntriesRequest<RaftTypes>]) -> Vec<(u64, Vec<u64>)> {
+        parts
+            .iter()
+            .map(|part| {
+                (
+                    part.prev_log_id.as_ref().expect("prev").index,
+                    part.entries.iter().map(|entry| entry.log_id.index).collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn appends_are_split_by_bytes_into_consecutive_requests() {
+        let parts = split_by_bytes(request(&[400, 400, 400, 2000, 10, 10]), 1000);
+        assert_eq!(
+            indexes(&parts),
+            vec![
+                (10, vec![11, 12]),
+                // An entry over the budget goes alone, never dropped or cut.
+                (12, vec![13]),
+                (13, vec![14]),
+                (14, vec![15, 16]),
+            ]
+        );
+        for part in &parts {
+            assert_eq!(part.leader_commit, Some(log_id(9)));
+        }
+    }
+
+    #[test]
+    fn small_appends_and_heartbeats_stay_one_request() {
+        assert_eq!(
+            indexes(&split_by_bytes(request(&[10, 10, 10]), 1000)),
+            vec![(10, vec![11, 12, 13])]
+        );
+        assert_eq!(
+            indexes(&split_by_bytes(request(&[]), 1000)),
+            vec![(10, vec![])]
+        );
     }
 }

@@ -118,6 +118,12 @@ pub fn render(shared: &Shared) -> String {
         "Socket writes that carried them (fewer than frames: heartbeats of all partitions to a peer share one write).",
         &[("", wire.socket_writes())],
     );
+    counter(
+        &mut text,
+        "ringcache_log_torn_tails_truncated_total",
+        "Partition logs whose incomplete last record (a crash during an append, never acknowledged) was cut off at start-up.",
+        &[("", cluster.host().torn_log_tails())],
+    );
     let status = cluster.status();
     let _ = writeln!(
         text,

@@ -183,6 +183,13 @@ async fn propose(
                 .fetch_add(1, Ordering::Relaxed);
             false
         }
+        Err(ProposeError::TooLarge { size, limit }) => {
+            out.error(&format!(
+                "ERR write of {size} bytes exceeds max-write-size ({limit} bytes): nothing was \
+                 changed; split the value, or raise --max-write-size (at most 63mb)"
+            ));
+            true
+        }
         Err(error) if error.definitely_not_applied() => {
             out.error(&format!("TRYAGAIN the write was not applied: {error}"));
             true

@@ -70,6 +70,8 @@ pub struct ClusterOptions {
     pub cluster_port: u16,
     pub data_dir: PathBuf,
     pub fsync: bool,
+    /// Largest encoded write a partition's log accepts.
+    pub max_write_size: usize,
     pub read_policy: ReadPolicy,
 }
 
@@ -218,6 +220,7 @@ impl Cluster {
             fsync: options.fsync,
         });
         config.read_policy = options.read_policy;
+        config.max_command_len = options.max_write_size;
         let partitions: Arc<OnceLock<PartitionCount>> = Arc::new(OnceLock::new());
         let machine_partitions = partitions.clone();
         let weak_shared = Arc::downgrade(shared);

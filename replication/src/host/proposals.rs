@@ -25,6 +25,13 @@ impl<S: StateMachine> ReplicationHost<S> {
             .ok_or(ProposeError::GroupNotHosted(group))?;
         let bytes =
             bincode::serialize(command).map_err(|error| ProposeError::Encode(error.to_string()))?;
+        let limit = self.inner.config.max_command_len;
+        if bytes.len() > limit {
+            return Err(ProposeError::TooLarge {
+                size: bytes.len(),
+                limit,
+            });
+        }
         let timeout = self.inner.config.propose_timeout;
         let written = tokio::time::timeout(timeout, hosted.raft.client_write(CommandBytes(bytes)));
         match written.await {

@@ -64,6 +64,13 @@ struct LogFile {
     records: u64,
 }
 
+/// A log read back from its directory.
+pub(crate) struct Opened {
+    pub(crate) store: LogStore,
+    /// Byte offset at which an incomplete last record was cut off, if there was one.
+    pub(crate) torn_tail_at: Option<u64>,
+}
+
 impl LogStore {
     /// A log that lives only in memory.
     pub(crate) fn in_memory() -> Self {
@@ -77,9 +84,12 @@ impl LogStore {
         })
     }
 
-    /// Opens (or creates) the log in `directory`, replaying what is there. A corrupt or truncated
-    /// file is an `InvalidData` error naming the file and byte offset.
-    pub(crate) fn open(directory: &Path, fsync: bool) -> io::Result<Self> {
+    /// Opens (or creates) the log in `directory`, replaying what is there. An incomplete last
+    /// record (a crash in the middle of an append; it was never acknowledged, since appends are
+    /// acknowledged after they are written) is cut off, and its offset returned in
+    /// [`Opened::torn_tail_at`]. Any other damage is an `InvalidData` error naming the file and
+    /// byte offset: a complete record that fails its checksum may have been acknowledged.
+    pub(crate) fn open(directory: &Path, fsync: bool) -> io::Result<Opened> {
         std::fs::create_dir_all(directory)?;
         let log_path = directory.join(LOG_FILE);
         let mut inner = LogInner {
@@ -99,7 +109,12 @@ impl LogStore {
             Err(error) => return Err(error),
         };
         let mut offset = 0;
+        let mut torn_tail_at = None;
         while offset < data.len() {
+            if record::incomplete_at(&data, offset) {
+                torn_tail_at = Some(offset as u64);
+                break;
+            }
             let (change, next): (LogRecord, usize) = record::decode_at(&data, offset, &log_path)?;
             inner.apply(change);
             records += 1;
@@ -109,13 +124,21 @@ impl LogStore {
             .create(true)
             .append(true)
             .open(&log_path)?;
+        if let Some(at) = torn_tail_at {
+            // Appends go to the end, so the cut must happen before the next one.
+            log.set_len(at)?;
+            log.sync_all()?;
+        }
         inner.file = Some(LogFile {
             directory: directory.to_path_buf(),
             log,
             fsync,
             records,
         });
-        Ok(LogStore::from_inner(inner))
+        Ok(Opened {
+            store: LogStore::from_inner(inner),
+            torn_tail_at,
+        })
     }
 
     fn from_inner(inner: LogInner) -> Self {
@@ -345,7 +368,7 @@ mod tests {
     async fn survives_reopen_with_truncate_and_purge() {
         let dir = tempfile::tempdir().expect("temporary directory");
         {
-            let mut store = LogStore::open(dir.path(), false).expect("open");
+            let mut store = LogStore::open(dir.path(), false).expect("open").store;
             append(&mut store, (1..=10).map(|index| entry(1, index)).collect()).await;
             store
                 .truncate_after(Some(log_id(1, 7)))
@@ -356,7 +379,7 @@ mod tests {
             let vote = OpenraftVote::new(2, RaftNodeId::new(1, 1));
             store.save_vote(&vote).await.expect("vote");
         }
-        let mut store = LogStore::open(dir.path(), false).expect("reopen");
+        let mut store = LogStore::open(dir.path(), false).expect("reopen").store;
         assert_eq!(indexes(&store), vec![4, 5, 6, 7, 8]);
         let state = store.get_log_state().await.expect("state");
         assert_eq!(state.last_purged_log_id, Some(log_id(1, 3)));
@@ -372,7 +395,7 @@ mod tests {
     #[tokio::test]
     async fn rewrites_the_file_when_mostly_purged() {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let mut store = LogStore::open(dir.path(), false).expect("open");
+        let mut store = LogStore::open(dir.path(), false).expect("open").store;
         append(
             &mut store,
             (1..=3000).map(|index| entry(1, index)).collect(),
@@ -389,26 +412,61 @@ mod tests {
             after < before / 10,
             "file not compacted: {before} -> {after}"
         );
-        let store = LogStore::open(dir.path(), false).expect("reopen");
+        let store = LogStore::open(dir.path(), false).expect("reopen").store;
         assert_eq!(indexes(&store), (2991..=3000).collect::<Vec<_>>());
         assert_eq!(store.last_log_id(), Some(log_id(1, 3000)));
     }
 
     #[tokio::test]
-    async fn truncated_or_corrupt_file_is_a_clear_error() {
+    async fn an_incomplete_last_record_is_cut_off_and_the_log_goes_on() {
         let dir = tempfile::tempdir().expect("temporary directory");
         {
-            let mut store = LogStore::open(dir.path(), false).expect("open");
+            let mut store = LogStore::open(dir.path(), false).expect("open").store;
+            append(&mut store, (1..=5).map(|index| entry(1, index)).collect()).await;
+        }
+        let path = dir.path().join(LOG_FILE);
+        let good = std::fs::read(&path).expect("read");
+        {
+            let mut store = LogStore::open(dir.path(), false).expect("open").store;
+            append(&mut store, vec![entry(1, 6)]).await;
+        }
+        let with_sixth = std::fs::read(&path).expect("read");
+        // Every cut inside the sixth record (body or header) is a torn append of entry 6.
+        for cut in [with_sixth.len() - 1, good.len() + 5, good.len() + 1] {
+            std::fs::write(&path, &with_sixth[..cut]).expect("write");
+            let opened = LogStore::open(dir.path(), false).expect("a torn tail is not an error");
+            assert_eq!(opened.torn_tail_at, Some(good.len() as u64), "cut at {cut}");
+            assert_eq!(opened.store.last_log_id(), Some(log_id(1, 5)), "cut at {cut}");
+            assert_eq!(std::fs::read(&path).expect("read"), good, "the tail is gone from disk");
+        }
+        // Appends after the cut land where the torn record was, and survive a reopen.
+        {
+            let mut store = LogStore::open(dir.path(), false).expect("open").store;
+            append(&mut store, vec![entry(2, 6)]).await;
+        }
+        let reopened = LogStore::open(dir.path(), false).expect("reopen");
+        assert_eq!(reopened.torn_tail_at, None);
+        assert_eq!(reopened.store.last_log_id(), Some(log_id(2, 6)));
+    }
+
+    #[tokio::test]
+    async fn a_complete_damaged_record_is_a_clear_error() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        {
+            let mut store = LogStore::open(dir.path(), false).expect("open").store;
             append(&mut store, (1..=5).map(|index| entry(1, index)).collect()).await;
         }
         let path = dir.path().join(LOG_FILE);
         let good = std::fs::read(&path).expect("read");
 
-        // A torn last record.
-        std::fs::write(&path, &good[..good.len() - 3]).expect("write");
+        // A flipped bit in the last record: complete, so it may have been acknowledged.
+        let mut flipped = good.clone();
+        let last = flipped.len() - 2;
+        flipped[last] ^= 0x40;
+        std::fs::write(&path, &flipped).expect("write");
         let error = LogStore::open(dir.path(), false).err().expect("must fail");
         assert_eq!(error.kind(), io::ErrorKind::InvalidData);
-        assert!(error.to_string().contains("truncated body"), "{error}");
+        assert!(error.to_string().contains("checksum mismatch"), "{error}");
 
         // A flipped bit in the middle.
         let mut flipped = good.clone();

@@ -40,6 +40,22 @@ pub(crate) fn encode_into<T: Serialize>(value: &T, out: &mut Vec<u8>) -> io::Res
     Ok(())
 }
 
+/// True when the bytes from `offset` to the end are the start of a record that was never finished:
+/// a header cut short, or a plausible header announcing more bytes than are left. That is what a
+/// crash in the middle of an append leaves (appends only ever add to the end). A complete record
+/// that fails its checksum is not incomplete: it is corruption and stays an error.
+pub(crate) fn incomplete_at(data: &[u8], offset: usize) -> bool {
+    let Some(rest) = data.get(offset..) else {
+        return false;
+    };
+    let Some(header) = rest.get(..HEADER_LEN) else {
+        return !rest.is_empty();
+    };
+    let header: &[u8; HEADER_LEN] = header.try_into().expect("HEADER_LEN bytes");
+    let (length, _) = parse_header(header);
+    length <= MAX_RECORD_LEN && HEADER_LEN + length > rest.len()
+}
+
 /// Decodes the record starting at `offset` of `data` (read from `path`, named in errors).
 /// Returns the value and the offset just after it.
 pub(crate) fn decode_at<T: DeserializeOwned>(
