@@ -22,6 +22,14 @@ pub struct PersistenceSpec {
     /// StorageClass of the volumes; the cluster's default StorageClass when unset. Fixed at creation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_class_name: Option<String>,
+    /// Flush every Raft log append and vote to disk (fsync) before acknowledging it. Off (the
+    /// default): a pod or process crash loses nothing, but one machine's power loss can roll back
+    /// that member's log and vote, after which an election can lose an acknowledged write even
+    /// though only one machine failed. On: acknowledged writes survive the power loss of a
+    /// minority of each partition's machines, and every write waits for a disk flush. Changing it
+    /// restarts the pods one at a time.
+    #[serde(default)]
+    pub fsync: bool,
 }
 
 impl Default for PersistenceSpec {
@@ -30,6 +38,7 @@ impl Default for PersistenceSpec {
             enabled: false,
             size: default_size(),
             storage_class_name: None,
+            fsync: false,
         }
     }
 }

@@ -188,6 +188,9 @@ pub fn node_args(desired: &DesiredCluster) -> Vec<String> {
     if spec.auth.is_some() {
         args.push(format!("--requirepass-file={AUTH_DIR}/password"));
     }
+    if spec.persistence.fsync {
+        args.push("--fsync".to_owned());
+    }
     args
 }
 
@@ -515,6 +518,20 @@ mod tests {
         let secret = auth.secret.as_ref().unwrap();
         assert_eq!(secret.secret_name.as_deref(), Some("pw"));
         assert_eq!(secret.items.as_ref().unwrap()[0].key, "token");
+    }
+
+    #[test]
+    fn fsync_reaches_the_node_only_when_asked_for() {
+        let mut cluster = cluster(3);
+        let args = |cluster: &crate::api::CacheCluster| {
+            container(&build_statefulset(&desired(cluster.clone())))
+                .args
+                .clone()
+                .unwrap()
+        };
+        assert!(!args(&cluster).contains(&"--fsync".to_owned()));
+        cluster.spec.persistence.fsync = true;
+        assert!(args(&cluster).contains(&"--fsync".to_owned()));
     }
 
     #[test]
