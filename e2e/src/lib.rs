@@ -7,6 +7,9 @@
 //! - [`workload`]: a steady load of plain and cluster-aware Redis clients recording every operation,
 //!   and [`final_reads`]: the read-back of every key checked against that history.
 //!
+//! - [`faults`]: a fault layer between members without root (a proxy per member that can cut,
+//!   hold and delay each direction of each link), for the fault tests and the nemesis runner.
+//!
 //! - [`observer`]: samples every member's `/v1/status` in the background (leaderless time per
 //!   partition, hosting changes) and compares the observed placement with the ring.
 //!
@@ -26,6 +29,7 @@
 pub mod final_reads;
 pub use ringcache_standin as apiserver;
 pub mod control_plane;
+pub mod faults;
 pub mod linearizability;
 pub mod local;
 pub mod observer;

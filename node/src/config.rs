@@ -130,7 +130,9 @@ fn parse_max_write_size(text: &str) -> Result<u64, String> {
         ));
     }
     if bytes < 1024 {
-        return Err(format!("{bytes} bytes is too small for a write; use at least 1kb"));
+        return Err(format!(
+            "{bytes} bytes is too small for a write; use at least 1kb"
+        ));
     }
     Ok(bytes)
 }

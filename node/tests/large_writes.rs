@@ -36,9 +36,10 @@ async fn a_write_over_max_write_size_is_refused_and_its_partition_keeps_working(
 
         // Nothing changed, and the partition still takes writes at once (no stall behind a
         // log entry that could never be replicated).
-        let value: Option<String> = query_retrying(&mut connection, redis::cmd("GET").arg(&keys[0]))
-            .await
-            .expect("GET");
+        let value: Option<String> =
+            query_retrying(&mut connection, redis::cmd("GET").arg(&keys[0]))
+                .await
+                .expect("GET");
         assert_eq!(value.as_deref(), Some("before"));
         for (round, key) in keys.iter().enumerate() {
             let () = within(
@@ -55,7 +56,11 @@ async fn a_write_over_max_write_size_is_refused_and_its_partition_keeps_working(
         // Every replica applied those writes.
         for ordinal in 0..3 {
             let values = cluster.get_many(ordinal, &keys, 1, true).await;
-            assert_eq!(values[&keys[1]].as_deref(), Some("after 1"), "member {ordinal}");
+            assert_eq!(
+                values[&keys[1]].as_deref(),
+                Some("after 1"),
+                "member {ordinal}"
+            );
         }
     })
     .await;

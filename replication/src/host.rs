@@ -73,6 +73,19 @@ struct HostInner<S: StateMachine> {
     make_state_machine: Box<dyn Fn(GroupId) -> S + Send + Sync>,
     /// Group logs whose incomplete last record was cut off when they were opened.
     torn_log_tails: AtomicU64,
+    /// Until then this host neither votes nor campaigns (set when it restarts with a stored
+    /// identity): see [`HostInner::votes_withheld`].
+    quiet_until: std::time::Instant,
+}
+
+impl<S: StateMachine> HostInner<S> {
+    /// How much longer this host withholds votes and campaigns after a restart (`None`: it
+    /// does not).
+    fn votes_withheld(&self) -> Option<Duration> {
+        self.quiet_until
+            .checked_duration_since(std::time::Instant::now())
+            .filter(|left| !left.is_zero())
+    }
 }
 
 /// All Raft groups of one ringcache process, and the cluster-port transport they share.
@@ -116,16 +129,27 @@ impl<S: StateMachine> ReplicationHost<S> {
                 limit: crate::MAX_COMMAND_LEN_LIMIT,
             });
         }
-        let id = match &config.durability {
-            Durability::InMemory => RaftNodeId::fresh(ordinal),
+        let started = std::time::Instant::now();
+        let (id, restarted) = match &config.durability {
+            Durability::InMemory => (RaftNodeId::fresh(ordinal), false),
             Durability::Directory { path, .. } => {
                 let groups = path.join(GROUPS_DIRECTORY);
-                if !path.join(IDENTITY_FILE).exists() && groups.exists() {
+                let restarted = path.join(IDENTITY_FILE).exists();
+                if !restarted && groups.exists() {
                     tracing::warn!(path = %groups.display(), "group state without an identity: deleting it");
                     std::fs::remove_dir_all(&groups)?;
                 }
-                RaftNodeId::load_or_create(path, ordinal)?
+                (RaftNodeId::load_or_create(path, ordinal)?, restarted)
             }
+        };
+        // Before the crash this host may have acknowledged a leader's heartbeat, and that
+        // leader may still serve lease reads on the strength of it; openraft forgets on restart
+        // that it promised not to vote for anyone else meanwhile. A lease lasts less than the
+        // maximum election timeout after the heartbeat was sent, which was before this start.
+        let quiet_until = if restarted {
+            started + config.election_timeout.1
+        } else {
+            started
         };
         let (election_min, election_max) = config.election_timeout;
         let raft_config = openraft::Config {
@@ -170,6 +194,11 @@ impl<S: StateMachine> ReplicationHost<S> {
                 config.rpc_timeout,
                 shutdown_receiver.clone(),
                 Arc::new(WireCounters::default()),
+                listener
+                    .local_addr()
+                    .ok()
+                    .map(|local| local.ip())
+                    .filter(|ip| !ip.is_unspecified()),
             )),
             config,
             raft_config: Arc::new(raft_config),
@@ -179,6 +208,7 @@ impl<S: StateMachine> ReplicationHost<S> {
             hosting: tokio::sync::Mutex::new(()),
             make_state_machine: Box::new(make_state_machine),
             torn_log_tails: AtomicU64::new(0),
+            quiet_until,
         });
         let handler: Arc<dyn RequestHandler> = inner.clone();
         let handler: Weak<dyn RequestHandler> = Arc::downgrade(&handler);
@@ -206,6 +236,11 @@ impl<S: StateMachine> ReplicationHost<S> {
     /// This host's Raft identity.
     pub fn id(&self) -> RaftNodeId {
         self.inner.id
+    }
+
+    /// The address this host's outgoing connections are bound to (`None`: the system picks).
+    pub fn source_address(&self) -> Option<std::net::IpAddr> {
+        self.inner.transport.source()
     }
 
     /// The cluster address peers use to reach this host.
@@ -287,6 +322,15 @@ impl<S: StateMachine> ReplicationHost<S> {
             transfer_started_in_term: AtomicU64::new(0),
             catch_up_target: OnceLock::new(),
         });
+        if let Some(quiet) = self.inner.votes_withheld() {
+            // No campaign either: this host's own vote would count like anyone's.
+            hosted.raft.runtime_config().elect(false);
+            let raft = hosted.raft.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(quiet).await;
+                raft.runtime_config().elect(true);
+            });
+        }
         let duplicate = {
             let mut groups = self.inner.groups.write();
             if let std::collections::hash_map::Entry::Vacant(vacant) = groups.entry(group) {

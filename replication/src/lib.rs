@@ -55,7 +55,7 @@ pub use idle_poll::{note_activity, start_idle_polling};
 pub use node_id::{IDENTITY_FILE, RaftNodeId};
 pub use state_machine::{RestoreError, SNAPSHOT_CHUNK_TARGET, SnapshotError, StateMachine};
 pub use status::{CatchUp, GroupStatus, Role};
-pub use transport::{WireCounters, cluster_port_address};
+pub use transport::{WireCounters, cluster_port_address, connect_from};
 
 /// A Raft group: one partition.
 pub type GroupId = u32;

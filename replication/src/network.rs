@@ -168,10 +168,7 @@ impl RaftNetworkV2<RaftTypes> for GroupNetwork {
             let last = part.entries.last().map(|entry| entry.log_id.clone());
             let extra = Duration::from_millis(bytes as u64 * 1000 / APPEND_BYTES_PER_SECOND);
             let option = RPCOption::new(option.hard_ttl() + extra);
-            let answer = match self
-                .call(RequestBody::AppendEntries(part), &option)
-                .await
-            {
+            let answer = match self.call(RequestBody::AppendEntries(part), &option).await {
                 Ok(ResponseBody::AppendEntries(response)) => Ok(response),
                 Ok(other) => Err(unexpected("append-entries", other)),
                 Err(error) => Err(rpc_error(error)),
@@ -319,7 +316,10 @@ mod tests {
             .map(|part| {
                 (
                     part.prev_log_id.as_ref().expect("prev").index,
-                    part.entries.iter().map(|entry| entry.log_id.index).collect(),
+                    part.entries
+                        .iter()
+                        .map(|entry| entry.log_id.index)
+                        .collect(),
                 )
             })
             .collect()

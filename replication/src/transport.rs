@@ -116,6 +116,8 @@ struct Link {
 
 /// The client side: connections to peers by address, made on first use and remade after failure.
 pub(crate) struct Transport {
+    /// The address outgoing connections are bound to, when the host listens on a specific one.
+    source: Option<std::net::IpAddr>,
     links: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Link>>>>>,
     next_request_id: AtomicU64,
     rpc_timeout: Duration,
@@ -124,18 +126,26 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
+    /// `source`: the address outgoing connections are bound to (`None`: the system picks).
     pub(crate) fn new(
         rpc_timeout: Duration,
         shutdown: watch::Receiver<bool>,
         counters: Arc<WireCounters>,
+        source: Option<std::net::IpAddr>,
     ) -> Self {
         Transport {
+            source,
             links: Mutex::new(HashMap::new()),
             next_request_id: AtomicU64::new(1),
             rpc_timeout,
             shutdown,
             counters,
         }
+    }
+
+    /// The address outgoing connections are bound to.
+    pub(crate) fn source(&self) -> Option<std::net::IpAddr> {
+        self.source
     }
 
     /// Frames and socket writes of this host's cluster connections, both directions (the
@@ -195,7 +205,7 @@ impl Transport {
             return Ok((link.queue.clone(), Arc::clone(&link.pending)));
         }
         let dial = cluster_port_address(address);
-        let stream = tokio::time::timeout(self.rpc_timeout, TcpStream::connect(dial.as_ref()))
+        let stream = tokio::time::timeout(self.rpc_timeout, connect_from(self.source, &dial))
             .await
             .map_err(|_| CallError::Unreachable(format!("connect to {address} timed out")))?
             .map_err(|error| CallError::Unreachable(format!("connect to {address}: {error}")))?;
@@ -205,6 +215,38 @@ impl Transport {
         *slot = Some(link);
         Ok(handles)
     }
+}
+
+/// Connects to `address`, from `source` when given (as Redis Cluster binds its outgoing bus
+/// connections to its bind address): peers and firewalls see the member's own address.
+pub async fn connect_from(
+    source: Option<std::net::IpAddr>,
+    address: &str,
+) -> std::io::Result<TcpStream> {
+    let Some(source) = source else {
+        return TcpStream::connect(address).await;
+    };
+    let mut last_error = None;
+    for target in tokio::net::lookup_host(address).await? {
+        if target.is_ipv4() != source.is_ipv4() {
+            continue;
+        }
+        let socket = match source {
+            std::net::IpAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+            std::net::IpAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+        };
+        socket.bind(std::net::SocketAddr::new(source, 0))?;
+        match socket.connect(target).await {
+            Ok(stream) => return Ok(stream),
+            Err(error) => last_error = Some(error),
+        }
+    }
+    Err(last_error.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::AddrNotAvailable,
+            format!("{address} has no address of the same family as {source}"),
+        )
+    }))
 }
 
 /// Where to dial a member: addresses are either `host:port` (the cluster port itself) or Redis

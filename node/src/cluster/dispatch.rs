@@ -125,16 +125,20 @@ pub async fn serve(
                     cluster.counters.moved.fetch_add(1, Ordering::Relaxed);
                     out.error(&format!("MOVED {slot} {}", leader.client_address()));
                 } else {
-                    forward(
+                    let forwarded = forward(
                         context,
                         cluster,
                         routing,
-                        leader.client_address(),
+                        (partition, leader.client_address()),
                         write,
                         args,
                         out,
                     )
                     .await;
+                    if forwarded == Forwarded::LeaderChangedBeforeReply {
+                        // A read changes nothing: ask the new leader.
+                        continue;
+                    }
                 }
                 return Some(spec);
             }
@@ -279,20 +283,65 @@ async fn read(
     true
 }
 
+/// How a forwarded request ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Forwarded {
+    /// Answered (the reply, or an error, is in the output).
+    Answered,
+    /// A read whose leader was replaced before it answered; nothing is in the output.
+    LeaderChangedBeforeReply,
+}
+
+/// How often a forwarded request checks whether its partition's leader changed meanwhile.
+const FORWARD_ROUTE_CHECK: Duration = Duration::from_millis(50);
+
+/// Forwards to `partition`'s leader at `address`. A leader that stops answering (paused, cut
+/// off) would hold the request until the forwarding timeout; once this member sees another
+/// leader, the request is abandoned instead: a read is retried there, a write is reported as
+/// of unknown outcome (it was sent, so it may still apply).
 async fn forward(
     context: &mut Context<'_>,
     cluster: &Cluster,
     routing: &mut ConnectionRouting,
-    address: &str,
+    (partition, address): (u32, &str),
     write: bool,
     args: &[Bytes],
     out: &mut ReplyWriter,
-) {
+) -> Forwarded {
     let password = context.shared.settings.read().password.clone();
-    let reply = routing
-        .forwarder
-        .forward(address, out.protocol(), password.as_deref(), args)
-        .await;
+    let leader_replaced = async {
+        loop {
+            tokio::time::sleep(FORWARD_ROUTE_CHECK).await;
+            match cluster.route(partition) {
+                Route::Remote(leader) if leader.client_address() == address => {}
+                Route::Unknown => {}
+                Route::Local | Route::Remote(_) => return,
+            }
+        }
+    };
+    let reply = tokio::select! {
+        reply = routing.forwarder.forward(
+            address,
+            cluster.host().source_address(),
+            out.protocol(),
+            password.as_deref(),
+            args,
+        ) => reply,
+        () = leader_replaced => {
+            // The abandoned exchange may still be answered: never reuse its connection.
+            routing.forwarder.close_all();
+            cluster.counters.forward_failures.fetch_add(1, Ordering::Relaxed);
+            if !write {
+                return Forwarded::LeaderChangedBeforeReply;
+            }
+            out.error(&format!(
+                "ERR outcome unknown: the write may or may not have been applied (the leader \
+                 at {address} stopped answering and partition {partition} has a new one); read \
+                 the key to find out"
+            ));
+            return Forwarded::Answered;
+        }
+    };
     match reply {
         Ok(reply) => {
             cluster.counters.forwarded.fetch_add(1, Ordering::Relaxed);
@@ -314,6 +363,7 @@ async fn forward(
             }
         }
     }
+    Forwarded::Answered
 }
 
 /// FLUSHALL / FLUSHDB: as in Redis Cluster, a member flushes the slots it serves, here the

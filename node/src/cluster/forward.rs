@@ -52,9 +52,12 @@ pub struct Forwarder {
 
 impl Forwarder {
     /// Sends `args` to `address` (following `-MOVED`) and returns the reply bytes exactly.
+    /// `source`: the address to connect from (the member's own, see
+    /// [`connect_from`](ringcache_replication::connect_from)).
     pub async fn forward(
         &mut self,
         address: &str,
+        source: Option<std::net::IpAddr>,
         protocol: Protocol,
         password: Option<&str>,
         args: &[Bytes],
@@ -64,7 +67,7 @@ impl Forwarder {
         encode_command(&mut request, args);
         for _ in 0..=MAX_REDIRECTIONS {
             let reply = self
-                .exchange(&address, protocol, password, &request)
+                .exchange(&address, source, protocol, password, &request)
                 .await?;
             match moved_target(&reply) {
                 Some(next) if next != address => address = next,
@@ -76,16 +79,22 @@ impl Forwarder {
         )))
     }
 
+    /// Closes every forwarding connection (their state is unknown after an abandoned exchange).
+    pub fn close_all(&mut self) {
+        self.links.clear();
+    }
+
     async fn exchange(
         &mut self,
         address: &str,
+        source: Option<std::net::IpAddr>,
         protocol: Protocol,
         password: Option<&str>,
         request: &[u8],
     ) -> Result<Bytes, ForwardError> {
         let key = (address.to_owned(), protocol);
         if !self.links.contains_key(&key) {
-            let link = connect(address, protocol, password).await?;
+            let link = connect(address, source, protocol, password).await?;
             self.links.insert(key.clone(), link);
         }
         let link = self.links.get_mut(&key).expect("inserted above");
@@ -115,19 +124,23 @@ fn moved_target(reply: &[u8]) -> Option<String> {
 
 async fn connect(
     address: &str,
+    source: Option<std::net::IpAddr>,
     protocol: Protocol,
     password: Option<&str>,
 ) -> Result<Link, ForwardError> {
-    let stream = tokio::time::timeout(FORWARD_TIMEOUT, TcpStream::connect(address))
-        .await
-        .map_err(|_| ForwardError::Connect {
-            address: address.to_owned(),
-            source: std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"),
-        })?
-        .map_err(|source| ForwardError::Connect {
-            address: address.to_owned(),
-            source,
-        })?;
+    let stream = tokio::time::timeout(
+        FORWARD_TIMEOUT,
+        ringcache_replication::connect_from(source, address),
+    )
+    .await
+    .map_err(|_| ForwardError::Connect {
+        address: address.to_owned(),
+        source: std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"),
+    })?
+    .map_err(|source| ForwardError::Connect {
+        address: address.to_owned(),
+        source,
+    })?;
     let _ = stream.set_nodelay(true);
     let mut link = Link {
         stream,

@@ -104,7 +104,13 @@ pub async fn ask(
         Bytes::from_static(b"RINGCACHE-ROUTES"),
     ];
     let reply = forwarder
-        .forward(peer.client_address(), Protocol::Resp2, password, &request)
+        .forward(
+            peer.client_address(),
+            cluster.host().source_address(),
+            Protocol::Resp2,
+            password,
+            &request,
+        )
         .await;
     match reply.map(|reply| parse_routes(&reply)) {
         Ok(Some(reports)) => {

@@ -10,6 +10,8 @@
 
 #![allow(dead_code)]
 
+pub mod load;
+
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -22,11 +24,14 @@ use ringcache_admin::{
     AdminClient, AdminClientError, ClusterSettings, ErrorKind, FormMember, FormRequest,
     MemberStatus, PartitionStatus, Role,
 };
+pub use ringcache_e2e::faults::FaultNetwork;
 
 /// Redis, cluster bus and admin ports every member uses (the defaults).
 pub const REDIS_PORT: u16 = 6379;
 pub const BUS_PORT: u16 = 16379;
 pub const ADMIN_PORT: u16 = 9090;
+/// Member `n`'s fault proxy listens on `127.A.B.(PROXY_OFFSET + n + 1)`.
+pub const PROXY_OFFSET: u8 = 100;
 
 /// Generous bound for waits that normally take a second (a loaded 2-core machine).
 pub const WAIT: Duration = Duration::from_secs(30);
@@ -91,6 +96,8 @@ pub fn keys_in_partition(
 pub struct Member {
     pub ordinal: u16,
     pub ip: Ipv4Addr,
+    /// The address peers and clients are told to use: a fault proxy's, in a cluster with faults.
+    pub advertised: Ipv4Addr,
     pub data_dir: PathBuf,
     pub log_path: PathBuf,
     child: Option<Child>,
@@ -119,6 +126,8 @@ pub struct TestCluster {
     root: PathBuf,
     pub members: Vec<Member>,
     pub settings: Option<ClusterSettings>,
+    /// The fault layer between members, when started with [`TestCluster::start_with_faults`].
+    pub faults: Option<FaultNetwork>,
 }
 
 impl TestCluster {
@@ -133,6 +142,19 @@ impl TestCluster {
 
     /// Starts `members` processes without forming a cluster.
     pub async fn spawn(members: usize) -> TestCluster {
+        TestCluster::spawn_inner(members, None).await
+    }
+
+    /// Like [`start`](Self::start), with a fault proxy in front of every member's Redis and
+    /// cluster ports ([`FaultNetwork`]): members reach each other only through the proxies.
+    pub async fn start_with_faults(members: usize, settings: ClusterSettings) -> TestCluster {
+        let mut cluster = TestCluster::spawn_inner(members, Some(FaultNetwork::new())).await;
+        cluster.form(settings).await;
+        cluster.wait_ready_all().await;
+        cluster
+    }
+
+    async fn spawn_inner(members: usize, faults: Option<FaultNetwork>) -> TestCluster {
         let base = free_base(members.max(4));
         let root = std::env::temp_dir().join(format!(
             "ringcache-cluster-tests/{}-{}-{}",
@@ -147,6 +169,7 @@ impl TestCluster {
             root,
             members: Vec::new(),
             settings: None,
+            faults,
         };
         for _ in 0..members {
             cluster.add_member().await;
@@ -159,9 +182,29 @@ impl TestCluster {
         let ordinal = self.members.len();
         assert!(ordinal < 250, "too many members");
         let ip = Ipv4Addr::new(self.base[0], self.base[1], self.base[2], ordinal as u8 + 1);
+        let advertised = match &self.faults {
+            None => ip,
+            Some(faults) => {
+                let proxy = Ipv4Addr::new(
+                    self.base[0],
+                    self.base[1],
+                    self.base[2],
+                    PROXY_OFFSET + ordinal as u8 + 1,
+                );
+                faults.register(ordinal, ip.into());
+                for port in [REDIS_PORT, BUS_PORT] {
+                    faults
+                        .proxy(ordinal, (proxy, port).into(), (ip, port).into())
+                        .await
+                        .unwrap_or_else(|error| panic!("fault proxy on {proxy}:{port}: {error}"));
+                }
+                proxy
+            }
+        };
         let member = Member {
             ordinal: ordinal as u16,
             ip,
+            advertised,
             data_dir: self.root.join(format!("member-{ordinal}")),
             log_path: self.root.join(format!("member-{ordinal}.log")),
             child: None,
@@ -187,6 +230,7 @@ impl TestCluster {
             .arg("--cluster-enabled")
             .args(["--bind", &member.ip.to_string()])
             .args(["--ordinal", &ordinal.to_string()])
+            .args(["--advertise-host", &member.advertised.to_string()])
             .arg("--data-dir")
             .arg(&member.data_dir)
             .env(
@@ -278,6 +322,35 @@ impl TestCluster {
     /// Starts member `ordinal` again with its data directory (as it was left).
     pub async fn restart(&mut self, ordinal: usize) {
         self.launch(ordinal).await;
+    }
+
+    /// Pauses member `ordinal` (SIGSTOP): it keeps its sockets but answers nothing.
+    pub fn pause(&mut self, ordinal: usize) {
+        self.signal(ordinal, "STOP");
+    }
+
+    /// Resumes a paused member (SIGCONT).
+    pub fn resume(&mut self, ordinal: usize) {
+        self.signal(ordinal, "CONT");
+    }
+
+    fn signal(&mut self, ordinal: usize, signal: &str) {
+        let child = self.members[ordinal]
+            .child
+            .as_ref()
+            .expect("the member runs");
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} member {ordinal}");
+    }
+
+    /// The fault layer (the cluster must be started with faults).
+    pub fn network(&self) -> &FaultNetwork {
+        self.faults
+            .as_ref()
+            .expect("started with start_with_faults")
     }
 
     /// Deletes member `ordinal`'s data directory (the member must be stopped).
@@ -472,12 +545,15 @@ fn free_base(members: usize) -> [u8; 3] {
     let second = 1 + (std::process::id() % 254) as u8;
     for _ in 0..64 {
         let third = (NEXT_BASE.fetch_add(1, Ordering::Relaxed) % 250) as u8 + 1;
-        let free = (0..members).all(|index| {
-            let ip = Ipv4Addr::new(127, second, third, index as u8 + 1);
-            [REDIS_PORT, BUS_PORT, ADMIN_PORT]
-                .iter()
-                .all(|port| std::net::TcpListener::bind(SocketAddr::from((ip, *port))).is_ok())
-        });
+        // The members' own addresses and their fault proxies' (see `TestCluster::start_with_faults`).
+        let free = (0..members)
+            .flat_map(|index| [index as u8 + 1, PROXY_OFFSET + index as u8 + 1])
+            .all(|last| {
+                let ip = Ipv4Addr::new(127, second, third, last);
+                [REDIS_PORT, BUS_PORT, ADMIN_PORT]
+                    .iter()
+                    .all(|port| std::net::TcpListener::bind(SocketAddr::from((ip, *port))).is_ok())
+            });
         if free {
             return [127, second, third];
         }

@@ -11,6 +11,10 @@ use openraft::type_config::async_runtime::watch::WatchReceiver;
 use super::{Group, ReplicationHost, leader_hint};
 use crate::{GroupId, ReadError, ReadPolicy, StateMachine};
 
+/// The share of the election timeout a leader lease gives up for clock-rate differences between
+/// a leader and its followers.
+pub(crate) const LEASE_DRIFT_MARGIN: f64 = 0.2;
+
 impl<S: StateMachine> ReplicationHost<S> {
     /// Confirms that this host is the leader of `group` and that its state machine has applied
     /// everything committed before the call; the caller then reads its local state machine
@@ -43,22 +47,23 @@ impl<S: StateMachine> ReplicationHost<S> {
             ReadPolicy::LeaderLease if lease_valid_in_metrics(hosted, self.leader_lease()) => {
                 Ok(())
             }
-            // A new leader has no lease until a quorum acknowledged it: confirm that read with
-            // a heartbeat round instead of failing it.
-            ReadPolicy::LeaderLease => match confirm(openraft::ReadPolicy::LeaseRead).await {
-                Err(ReadError::Unavailable { .. }) => {
-                    confirm(openraft::ReadPolicy::ReadIndex).await
-                }
-                other => other,
-            },
+            // No lease (a new leader, or heartbeats late): confirm with a heartbeat round.
+            // openraft's own lease check has no margin for clock drift, so it is not used.
+            ReadPolicy::LeaderLease => confirm(openraft::ReadPolicy::ReadIndex).await,
         }
     }
 
-    /// How long a quorum acknowledgement keeps this host's leadership certain: openraft's
-    /// leader lease, the maximum election timeout (followers refuse to vote for anyone else
-    /// for that long after hearing from their leader).
+    /// How long a quorum acknowledgement keeps this host's leadership certain. Followers
+    /// refuse to vote for anyone else for the maximum election timeout after they hear from
+    /// their leader (a restarted one for that long after it starts), measured by their clocks;
+    /// the lease is [`LEASE_DRIFT_MARGIN`] shorter, measured from when the acknowledged
+    /// heartbeat was sent, so clocks that run at rates up to that far apart keep it safe.
     fn leader_lease(&self) -> Duration {
-        self.inner.config.election_timeout.1
+        self.inner
+            .config
+            .election_timeout
+            .1
+            .mul_f64(1.0 - LEASE_DRIFT_MARGIN)
     }
 
     /// Runs `read` on this host's state machine of `group` (`None` if not hosted). Linearizable

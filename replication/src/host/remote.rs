@@ -56,6 +56,14 @@ impl<S: StateMachine> RequestHandler for HostInner<S> {
                     }
                     Ok(ResponseBody::AppendEntries(response))
                 }
+                Incoming::Rpc(RequestBody::Vote(_) | RequestBody::PreVote(_))
+                    if let Some(left) = self.votes_withheld() =>
+                {
+                    Err(RemoteFailure::Raft(format!(
+                        "restarted moments ago: not voting for another {left:?}, so that no \
+                         leader's lease on this member's earlier acknowledgement is broken"
+                    )))
+                }
                 Incoming::Rpc(RequestBody::Vote(request)) => raft
                     .vote(request)
                     .await

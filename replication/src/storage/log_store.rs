@@ -436,8 +436,16 @@ mod tests {
             std::fs::write(&path, &with_sixth[..cut]).expect("write");
             let opened = LogStore::open(dir.path(), false).expect("a torn tail is not an error");
             assert_eq!(opened.torn_tail_at, Some(good.len() as u64), "cut at {cut}");
-            assert_eq!(opened.store.last_log_id(), Some(log_id(1, 5)), "cut at {cut}");
-            assert_eq!(std::fs::read(&path).expect("read"), good, "the tail is gone from disk");
+            assert_eq!(
+                opened.store.last_log_id(),
+                Some(log_id(1, 5)),
+                "cut at {cut}"
+            );
+            assert_eq!(
+                std::fs::read(&path).expect("read"),
+                good,
+                "the tail is gone from disk"
+            );
         }
         // Appends after the cut land where the torn record was, and survive a reopen.
         {

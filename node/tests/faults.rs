@@ -1,0 +1,219 @@
+//! Faults under load, each run checked by the linearizability checker: a partition that isolates
+//! a leader, a leader paused (SIGSTOP) and resumed, a leader killed (`kill -9`) and restarted,
+//! and a member restarted with a torn last log record. Members reach each other through fault
+//! proxies (`ringcache_e2e::faults`); clients talk to every member, the isolated one included.
+
+mod cluster_support;
+
+use std::time::{Duration, Instant};
+
+use cluster_support::load::{HistoryLoad, assert_linearizable};
+use cluster_support::*;
+use ringcache_admin::ClusterSettings;
+
+const SETTINGS: ClusterSettings = ClusterSettings {
+    partitions: 4,
+    replication_factor: 3,
+};
+const PARTITION: u32 = 1;
+const ALL: [usize; 3] = [0, 1, 2];
+
+/// Three keys of the partition for the recorded load, and a fourth for probes outside it.
+fn keys(prefix: &str) -> (Vec<String>, String) {
+    let mut keys = keys_in_partition(SETTINGS.partitions, PARTITION, prefix, 4);
+    let probe = keys.pop().expect("four keys");
+    (keys, probe)
+}
+
+/// Writes through `member` until one is acknowledged; returns how long that took.
+async fn first_acknowledged_write(cluster: &TestCluster, member: usize, key: &str) -> Duration {
+    let started = Instant::now();
+    let mut connection = cluster.redis(member).await;
+    loop {
+        let written: redis::RedisResult<()> = within(
+            Duration::from_secs(15),
+            "one SET",
+            redis::cmd("SET")
+                .arg(key)
+                .arg("probe")
+                .query_async(&mut connection),
+        )
+        .await;
+        match written {
+            Ok(()) => return started.elapsed(),
+            Err(error) => {
+                assert!(
+                    started.elapsed() < Duration::from_secs(20),
+                    "no write acknowledged through member {member} after 20 s: {error}"
+                );
+                if error.is_io_error() || error.is_timeout() {
+                    connection = cluster.redis(member).await;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_isolating_a_leader_stops_it_and_the_majority_goes_on() {
+    within(Duration::from_secs(180), "the test", async {
+        let mut cluster = TestCluster::start_with_faults(3, SETTINGS).await;
+        let (keys, probe) = keys("isolated");
+        let leader = cluster.leader_of(PARTITION).await;
+        let other = ALL.into_iter().find(|&m| m != leader).expect("a follower");
+        let load = HistoryLoad::start(&cluster, &ALL, 2, &keys);
+        load.wait_for_writes(30, WAIT, "writes before the partition")
+            .await;
+
+        cluster.network().isolate(leader, ALL);
+        let cut_at = Instant::now();
+
+        // The majority elects a new leader and takes writes again.
+        let majority_after = first_acknowledged_write(&cluster, other, &probe).await;
+        eprintln!("majority side acknowledged a write {majority_after:?} after the cut");
+        assert!(
+            majority_after < Duration::from_secs(10),
+            "{majority_after:?}"
+        );
+
+        // The isolated leader, once its lease has run out, acknowledges neither reads nor
+        // writes (its clients see errors, never an old value or a lost write).
+        let lease = Duration::from_millis(600);
+        tokio::time::sleep(lease.saturating_sub(cut_at.elapsed())).await;
+        let mut minority = cluster.redis(leader).await;
+        let read: redis::RedisResult<Option<String>> = redis::cmd("GET")
+            .arg(&probe)
+            .query_async(&mut minority)
+            .await;
+        assert!(read.is_err(), "the isolated leader served a read: {read:?}");
+        let written: redis::RedisResult<()> = redis::cmd("SET")
+            .arg(&probe)
+            .arg("minority")
+            .query_async(&mut minority)
+            .await;
+        assert!(written.is_err(), "the isolated leader acknowledged a write");
+
+        load.wait_for_writes(30, WAIT, "writes during the partition")
+            .await;
+        cluster.network().heal();
+        load.wait_for_writes(30, WAIT, "writes after the heal")
+            .await;
+        let history = load.finish().await;
+        assert_linearizable(&history);
+        cluster.wait_ready_all().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_paused_for_five_seconds_then_resumed() {
+    within(Duration::from_secs(180), "the test", async {
+        let mut cluster = TestCluster::start_with_faults(3, SETTINGS).await;
+        let (keys, _) = keys("paused");
+        let leader = cluster.leader_of(PARTITION).await;
+        let load = HistoryLoad::start(&cluster, &ALL, 2, &keys);
+        load.wait_for_writes(30, WAIT, "writes before the pause")
+            .await;
+
+        cluster.pause(leader);
+        let before = load.acknowledged();
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let during = load.acknowledged() - before;
+        cluster.resume(leader);
+        assert!(
+            during > 0,
+            "no write was acknowledged while the leader was paused"
+        );
+
+        load.wait_for_writes(30, WAIT, "writes after the resume")
+            .await;
+        let history = load.finish().await;
+        assert_linearizable(&history);
+        cluster.wait_ready_all().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_killed_under_load_then_restarted() {
+    within(Duration::from_secs(180), "the test", async {
+        let mut cluster = TestCluster::start_with_faults(3, SETTINGS).await;
+        let (keys, _) = keys("killed");
+        let leader = cluster.leader_of(PARTITION).await;
+        let others: Vec<usize> = ALL.into_iter().filter(|&m| m != leader).collect();
+        // Clients on the survivors only: the victim's clients would just reconnect in a loop.
+        let load = HistoryLoad::start(&cluster, &others, 3, &keys);
+        load.wait_for_writes(30, WAIT, "writes before the kill")
+            .await;
+
+        cluster.kill(leader);
+        load.wait_for_writes(30, WAIT, "writes after the kill")
+            .await;
+        cluster.restart(leader).await;
+        cluster.wait_ready(leader).await;
+        load.wait_for_writes(30, WAIT, "writes after the restart")
+            .await;
+        let history = load.finish().await;
+        assert_linearizable(&history);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_restarted_with_a_torn_log_tail_starts_and_catches_up() {
+    within(Duration::from_secs(180), "the test", async {
+        let mut cluster = TestCluster::start_with_faults(3, SETTINGS).await;
+        let (keys, _) = keys("torn");
+        let victim = 2;
+        let survivors = [0, 1];
+        let load = HistoryLoad::start(&cluster, &survivors, 3, &keys);
+        load.wait_for_writes(30, WAIT, "writes before the crash")
+            .await;
+
+        cluster.kill(victim);
+        // What a crash in the middle of an append leaves: the start of a record (a header that
+        // announces more bytes than follow, then a few of them).
+        let log = cluster.members[victim]
+            .data_dir
+            .join(format!("groups/{PARTITION}/log"));
+        let mut torn = std::fs::read(&log).expect("the partition's log");
+        torn.extend_from_slice(&500u32.to_le_bytes());
+        torn.extend_from_slice(&[0xAB; 4 + 37]);
+        std::fs::write(&log, &torn).expect("tear the log");
+
+        load.wait_for_writes(30, WAIT, "writes while the member is down")
+            .await;
+        cluster.restart(victim).await;
+        cluster.wait_ready(victim).await;
+        let metrics = http(
+            &cluster.members[victim].admin_address(),
+            "GET",
+            "/metrics",
+            b"",
+        )
+        .await;
+        assert!(
+            metrics
+                .body
+                .lines()
+                .any(|line| line == "ringcache_log_torn_tails_truncated_total 1"),
+            "the cut is counted:\n{}",
+            metrics.body
+        );
+        load.wait_for_writes(30, WAIT, "writes after the restart")
+            .await;
+        let history = load.finish().await;
+        assert_linearizable(&history);
+
+        // Its own replica holds what the others hold (stale reads, READONLY).
+        let expected = cluster.get_many(0, &keys, 1, false).await;
+        let cluster = &cluster;
+        let (keys, expected) = (&keys, &expected);
+        eventually(WAIT, "the restarted member caught up", || async move {
+            (cluster.get_many(victim, keys, 1, true).await == *expected).then_some(())
+        })
+        .await;
+    })
+    .await;
+}
