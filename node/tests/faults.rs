@@ -217,3 +217,82 @@ async fn a_member_restarted_with_a_torn_log_tail_starts_and_catches_up() {
     })
     .await;
 }
+
+/// The leader lease a member may serve reads on (0.8 × the 600 ms maximum election timeout).
+const LEASE: Duration = Duration::from_millis(480);
+
+/// A leader that starts handing leadership over must stop serving reads on its lease at once:
+/// the new leader is elected at the transfer's request, without waiting for followers' leases to
+/// run out, and may commit writes while the old one still holds a lease. Here the old leader
+/// hears nothing from the others (its messages still reach them), the new leader commits a
+/// write, and a read on the old leader inside its lease must not return the older value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_handing_over_serves_no_read_on_its_lease() {
+    within(Duration::from_secs(240), "the test", async {
+        let mut cluster = TestCluster::start_with_faults(3, SETTINGS).await;
+        let (keys, _) = keys("handover");
+        let key = &keys[0];
+        let mut inside_lease = 0;
+        for attempt in 0..6 {
+            let leader = cluster.leader_of(PARTITION).await;
+            let mut others = ALL.into_iter().filter(|&m| m != leader);
+            let (target, third) = (others.next().unwrap(), others.next().unwrap());
+            let target_id = cluster.status(target).await.member.id;
+            let mut at_leader = cluster.redis(leader).await;
+            let mut at_target = cluster.redis(target).await;
+            let before = format!("before-{attempt}");
+            let after = format!("after-{attempt}");
+            set_retrying(&mut at_leader, key, &before, WAIT).await;
+            // Warm the read path: the old leader serves from its lease.
+            let _: Option<String> = redis::cmd("GET").arg(key).query_async(&mut at_leader).await.expect("GET");
+
+            cluster.network().cut_one_way(target, leader);
+            cluster.network().cut_one_way(third, leader);
+            let cut_at = Instant::now();
+            let admin = cluster.admin(leader);
+            let transfer = tokio::spawn(async move {
+                let _ = admin.transfer_leadership(PARTITION, target_id).await;
+            });
+            let cluster_ref = &cluster;
+            eventually(Duration::from_secs(5), "the target leads", || async move {
+                let status = cluster_ref.status(target).await;
+                hosted(&status, PARTITION)
+                    .is_some_and(|view| view.role == ringcache_admin::Role::Leader)
+                    .then_some(())
+            })
+            .await;
+            let written: redis::RedisResult<()> =
+                redis::cmd("SET").arg(key).arg(&after).query_async(&mut at_target).await;
+            let read_started = cut_at.elapsed();
+            let read: redis::RedisResult<Option<String>> = within(
+                Duration::from_secs(12),
+                "the old leader's answer",
+                redis::cmd("GET").arg(key).query_async(&mut at_leader),
+            )
+            .await;
+            cluster.network().heal();
+            let _ = transfer.await;
+            if written.is_err() {
+                continue;
+            }
+            assert_ne!(
+                read.as_ref().ok().and_then(|value| value.as_deref()),
+                Some(before.as_str()),
+                "attempt {attempt}: the old leader served the value the new leader had already overwritten"
+            );
+            eprintln!("attempt {attempt}: read at the old leader {read_started:?} after the cut: {read:?}");
+            // The read only tests the guard while the lease would still have allowed it.
+            if read_started < LEASE {
+                inside_lease += 1;
+                if inside_lease >= 2 {
+                    break;
+                }
+            }
+        }
+        assert!(
+            inside_lease > 0,
+            "no attempt read inside the lease window (the machine was too slow to test the guard)"
+        );
+    })
+    .await;
+}
