@@ -10,6 +10,10 @@
 //! - [`faults`]: a fault layer between members without root (a proxy per member that can cut,
 //!   hold and delay each direction of each link), for the fault tests and the nemesis runner.
 //!
+//! - [`chaos`]: the nemesis runner behind `ringcache-chaos` and `scripts/chaos.sh`: a seeded
+//!   schedule of link and process faults against real members under a recorded load, then the
+//!   history checked.
+//!
 //! - [`observer`]: samples every member's `/v1/status` in the background (leaderless time per
 //!   partition, hosting changes) and compares the observed placement with the ring.
 //!
@@ -28,6 +32,7 @@
 
 pub mod final_reads;
 pub use ringcache_standin as apiserver;
+pub mod chaos;
 pub mod control_plane;
 pub mod faults;
 pub mod linearizability;
