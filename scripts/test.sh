@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (the README names it; CI runs it): installs what is missing, then the
 # format check, clippy with warnings denied, the generated-CRD drift check, offline validation of the
-# CRD and the examples, the Helm chart checks (scripts/check-chart.sh), every test of the workspace, and
-# the end-to-end suite a second time against a real control plane (etcd, kube-apiserver,
+# CRD and the examples, the Helm chart checks (scripts/check-chart.sh), every test of the workspace, the
+# fuzz targets briefly (scripts/fuzz.sh), and the end-to-end suite a second time against a real control plane (etcd, kube-apiserver,
 # kube-controller-manager built by scripts/install-kube.sh, which scripts/install-deps.sh runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +24,8 @@ echo "== cargo test"
 # The binaries are installed above, so tests that need them must not skip.
 export RINGCACHE_E2E_REQUIRE_REAL=1
 cargo test --workspace --locked
+echo "== fuzz targets, 10 s each on their corpus (scripts/fuzz.sh installs nightly and cargo-fuzz when missing)"
+scripts/fuzz.sh --time 10
 echo "== end-to-end suite against the real control plane (kube-apiserver, kube-controller-manager, etcd)"
 # The stand-in's API tests that describe real behaviour (those started with start_either) run against
 # kube-apiserver too; the others run against the stand-in again, which takes seconds.

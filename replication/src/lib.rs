@@ -57,5 +57,23 @@ pub use state_machine::{RestoreError, SNAPSHOT_CHUNK_TARGET, SnapshotError, Stat
 pub use status::{CatchUp, GroupStatus, Role};
 pub use transport::{WireCounters, cluster_port_address, connect_from};
 
+/// Entry points for the fuzz targets in `fuzz/` (not an API).
+#[doc(hidden)]
+pub mod fuzzing {
+    /// Decodes `body` as a cluster-port frame body. Garbage must be an error, never a panic;
+    /// a frame that decodes must encode back to bytes that decode to the same encoding.
+    pub fn frame_round_trip(body: &[u8]) {
+        let Ok(frame) = crate::codec::decode(body) else {
+            return;
+        };
+        let Ok(encoded) = crate::codec::encode(&frame) else {
+            return;
+        };
+        let again = crate::codec::decode(&encoded[4..]).expect("an encoded frame decodes");
+        let reencoded = crate::codec::encode(&again).expect("a decoded frame encodes");
+        assert_eq!(encoded, reencoded, "decode and encode disagree");
+    }
+}
+
 /// A Raft group: one partition.
 pub type GroupId = u32;
