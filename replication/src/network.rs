@@ -124,15 +124,15 @@ fn split_by_bytes(
     batches
         .into_iter()
         .map(|entries| {
-            let part_prev = prev_log_id.clone();
+            let part_prev = prev_log_id;
             if let Some(last) = entries.last() {
-                prev_log_id = Some(last.log_id.clone());
+                prev_log_id = Some(last.log_id);
             }
             AppendEntriesRequest {
-                vote: vote.clone(),
+                vote,
                 prev_log_id: part_prev,
                 entries,
-                leader_commit: leader_commit.clone(),
+                leader_commit,
             }
         })
         .collect()
@@ -165,7 +165,7 @@ impl RaftNetworkV2<RaftTypes> for GroupNetwork {
         let mut accepted_through = None;
         for part in split_by_bytes(request, APPEND_BATCH_BYTES) {
             let bytes: usize = part.entries.iter().map(entry_weight).sum();
-            let last = part.entries.last().map(|entry| entry.log_id.clone());
+            let last = part.entries.last().map(|entry| entry.log_id);
             let extra = Duration::from_millis(bytes as u64 * 1000 / APPEND_BYTES_PER_SECOND);
             let option = RPCOption::new(option.hard_ttl() + extra);
             let answer = match self.call(RequestBody::AppendEntries(part), &option).await {

@@ -284,7 +284,7 @@ async fn apply(cluster: &mut ProcessCluster, fault: &Fault, random: &mut Random)
         Fault::KillAndTearLog(target) => {
             let (member, who) = resolve(cluster, *target).await;
             cluster.kill(member);
-            match cluster.tear_log_tail(member, random.next()) {
+            match cluster.tear_log_tail(member, random.next_u64()) {
                 Some(partition) => {
                     format!("kill -9 {who}, tear the tail of its partition {partition} log")
                 }
