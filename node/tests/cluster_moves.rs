@@ -5,28 +5,19 @@
 mod cluster_support;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use cluster_support::load::HistoryLoad;
 use cluster_support::*;
 use ringcache_admin::{ClusterSettings, HostRequest, Role};
-use ringcache_e2e::linearizability::{HistoryRecorder, Operation, Verdict, check};
+use ringcache_e2e::linearizability::{Operation, Verdict, check};
 
 const SETTINGS: ClusterSettings = ClusterSettings {
     partitions: 16,
     replication_factor: 3,
 };
 const WORKERS: usize = 3;
-
-/// What the client tasks saw.
-#[derive(Default)]
-struct Tally {
-    acknowledged_writes: AtomicU64,
-    not_applied: AtomicU64,
-    unknown: AtomicU64,
-    reads: AtomicU64,
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn moving_a_replica_under_load_keeps_the_history_linearizable() {
@@ -44,94 +35,10 @@ async fn moving_a_replica_under_load_keeps_the_history_linearizable() {
             .expect("a staying member");
         let keys = keys_in_partition(SETTINGS.partitions, partition, "moving", 4);
 
-        let recorder = Arc::new(HistoryRecorder::new());
-        let tally = Arc::new(Tally::default());
-        let stop = Arc::new(AtomicBool::new(false));
-        let unexpected = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-        let mut workers = Vec::new();
-        for worker in 0..WORKERS {
-            let client = cluster.redis_client(entry);
-            let keys = keys.clone();
-            let recorder = recorder.clone();
-            let tally = tally.clone();
-            let stop = stop.clone();
-            let unexpected = unexpected.clone();
-            workers.push(tokio::spawn(async move {
-                let Some(mut connection) = connect(&client, &stop).await else {
-                    return;
-                };
-                let mut step = 0usize;
-                while !stop.load(Ordering::Relaxed) {
-                    step += 1;
-                    let key = keys[(step * 7 + worker) % keys.len()].as_bytes();
-                    let reconnect = if step.is_multiple_of(2) {
-                        let value = format!("w{worker}-{step}");
-                        let pending = recorder.invoke_write(key, Some(value.as_bytes()));
-                        let result: redis::RedisResult<()> = redis::cmd("SET")
-                            .arg(key)
-                            .arg(&value)
-                            .query_async(&mut connection)
-                            .await;
-                        match result {
-                            Ok(()) => {
-                                recorder.write_ok(pending);
-                                tally.acknowledged_writes.fetch_add(1, Ordering::Relaxed);
-                                false
-                            }
-                            Err(error) => {
-                                let failure = classify(&error);
-                                match &failure {
-                                    Failure::NotApplied(_) => {
-                                        recorder.failed(pending);
-                                        tally.not_applied.fetch_add(1, Ordering::Relaxed);
-                                    }
-                                    Failure::Unknown(_) => {
-                                        recorder.unknown(pending);
-                                        tally.unknown.fetch_add(1, Ordering::Relaxed);
-                                    }
-                                    Failure::Other(text) => {
-                                        recorder.unknown(pending);
-                                        unexpected.lock().unwrap().push(text.clone());
-                                    }
-                                }
-                                error.is_io_error()
-                            }
-                        }
-                    } else {
-                        let pending = recorder.invoke_read(key);
-                        let result: redis::RedisResult<Option<Vec<u8>>> = redis::cmd("GET")
-                            .arg(key)
-                            .query_async(&mut connection)
-                            .await;
-                        match result {
-                            Ok(value) => {
-                                recorder.read_ok(pending, value.as_deref());
-                                tally.reads.fetch_add(1, Ordering::Relaxed);
-                                false
-                            }
-                            Err(error) => {
-                                recorder.failed(pending);
-                                if let Failure::Other(text) = classify(&error) {
-                                    unexpected.lock().unwrap().push(text);
-                                }
-                                error.is_io_error()
-                            }
-                        }
-                    };
-                    if reconnect {
-                        match connect(&client, &stop).await {
-                            Some(fresh) => connection = fresh,
-                            None => return,
-                        }
-                    }
-                }
-            }));
-        }
-        let acknowledged = || tally.acknowledged_writes.load(Ordering::Relaxed);
-        eventually(WAIT, "the clients make progress", || async {
-            (acknowledged() >= 20).then_some(())
-        })
-        .await;
+        let load = HistoryLoad::start(&cluster, &[entry], WORKERS, &keys);
+        let acknowledged = || load.acknowledged();
+        load.wait_for_writes(20, WAIT, "the clients make progress")
+            .await;
 
         // The move.
         let before_move = acknowledged();
@@ -181,17 +88,10 @@ async fn moving_a_replica_under_load_keeps_the_history_linearizable() {
         let during_move = acknowledged() - before_move;
 
         // Some more traffic after the move, then stop.
-        let after_move = acknowledged();
-        eventually(WAIT, "the clients make progress after the move", || async {
-            (acknowledged() >= after_move + 20).then_some(())
-        })
-        .await;
-        stop.store(true, Ordering::Relaxed);
-        for worker in workers {
-            worker.await.expect("client task");
-        }
-
-        let history = recorder.history();
+        load.wait_for_writes(20, WAIT, "the clients make progress after the move")
+            .await;
+        let tally = load.tally.clone();
+        let history = load.finish().await;
         let mut per_key: BTreeMap<String, usize> = BTreeMap::new();
         for record in &history {
             *per_key
@@ -213,8 +113,6 @@ async fn moving_a_replica_under_load_keeps_the_history_linearizable() {
             tally.unknown.load(Ordering::Relaxed),
             tally.reads.load(Ordering::Relaxed),
         );
-        let unexpected = unexpected.lock().unwrap().clone();
-        assert!(unexpected.is_empty(), "unexpected errors: {unexpected:?}");
         assert!(
             during_move > 0,
             "writes must be acknowledged while the replica moves"
@@ -259,24 +157,4 @@ async fn moving_a_replica_under_load_keeps_the_history_linearizable() {
         assert_eq!(verdict, Verdict::Linearizable);
     })
     .await;
-}
-
-/// A connection for a client task; `None` once the test stops (the cluster may be gone).
-async fn connect(
-    client: &redis::Client,
-    stop: &AtomicBool,
-) -> Option<redis::aio::MultiplexedConnection> {
-    let config = redis::AsyncConnectionConfig::new()
-        .set_connection_timeout(Duration::from_secs(5))
-        .set_response_timeout(Duration::from_secs(10));
-    loop {
-        match client
-            .get_multiplexed_async_connection_with_config(&config)
-            .await
-        {
-            Ok(connection) => return Some(connection),
-            Err(_) if stop.load(Ordering::Relaxed) => return None,
-            Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
-        }
-    }
 }

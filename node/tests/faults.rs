@@ -25,6 +25,39 @@ fn keys(prefix: &str) -> (Vec<String>, String) {
     (keys, probe)
 }
 
+/// A cluster behind fault proxies under a recorded load on [`PARTITION`]'s keys.
+struct Scenario {
+    cluster: TestCluster,
+    /// The partition's leader when the load started.
+    leader: usize,
+    load: HistoryLoad,
+    keys: Vec<String>,
+    /// A key of the partition outside the recorded load.
+    probe: String,
+}
+
+/// Starts the cluster and `per_member` clients on each member `clients(leader)` names, and
+/// waits for their first 30 acknowledged writes.
+async fn under_load(
+    prefix: &str,
+    per_member: usize,
+    clients: impl FnOnce(usize) -> Vec<usize>,
+) -> Scenario {
+    let mut cluster = TestCluster::start_with_faults(3, SETTINGS).await;
+    let (keys, probe) = keys(prefix);
+    let leader = cluster.leader_of(PARTITION).await;
+    let load = HistoryLoad::start(&cluster, &clients(leader), per_member, &keys);
+    load.wait_for_writes(30, WAIT, "writes before the fault")
+        .await;
+    Scenario {
+        cluster,
+        leader,
+        load,
+        keys,
+        probe,
+    }
+}
+
 /// Writes through `member` until one is acknowledged; returns how long that took.
 async fn first_acknowledged_write(cluster: &TestCluster, member: usize, key: &str) -> Duration {
     let started = Instant::now();
@@ -58,13 +91,14 @@ async fn first_acknowledged_write(cluster: &TestCluster, member: usize, key: &st
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partition_isolating_a_leader_stops_it_and_the_majority_goes_on() {
     within(Duration::from_secs(180), "the test", async {
-        let mut cluster = TestCluster::start_with_faults(3, SETTINGS).await;
-        let (keys, probe) = keys("isolated");
-        let leader = cluster.leader_of(PARTITION).await;
+        let Scenario {
+            mut cluster,
+            leader,
+            load,
+            probe,
+            ..
+        } = under_load("isolated", 2, |_| ALL.to_vec()).await;
         let other = ALL.into_iter().find(|&m| m != leader).expect("a follower");
-        let load = HistoryLoad::start(&cluster, &ALL, 2, &keys);
-        load.wait_for_writes(30, WAIT, "writes before the partition")
-            .await;
 
         cluster.network().isolate(leader, ALL);
         let cut_at = Instant::now();
@@ -99,8 +133,7 @@ async fn a_partition_isolating_a_leader_stops_it_and_the_majority_goes_on() {
         cluster.network().heal();
         load.wait_for_writes(30, WAIT, "writes after the heal")
             .await;
-        let history = load.finish().await;
-        assert_linearizable(&history);
+        assert_linearizable(&load.finish().await);
         cluster.wait_ready_all().await;
     })
     .await;
@@ -109,12 +142,12 @@ async fn a_partition_isolating_a_leader_stops_it_and_the_majority_goes_on() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_paused_for_five_seconds_then_resumed() {
     within(Duration::from_secs(180), "the test", async {
-        let mut cluster = TestCluster::start_with_faults(3, SETTINGS).await;
-        let (keys, _) = keys("paused");
-        let leader = cluster.leader_of(PARTITION).await;
-        let load = HistoryLoad::start(&cluster, &ALL, 2, &keys);
-        load.wait_for_writes(30, WAIT, "writes before the pause")
-            .await;
+        let Scenario {
+            mut cluster,
+            leader,
+            load,
+            ..
+        } = under_load("paused", 2, |_| ALL.to_vec()).await;
 
         cluster.pause(leader);
         let before = load.acknowledged();
@@ -128,8 +161,7 @@ async fn a_leader_paused_for_five_seconds_then_resumed() {
 
         load.wait_for_writes(30, WAIT, "writes after the resume")
             .await;
-        let history = load.finish().await;
-        assert_linearizable(&history);
+        assert_linearizable(&load.finish().await);
         cluster.wait_ready_all().await;
     })
     .await;
@@ -138,14 +170,16 @@ async fn a_leader_paused_for_five_seconds_then_resumed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_killed_under_load_then_restarted() {
     within(Duration::from_secs(180), "the test", async {
-        let mut cluster = TestCluster::start_with_faults(3, SETTINGS).await;
-        let (keys, _) = keys("killed");
-        let leader = cluster.leader_of(PARTITION).await;
-        let others: Vec<usize> = ALL.into_iter().filter(|&m| m != leader).collect();
         // Clients on the survivors only: the victim's clients would just reconnect in a loop.
-        let load = HistoryLoad::start(&cluster, &others, 3, &keys);
-        load.wait_for_writes(30, WAIT, "writes before the kill")
-            .await;
+        let Scenario {
+            mut cluster,
+            leader,
+            load,
+            ..
+        } = under_load("killed", 3, |leader| {
+            ALL.into_iter().filter(|&m| m != leader).collect()
+        })
+        .await;
 
         cluster.kill(leader);
         load.wait_for_writes(30, WAIT, "writes after the kill")
@@ -154,8 +188,7 @@ async fn a_leader_killed_under_load_then_restarted() {
         cluster.wait_ready(leader).await;
         load.wait_for_writes(30, WAIT, "writes after the restart")
             .await;
-        let history = load.finish().await;
-        assert_linearizable(&history);
+        assert_linearizable(&load.finish().await);
     })
     .await;
 }
@@ -163,13 +196,13 @@ async fn a_leader_killed_under_load_then_restarted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_restarted_with_a_torn_log_tail_starts_and_catches_up() {
     within(Duration::from_secs(180), "the test", async {
-        let mut cluster = TestCluster::start_with_faults(3, SETTINGS).await;
-        let (keys, _) = keys("torn");
         let victim = 2;
-        let survivors = [0, 1];
-        let load = HistoryLoad::start(&cluster, &survivors, 3, &keys);
-        load.wait_for_writes(30, WAIT, "writes before the crash")
-            .await;
+        let Scenario {
+            mut cluster,
+            load,
+            keys,
+            ..
+        } = under_load("torn", 3, |_| vec![0, 1]).await;
 
         cluster.kill(victim);
         // What a crash in the middle of an append leaves: the start of a record (a header that
@@ -203,8 +236,7 @@ async fn a_member_restarted_with_a_torn_log_tail_starts_and_catches_up() {
         );
         load.wait_for_writes(30, WAIT, "writes after the restart")
             .await;
-        let history = load.finish().await;
-        assert_linearizable(&history);
+        assert_linearizable(&load.finish().await);
 
         // Its own replica holds what the others hold (stale reads, READONLY).
         let expected = cluster.get_many(0, &keys, 1, false).await;
