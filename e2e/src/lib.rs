@@ -1,8 +1,9 @@
 //! Test support and end-to-end tests of ringcache, run against the real binaries.
 //!
 //! - [`linearizability`]: a checker for recorded client histories, used by the multi-process tests to
-//!   prove that no acknowledged write is lost and no read is stale (and tested itself on histories that
-//!   must pass and histories that must fail).
+//!   prove that no acknowledged write is lost and no read is stale: the `ringcache-checker` crate
+//!   (`checker/`, with the `ringcache-check` command for history files), re-exported under its old
+//!   path.
 //!
 //! - [`workload`]: a steady load of plain and cluster-aware Redis clients recording every operation,
 //!   and [`final_reads`]: the read-back of every key checked against that history.
