@@ -1,5 +1,6 @@
 //! A steady client load for end-to-end tests: plain and cluster-aware Redis clients doing SET, GET
-//! and DEL over a few hundred keys, every operation recorded for the linearizability checker.
+//! and DEL over a few hundred keys, and INCRBY and GET over a few counters, every operation
+//! recorded for the linearizability checker (which catches a lost or doubled increment too).
 //!
 //! ```text
 //!  plain client i    ── one member's Redis port (endpoints[i % n]); the node forwards to leaders
@@ -37,6 +38,8 @@ pub struct WorkloadOptions {
     pub cluster_clients: usize,
     /// Keys are `<key_prefix>:<index>` for `index < keys`.
     pub keys: usize,
+    /// Counters (`INCRBY`, `GET`) are `<key_prefix>:counter:<index>` for `index < counters`.
+    pub counters: usize,
     pub key_prefix: String,
     /// A reply slower than this is an unknown outcome (a stopped member must not hang a client).
     pub response_timeout: Duration,
@@ -53,22 +56,28 @@ impl WorkloadOptions {
             plain_clients: 2,
             cluster_clients: 2,
             keys: 300,
+            counters: 4,
             key_prefix: key_prefix.to_owned(),
             response_timeout: Duration::from_secs(5),
             think_time: Duration::from_millis(4),
         }
     }
 
-    /// Every key the workload touches.
+    /// Every key the workload touches, registers then counters.
     pub fn key_names(&self) -> Vec<Vec<u8>> {
-        (0..self.keys)
-            .map(|index| key_name(&self.key_prefix, index))
+        (0..self.keys + self.counters)
+            .map(|index| self.key_name(index))
             .collect()
     }
-}
 
-fn key_name(prefix: &str, index: usize) -> Vec<u8> {
-    format!("{prefix}:{index}").into_bytes()
+    /// Key `index`: a register below `keys`, a counter from there on.
+    fn key_name(&self, index: usize) -> Vec<u8> {
+        let prefix = &self.key_prefix;
+        match index.checked_sub(self.keys) {
+            None => format!("{prefix}:{index}").into_bytes(),
+            Some(counter) => format!("{prefix}:counter:{counter}").into_bytes(),
+        }
+    }
 }
 
 /// Counters of what the clients saw.
@@ -76,6 +85,7 @@ fn key_name(prefix: &str, index: usize) -> Vec<u8> {
 struct Counters {
     writes_ok: AtomicU64,
     deletes_ok: AtomicU64,
+    increments_ok: AtomicU64,
     reads_ok: AtomicU64,
     not_applied: AtomicU64,
     unknown: AtomicU64,
@@ -89,6 +99,8 @@ pub struct WorkloadCounts {
     pub writes_ok: u64,
     /// Acknowledged DELs.
     pub deletes_ok: u64,
+    /// Acknowledged INCRBYs.
+    pub increments_ok: u64,
     pub reads_ok: u64,
     /// `-TRYAGAIN` / `-CLUSTERDOWN` (and redirections given up on): certainly not applied.
     pub not_applied: u64,
@@ -103,6 +115,7 @@ impl Counters {
         WorkloadCounts {
             writes_ok: self.writes_ok.load(Ordering::Relaxed),
             deletes_ok: self.deletes_ok.load(Ordering::Relaxed),
+            increments_ok: self.increments_ok.load(Ordering::Relaxed),
             reads_ok: self.reads_ok.load(Ordering::Relaxed),
             not_applied: self.not_applied.load(Ordering::Relaxed),
             unknown: self.unknown.load(Ordering::Relaxed),
@@ -240,18 +253,33 @@ enum Op {
     Get,
     Set(Vec<u8>),
     Del,
+    /// `INCRBY` by this much.
+    Incr(i64),
 }
 
-/// Half reads, 40% SETs, 10% DELs: enough deletes that "absent" is a value the checks see.
-fn next_op(random: &mut XorShift, client: usize, sequence: u64, keys: usize) -> (usize, Op) {
+/// On registers: half reads, 30% SETs, 5% DELs (enough that "absent" is a value the checks see);
+/// on counters: 10% INCRBY 1 and 5% reads (one amount: the checker's search of a hot counter
+/// with unknown outcomes grows with the number of distinct amounts). Without counters, those 15% are register reads.
+fn next_op(
+    random: &mut XorShift,
+    client: usize,
+    sequence: u64,
+    keys: usize,
+    counters: usize,
+) -> (usize, Op) {
     let draw = random.next();
-    let key = (draw >> 8) as usize % keys;
-    let op = match draw % 20 {
-        0..=9 => Op::Get,
-        10..=17 => Op::Set(format!("c{client}-{sequence}").into_bytes()),
-        _ => Op::Del,
-    };
-    (key, op)
+    let register = (draw >> 8) as usize % keys;
+    let counter = || keys + (draw >> 8) as usize % counters;
+    match draw % 20 {
+        17 | 18 if counters > 0 => (counter(), Op::Incr(1)),
+        19 if counters > 0 => (counter(), Op::Get),
+        10..=15 => (
+            register,
+            Op::Set(format!("c{client}-{sequence}").into_bytes()),
+        ),
+        16 => (register, Op::Del),
+        _ => (register, Op::Get),
+    }
 }
 
 async fn connect(address: &str, timeout: Duration, cluster_aware: bool) -> Option<Connection> {
@@ -291,21 +319,35 @@ async fn run_client(shared: Shared, client: usize, cluster_aware: bool) {
     let mut sequence = 0u64;
     while !shared.stop.load(Ordering::Relaxed) {
         sequence += 1;
-        let (index, op) = next_op(&mut random, client, sequence, options.keys);
-        let key = key_name(&options.key_prefix, index);
+        let (index, op) = next_op(
+            &mut random,
+            client,
+            sequence,
+            options.keys,
+            options.counters,
+        );
+        let key = options.key_name(index);
         let pending = match &op {
             Op::Get => shared.recorder.invoke_read(&key),
             Op::Set(value) => shared.recorder.invoke_write(&key, Some(value)),
             Op::Del => shared.recorder.invoke_write(&key, None),
+            Op::Incr(by) => shared.recorder.invoke_increment(&key, *by),
         };
         let mut command = match &op {
             Op::Get => redis::cmd("GET"),
             Op::Set(_) => redis::cmd("SET"),
             Op::Del => redis::cmd("DEL"),
+            Op::Incr(_) => redis::cmd("INCRBY"),
         };
         command.arg(&key);
-        if let Op::Set(value) = &op {
-            command.arg(value);
+        match &op {
+            Op::Set(value) => {
+                command.arg(value);
+            }
+            Op::Incr(by) => {
+                command.arg(*by);
+            }
+            Op::Get | Op::Del => {}
         }
         let slot = ringcache_placement::key_slot(&key);
         // A plain client always asks its member; a cluster-aware one asks the slot's leader as far
@@ -400,6 +442,19 @@ fn record(
                 recorder.write_ok(pending);
                 counters.deletes_ok.fetch_add(1, Ordering::Relaxed);
             }
+            Op::Incr(_) => match value {
+                redis::Value::Int(new_value) => {
+                    recorder.increment_ok(pending, new_value);
+                    counters.increments_ok.fetch_add(1, Ordering::Relaxed);
+                }
+                other => {
+                    recorder.unknown(pending);
+                    shared
+                        .unexpected
+                        .lock()
+                        .push(format!("INCRBY answered {other:?}"));
+                }
+            },
         },
         Err(Failure::NotApplied | Failure::Moved(_)) => {
             recorder.failed(pending);
@@ -423,25 +478,58 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_operation_mix_reads_writes_and_deletes_every_key() {
+    fn the_operation_mix_reads_writes_and_deletes_every_key_and_counts_on_counters() {
         let mut random = XorShift(42);
-        let (mut gets, mut sets, mut dels) = (0, 0, 0);
+        let (mut gets, mut sets, mut dels, mut incrs, mut counter_gets) = (0, 0, 0, 0, 0);
         let mut touched = std::collections::BTreeSet::new();
         for sequence in 0..20_000 {
-            let (key, op) = next_op(&mut random, 1, sequence, 300);
+            let (key, op) = next_op(&mut random, 1, sequence, 300, 4);
             touched.insert(key);
             match op {
+                Op::Get if key >= 300 => counter_gets += 1,
                 Op::Get => gets += 1,
                 Op::Set(value) => {
+                    assert!(key < 300);
                     assert_eq!(value, format!("c1-{sequence}").into_bytes());
                     sets += 1;
                 }
-                Op::Del => dels += 1,
+                Op::Del => {
+                    assert!(key < 300);
+                    dels += 1;
+                }
+                Op::Incr(by) => {
+                    assert!(key >= 300 && by == 1);
+                    incrs += 1;
+                }
             }
         }
-        assert_eq!(touched.len(), 300);
+        assert_eq!(touched.len(), 304, "every register and counter");
         assert!((9_000..11_000).contains(&gets), "{gets}");
-        assert!((7_000..9_000).contains(&sets), "{sets}");
-        assert!((1_500..2_500).contains(&dels), "{dels}");
+        assert!((5_000..7_000).contains(&sets), "{sets}");
+        assert!((500..1_500).contains(&dels), "{dels}");
+        assert!((1_500..2_500).contains(&incrs), "{incrs}");
+        assert!((500..1_500).contains(&counter_gets), "{counter_gets}");
+    }
+
+    #[test]
+    fn without_counters_every_operation_is_on_registers() {
+        let mut random = XorShift(7);
+        for sequence in 0..5_000 {
+            let (key, op) = next_op(&mut random, 0, sequence, 50, 0);
+            assert!(key < 50 && !matches!(op, Op::Incr(_)));
+        }
+    }
+
+    #[test]
+    fn counters_are_named_after_the_registers() {
+        let mut options = WorkloadOptions::new(vec!["127.0.0.1:6379".to_owned()], "p");
+        options.keys = 2;
+        options.counters = 2;
+        let names: Vec<String> = options
+            .key_names()
+            .into_iter()
+            .map(|name| String::from_utf8(name).expect("utf-8"))
+            .collect();
+        assert_eq!(names, ["p:0", "p:1", "p:counter:0", "p:counter:1"]);
     }
 }

@@ -23,7 +23,7 @@ async fn run_seed(seed: u64) -> Result<String, String> {
         members: 3,
         partitions: 8,
         node_binary: sibling_binary("ringcache-node", "RINGCACHE_NODE_BIN"),
-        history_file: Some(work_dir.with_extension("history.txt")),
+        history_file: Some(work_dir.with_extension("history.jsonl")),
         work_dir: work_dir.clone(),
     };
     let report = run(&options, |line| eprintln!("[seed {seed}] {line}"))

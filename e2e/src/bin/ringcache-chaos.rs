@@ -31,7 +31,7 @@ struct Cli {
     /// Data directories and member logs; default: a directory under the system's temp dir.
     #[arg(long)]
     work_dir: Option<PathBuf>,
-    /// Where to write the history if a check fails; default: history.txt in the work dir.
+    /// Where to write the history if a check fails; default: history.jsonl in the work dir (JSON lines, for ringcache-check).
     #[arg(long)]
     history_file: Option<PathBuf>,
 }
@@ -74,7 +74,7 @@ fn main() -> ExitCode {
         node_binary: sibling_binary("ringcache-node", "RINGCACHE_NODE_BIN"),
         history_file: Some(
             cli.history_file
-                .unwrap_or_else(|| work_dir.join("history.txt")),
+                .unwrap_or_else(|| work_dir.join("history.jsonl")),
         ),
         work_dir,
     };

@@ -37,7 +37,7 @@ pub struct ChaosOptions {
     pub node_binary: PathBuf,
     /// Data directories and member logs (emptied first).
     pub work_dir: PathBuf,
-    /// Where the history goes when the check fails (JSON lines).
+    /// Where the history goes when the check fails (JSON lines, see `ringcache-check`).
     pub history_file: Option<PathBuf>,
 }
 
@@ -96,8 +96,9 @@ impl ChaosReport {
         format!(
             "seed {seed}: {verdict} after {elapsed:.0?}\n\
              faults: {faults} ({total} in all)\n\
-             operations: {operations} checked; {writes} SETs and {deletes} DELs acknowledged, \
-             {reads} reads, {unknown} of unknown outcome, {not_applied} refused (not applied)",
+             operations: {operations} checked; {writes} SETs, {deletes} DELs and {increments} \
+             INCRBYs acknowledged, {reads} reads, {unknown} of unknown outcome, {not_applied} \
+             refused (not applied)",
             seed = self.seed,
             verdict = match &self.verdict {
                 Ok(()) => "linearizable, and available again after the heal".to_owned(),
@@ -109,6 +110,7 @@ impl ChaosReport {
             operations = self.operations,
             writes = self.counts.writes_ok,
             deletes = self.counts.deletes_ok,
+            increments = self.counts.increments_ok,
             reads = self.counts.reads_ok,
             unknown = self.counts.unknown,
             not_applied = self.counts.not_applied,
@@ -140,6 +142,7 @@ pub async fn run(options: &ChaosOptions, log: impl Fn(&str)) -> Result<ChaosRepo
     workload_options.plain_clients = 3;
     workload_options.cluster_clients = 3;
     workload_options.keys = 40;
+    workload_options.counters = 4;
     let workload = Workload::start(workload_options);
     let mut faults: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut verdict = Ok(());
@@ -191,13 +194,12 @@ pub async fn run(options: &ChaosOptions, log: impl Fn(&str)) -> Result<ChaosRepo
     if verdict.is_err()
         && let Some(path) = &options.history_file
     {
-        let lines: Vec<String> = report
-            .history
-            .iter()
-            .map(|record| format!("{record:?}"))
-            .collect();
-        if std::fs::write(path, lines.join("\n")).is_ok() {
-            log(&format!("history written to {}", path.display()));
+        match crate::linearizability::write_history(path, &report.history) {
+            Ok(()) => log(&format!(
+                "history written to {} (check it again with ringcache-check)",
+                path.display()
+            )),
+            Err(error) => log(&format!("could not write the history: {error}")),
         }
     }
     Ok(ChaosReport {
