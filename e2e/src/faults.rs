@@ -79,6 +79,8 @@ impl FaultNetwork {
         tokio::spawn(async move {
             loop {
                 let Ok((client, peer)) = listener.accept().await else {
+                    // Out of file descriptors, most likely: do not spin on it.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 };
                 let Some(inner) = network.upgrade() else {
@@ -151,6 +153,17 @@ impl FaultNetwork {
     /// reset would; the members connect again.
     pub fn reset(&self, a: MemberIndex, b: MemberIndex) {
         self.inner.resets.send_replace(vec![(a, b), (b, a)]);
+    }
+
+    /// Closes every proxied connection between `member` and the others of `all`, at once (one
+    /// notification: relays that wake late still see every link of it).
+    pub fn reset_member(&self, member: MemberIndex, all: impl IntoIterator<Item = MemberIndex>) {
+        let links = all
+            .into_iter()
+            .filter(|&other| other != member)
+            .flat_map(|other| [(member, other), (other, member)])
+            .collect();
+        self.inner.resets.send_replace(links);
     }
 
     /// Restores every link: no cut, no delay. Held bytes are delivered.
@@ -375,6 +388,31 @@ mod tests {
         network.isolate(1, [0, 1, 2]);
         let mut stream = TcpStream::connect(proxy).await.expect("connect");
         assert!(round_trip(&mut stream, Duration::from_secs(5)).await);
+    }
+
+    #[tokio::test]
+    async fn a_member_reset_closes_its_connections_to_every_peer() {
+        let network = FaultNetwork::new();
+        network.register(0, "127.0.0.1".parse().expect("ip"));
+        let mut streams = Vec::new();
+        for peer in 1..=3 {
+            let upstream = echo_server().await;
+            let proxy = network
+                .proxy(peer, "127.0.0.1:0".parse().expect("address"), upstream)
+                .await
+                .expect("proxy");
+            let mut stream = TcpStream::connect(proxy).await.expect("connect");
+            assert!(round_trip(&mut stream, Duration::from_secs(5)).await);
+            streams.push(stream);
+        }
+        network.reset_member(0, 0..4);
+        for mut stream in streams {
+            let mut buffer = [0u8; 4];
+            let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buffer))
+                .await
+                .expect("closed promptly");
+            assert!(matches!(read, Ok(0) | Err(_)));
+        }
     }
 
     #[tokio::test]

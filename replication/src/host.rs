@@ -300,7 +300,15 @@ impl<S: StateMachine> ReplicationHost<S> {
         };
         let raft = Raft::new(
             self.inner.id,
-            Arc::clone(&self.inner.raft_config),
+            // A group started while this host withholds votes starts with elections off, so no
+            // tick can campaign before the quiet period is set up (see `votes_withheld`).
+            match self.inner.votes_withheld() {
+                Some(_) => Arc::new(openraft::Config {
+                    enable_elect: false,
+                    ..(*self.inner.raft_config).clone()
+                }),
+                None => Arc::clone(&self.inner.raft_config),
+            },
             network,
             log_store,
             state_machine_store,
@@ -322,10 +330,11 @@ impl<S: StateMachine> ReplicationHost<S> {
             transfer_started_in_term: AtomicU64::new(0),
             catch_up_target: OnceLock::new(),
         });
-        if let Some(quiet) = self.inner.votes_withheld() {
-            // No campaign either: this host's own vote would count like anyone's.
-            hosted.raft.runtime_config().elect(false);
+        if !hosted.raft.config().enable_elect {
+            // No campaign during the quiet period either: this host's own vote would count like
+            // anyone's. Elections start when it ends.
             let raft = hosted.raft.clone();
+            let quiet = self.inner.votes_withheld().unwrap_or_default();
             tokio::spawn(async move {
                 tokio::time::sleep(quiet).await;
                 raft.runtime_config().elect(true);

@@ -178,6 +178,8 @@ impl RaftNetworkV2<RaftTypes> for GroupNetwork {
                 (Ok(AppendEntriesResponse::PartialSuccess(matched)), _) => {
                     return Ok(AppendEntriesResponse::PartialSuccess(matched));
                 }
+                // A deposed leader learns it at once, whatever the earlier pieces did.
+                (Ok(higher @ AppendEntriesResponse::HigherVote(_)), _) => return Ok(higher),
                 (other, None) => return other,
                 (_, Some(matched)) => return Ok(AppendEntriesResponse::PartialSuccess(matched)),
             }

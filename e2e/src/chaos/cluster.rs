@@ -19,6 +19,8 @@ pub const ADMIN_PORT: u16 = 9090;
 /// Member `n`'s proxy listens on `127.A.B.(PROXY_OFFSET + n + 1)`.
 const PROXY_OFFSET: u8 = 100;
 const START_WAIT: Duration = Duration::from_secs(30);
+/// `ringcache_node::store::CLOCK_OFFSET_VARIABLE` (this crate does not link the node).
+const CLOCK_OFFSET_VARIABLE: &str = "RINGCACHE_TEST_CLOCK_OFFSET_MS";
 
 struct Member {
     ip: Ipv4Addr,
@@ -26,6 +28,8 @@ struct Member {
     data_dir: PathBuf,
     log_path: PathBuf,
     child: Option<Child>,
+    /// Milliseconds its wall clock is off (applied when it next starts).
+    clock_offset_ms: i64,
 }
 
 /// The members and the fault layer between them.
@@ -76,6 +80,7 @@ impl ProcessCluster {
                 data_dir: root.join(format!("member-{ordinal}")),
                 log_path: root.join(format!("member-{ordinal}.log")),
                 child: None,
+                clock_offset_ms: 0,
             });
         }
         let mut cluster = ProcessCluster {
@@ -165,6 +170,7 @@ impl ProcessCluster {
             .arg("--data-dir")
             .arg(&member.data_dir)
             .args(["--threads", "1"])
+            .env(CLOCK_OFFSET_VARIABLE, member.clock_offset_ms.to_string())
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(stderr)
@@ -218,6 +224,21 @@ impl ProcessCluster {
     pub async fn restart(&mut self, ordinal: usize) -> Result<(), ChaosError> {
         self.kill(ordinal);
         self.launch(ordinal).await
+    }
+
+    /// Restarts member `ordinal` with its wall clock `offset_ms` milliseconds off.
+    pub async fn restart_with_clock(
+        &mut self,
+        ordinal: usize,
+        offset_ms: i64,
+    ) -> Result<(), ChaosError> {
+        self.members[ordinal].clock_offset_ms = offset_ms;
+        self.restart(ordinal).await
+    }
+
+    /// Milliseconds member `ordinal`'s wall clock is off.
+    pub fn clock_offset(&self, ordinal: usize) -> i64 {
+        self.members[ordinal].clock_offset_ms
     }
 
     /// SIGSTOP.

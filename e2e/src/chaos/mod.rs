@@ -6,6 +6,7 @@
 //!        ▲ SET/GET/DEL from plain and cluster-aware clients (crate::workload), all recorded
 //!        │
 //!  Schedule(seed) ─▶ fault ─ lasts ─▶ undo ─ quiet ─▶ next fault …   until the duration is up
+//!                   (links cut/slowed/reset, SIGSTOP, kill -9, torn log tail, wall clock off)
 //!        │
 //!  heal everything ─▶ the load must make progress again (liveness)
 //!                 ─▶ final read of every key ─▶ history + final reads linearizable (safety)
@@ -295,10 +296,15 @@ async fn apply(cluster: &mut ProcessCluster, fault: &Fault, random: &mut Random)
         }
         Fault::ResetConnections(target) => {
             let (member, who) = resolve(cluster, *target).await;
-            for other in everyone.filter(|&other| other != member) {
-                cluster.network.reset(member, other);
-            }
+            cluster.network.reset_member(member, everyone);
             format!("reset the connections of {who}")
+        }
+        Fault::SkewClock(target, offset) => {
+            let (member, who) = resolve(cluster, *target).await;
+            match cluster.restart_with_clock(member, *offset).await {
+                Ok(()) => format!("restart {who} with its clock {offset} ms off"),
+                Err(error) => format!("restart {who} with its clock {offset} ms off: {error}"),
+            }
         }
     }
 }
@@ -306,6 +312,11 @@ async fn apply(cluster: &mut ProcessCluster, fault: &Fault, random: &mut Random)
 /// Ends a fault: links healed, paused members resumed, killed members restarted.
 async fn undo(cluster: &mut ProcessCluster, fault: &Fault) -> Result<(), ChaosError> {
     cluster.network.heal();
+    for ordinal in 0..cluster.len() {
+        if cluster.clock_offset(ordinal) != 0 {
+            cluster.restart_with_clock(ordinal, 0).await?;
+        }
+    }
     match fault {
         Fault::Pause(_) | Fault::Kill(_) | Fault::KillAndTearLog(_) => {
             for ordinal in 0..cluster.len() {

@@ -36,6 +36,9 @@ pub enum Fault {
     KillAndTearLog(Target),
     /// Close every connection of the target (the members reconnect at once).
     ResetConnections(Target),
+    /// Restart the target with its wall clock this many milliseconds off; restart it with the
+    /// right time at the end.
+    SkewClock(Target, i64),
 }
 
 impl Fault {
@@ -51,11 +54,12 @@ impl Fault {
             Fault::Kill(_) => "kill",
             Fault::KillAndTearLog(_) => "kill-torn-log",
             Fault::ResetConnections(_) => "reset-connections",
+            Fault::SkewClock(..) => "skew-clock",
         }
     }
 
     /// Every fault kind the schedule draws from.
-    pub const KINDS: [&'static str; 9] = [
+    pub const KINDS: [&'static str; 10] = [
         "isolate",
         "mute-outgoing",
         "partition",
@@ -65,6 +69,7 @@ impl Fault {
         "kill",
         "kill-torn-log",
         "reset-connections",
+        "skew-clock",
     ];
 }
 
@@ -171,6 +176,12 @@ impl Iterator for Schedule {
                 "pause" => Fault::Pause(self.target()),
                 "kill" => Fault::Kill(self.target()),
                 "kill-torn-log" => Fault::KillAndTearLog(self.target()),
+                "skew-clock" => {
+                    let target = self.target();
+                    let magnitude = 1_000 + self.random.below(119_000) as i64;
+                    let sign = if self.random.below(2) == 0 { 1 } else { -1 };
+                    Fault::SkewClock(target, sign * magnitude)
+                }
                 _ => Fault::ResetConnections(self.target()),
             };
             break fault;
@@ -220,12 +231,16 @@ mod tests {
                 | Fault::Pause(target)
                 | Fault::Kill(target)
                 | Fault::KillAndTearLog(target)
-                | Fault::ResetConnections(target) => match target {
+                | Fault::ResetConnections(target)
+                | Fault::SkewClock(target, _) => match target {
                     Target::LeaderOf(partition) => assert!(*partition < 16),
                     Target::Member(member) => assert!(*member < 5),
                 },
             }
             assert!(step.lasts >= Duration::from_secs(1) && step.lasts <= Duration::from_secs(6));
+            if let Fault::SkewClock(_, offset) = step.fault {
+                assert!((1_000..120_000).contains(&offset.abs()), "{offset}");
+            }
         }
     }
 

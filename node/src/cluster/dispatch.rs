@@ -10,7 +10,7 @@ use bytes::Bytes;
 use ringcache_replication::{ProposeError, ReadError};
 use serde_bytes::ByteBuf;
 
-use super::forward::Forwarder;
+use super::forward::{ForwardError, Forwarder};
 use super::machine::PartitionCommand;
 use super::{Cluster, Route};
 use crate::command::{self, Checked, CommandSpec, Context, Flags};
@@ -136,8 +136,14 @@ pub async fn serve(
                     )
                     .await;
                     if forwarded == Forwarded::LeaderChangedBeforeReply {
-                        // A read changes nothing: ask the new leader.
-                        continue;
+                        // A read changes nothing: ask the new leader, while time is left.
+                        if Instant::now() < deadline {
+                            continue;
+                        }
+                        out.error(&format!(
+                            "TRYAGAIN partition {partition}'s leader changed while the read was \
+                             forwarded; retry"
+                        ));
                     }
                 }
                 return Some(spec);
@@ -292,13 +298,10 @@ enum Forwarded {
     LeaderChangedBeforeReply,
 }
 
-/// How often a forwarded request checks whether its partition's leader changed meanwhile.
-const FORWARD_ROUTE_CHECK: Duration = Duration::from_millis(50);
-
 /// Forwards to `partition`'s leader at `address`. A leader that stops answering (paused, cut
 /// off) would hold the request until the forwarding timeout; once this member sees another
-/// leader, the request is abandoned instead: a read is retried there, a write is reported as
-/// of unknown outcome (it was sent, so it may still apply).
+/// leader, the request is abandoned instead (see [`ForwardError::Abandoned`]): a read is retried
+/// there, a write is reported as of unknown outcome (it was sent, so it may still apply).
 async fn forward(
     context: &mut Context<'_>,
     cluster: &Cluster,
@@ -309,39 +312,29 @@ async fn forward(
     out: &mut ReplyWriter,
 ) -> Forwarded {
     let password = context.shared.settings.read().password.clone();
-    let leader_replaced = async {
-        loop {
-            tokio::time::sleep(FORWARD_ROUTE_CHECK).await;
-            match cluster.route(partition) {
-                Route::Remote(leader) if leader.client_address() == address => {}
-                Route::Unknown => {}
-                Route::Local | Route::Remote(_) => return,
-            }
-        }
+    let replaced = |waited_on: &str| match cluster.route(partition) {
+        Route::Local => true,
+        Route::Remote(leader) => leader.client_address() != waited_on,
+        Route::Unknown => false,
     };
-    let reply = tokio::select! {
-        reply = routing.forwarder.forward(
+    let reply = routing
+        .forwarder
+        .forward(
             address,
             cluster.host().source_address(),
             out.protocol(),
             password.as_deref(),
             args,
-        ) => reply,
-        () = leader_replaced => {
-            // The abandoned exchange may still be answered: never reuse its connection.
-            routing.forwarder.close_all();
-            cluster.counters.forward_failures.fetch_add(1, Ordering::Relaxed);
-            if !write {
-                return Forwarded::LeaderChangedBeforeReply;
-            }
-            out.error(&format!(
-                "ERR outcome unknown: the write may or may not have been applied (the leader \
-                 at {address} stopped answering and partition {partition} has a new one); read \
-                 the key to find out"
-            ));
-            return Forwarded::Answered;
-        }
-    };
+            Some(&replaced),
+        )
+        .await;
+    if !write && matches!(reply, Err(ForwardError::Abandoned { .. })) {
+        cluster
+            .counters
+            .forward_failures
+            .fetch_add(1, Ordering::Relaxed);
+        return Forwarded::LeaderChangedBeforeReply;
+    }
     match reply {
         Ok(reply) => {
             cluster.counters.forwarded.fetch_add(1, Ordering::Relaxed);
@@ -352,7 +345,10 @@ async fn forward(
                 .counters
                 .forward_failures
                 .fetch_add(1, Ordering::Relaxed);
-            let sent = matches!(error, super::forward::ForwardError::Sent { .. });
+            let sent = matches!(
+                error,
+                ForwardError::Sent { .. } | ForwardError::Abandoned { sent: true, .. }
+            );
             if write && sent {
                 out.error(&format!(
                     "ERR outcome unknown: the write may or may not have been applied ({error}); \

@@ -37,7 +37,22 @@ pub enum ForwardError {
     Sent { address: String, detail: String },
     #[error("{address} answered something that is not RESP: {detail}")]
     Protocol { address: String, detail: String },
+    /// `address` did not answer before another member became the partition's leader; the
+    /// connection was closed (a late answer could never be matched). `sent`: whether the request
+    /// itself went out (if not, it was still connecting, and nothing can apply).
+    #[error("{address} stopped answering and the partition has a new leader")]
+    Abandoned { address: String, sent: bool },
 }
+
+/// Asked while a forwarded request waits: `true` when the member now at `address` should no
+/// longer be waited for (another member leads the partition).
+pub type GiveUp<'a> = &'a (dyn Fn(&str) -> bool + Sync);
+
+/// How long a forwarded request waits before [`GiveUp`] is first asked: a healthy leader answers
+/// well within it, so a planned leadership hand-over never abandons a request in flight.
+const ABANDON_AFTER: Duration = Duration::from_secs(1);
+/// How often [`GiveUp`] is asked after that.
+const ABANDON_CHECK: Duration = Duration::from_millis(50);
 
 struct Link {
     stream: TcpStream,
@@ -53,7 +68,8 @@ pub struct Forwarder {
 impl Forwarder {
     /// Sends `args` to `address` (following `-MOVED`) and returns the reply bytes exactly.
     /// `source`: the address to connect from (the member's own, see
-    /// [`connect_from`](ringcache_replication::connect_from)).
+    /// [`connect_from`](ringcache_replication::connect_from)). `give_up`: whether to stop
+    /// waiting for the member at an address (see [`ForwardError::Abandoned`]).
     pub async fn forward(
         &mut self,
         address: &str,
@@ -61,13 +77,14 @@ impl Forwarder {
         protocol: Protocol,
         password: Option<&str>,
         args: &[Bytes],
+        give_up: Option<GiveUp<'_>>,
     ) -> Result<Bytes, ForwardError> {
         let mut address = address.to_owned();
         let mut request = BytesMut::new();
         encode_command(&mut request, args);
         for _ in 0..=MAX_REDIRECTIONS {
             let reply = self
-                .exchange(&address, source, protocol, password, &request)
+                .exchange(&address, source, protocol, password, &request, give_up)
                 .await?;
             match moved_target(&reply) {
                 Some(next) if next != address => address = next,
@@ -79,11 +96,6 @@ impl Forwarder {
         )))
     }
 
-    /// Closes every forwarding connection (their state is unknown after an abandoned exchange).
-    pub fn close_all(&mut self) {
-        self.links.clear();
-    }
-
     async fn exchange(
         &mut self,
         address: &str,
@@ -91,26 +103,53 @@ impl Forwarder {
         protocol: Protocol,
         password: Option<&str>,
         request: &[u8],
+        give_up: Option<GiveUp<'_>>,
     ) -> Result<Bytes, ForwardError> {
         let key = (address.to_owned(), protocol);
-        if !self.links.contains_key(&key) {
-            let link = connect(address, source, protocol, password).await?;
-            self.links.insert(key.clone(), link);
-        }
-        let link = self.links.get_mut(&key).expect("inserted above");
-        let result = tokio::time::timeout(FORWARD_TIMEOUT, round_trip(link, request))
-            .await
-            .unwrap_or_else(|_| Err(format!("no reply within {FORWARD_TIMEOUT:?}")));
-        match result {
-            Ok(reply) => Ok(reply),
-            Err(detail) => {
-                // The link's state is unknown now: never reuse it.
-                self.links.remove(&key);
-                Err(ForwardError::Sent {
+        // Taken out while in use: put back only after a complete answer, so a connection whose
+        // state is unknown (an error, an abandoned exchange) is never reused.
+        let existing = self.links.remove(&key);
+        let sent = std::sync::atomic::AtomicBool::new(false);
+        let work = async {
+            let mut link = match existing {
+                Some(link) => link,
+                None => connect(address, source, protocol, password).await?,
+            };
+            sent.store(true, std::sync::atomic::Ordering::Relaxed);
+            let answer = tokio::time::timeout(FORWARD_TIMEOUT, round_trip(&mut link, request))
+                .await
+                .unwrap_or_else(|_| Err(format!("no reply within {FORWARD_TIMEOUT:?}")));
+            match answer {
+                Ok(reply) => Ok((reply, link)),
+                Err(detail) => Err(ForwardError::Sent {
                     address: address.to_owned(),
                     detail,
-                })
+                }),
             }
+        };
+        let abandoned = async {
+            let Some(give_up) = give_up else {
+                return std::future::pending().await;
+            };
+            tokio::time::sleep(ABANDON_AFTER).await;
+            while !give_up(address) {
+                tokio::time::sleep(ABANDON_CHECK).await;
+            }
+        };
+        let outcome = tokio::select! {
+            outcome = work => Some(outcome),
+            () = abandoned => None,
+        };
+        match outcome {
+            Some(Ok((reply, link))) => {
+                self.links.insert(key, link);
+                Ok(reply)
+            }
+            Some(Err(error)) => Err(error),
+            None => Err(ForwardError::Abandoned {
+                address: address.to_owned(),
+                sent: sent.load(std::sync::atomic::Ordering::Relaxed),
+            }),
         }
     }
 }

@@ -110,6 +110,7 @@ pub async fn ask(
             Protocol::Resp2,
             password,
             &request,
+            None,
         )
         .await;
     match reply.map(|reply| parse_routes(&reply)) {

@@ -26,9 +26,57 @@ pub use op::{
 pub use state_machine::{KeyspaceSummary, MAX_STRING_LEN, Store, parse_float, parse_integer};
 
 /// The wall clock in unix milliseconds: the only place the node reads time for keyspace decisions.
+/// Shifted by [`CLOCK_OFFSET_VARIABLE`] when that is set (fault tests give a member a wrong clock).
 pub fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
+    (unix_micros() / 1000) as u64
+}
+
+/// Milliseconds added to this process's wall clock, for fault tests: a whole number, negative for
+/// a clock behind. Unset in production. Raft timing (elections, leases) uses the monotonic clock
+/// and is not affected.
+pub const CLOCK_OFFSET_VARIABLE: &str = "RINGCACHE_TEST_CLOCK_OFFSET_MS";
+
+fn clock_offset_ms() -> i64 {
+    static OFFSET: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *OFFSET.get_or_init(|| {
+        std::env::var(CLOCK_OFFSET_VARIABLE)
+            .ok()
+            .and_then(|text| parse_clock_offset(&text))
+            .unwrap_or(0)
+    })
+}
+
+fn parse_clock_offset(text: &str) -> Option<i64> {
+    text.trim().parse().ok()
+}
+
+/// The wall clock in unix microseconds, with the test offset (see [`unix_ms`]).
+pub fn unix_micros() -> i128 {
+    let system = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_millis() as u64)
-        .unwrap_or(0)
+        .map(|elapsed| elapsed.as_micros() as i128)
+        .unwrap_or(0);
+    (system + i128::from(clock_offset_ms()) * 1000).max(0)
+}
+
+#[cfg(test)]
+mod clock_tests {
+    use super::*;
+
+    #[test]
+    fn a_clock_offset_is_a_whole_number_of_milliseconds() {
+        assert_eq!(parse_clock_offset("1500"), Some(1500));
+        assert_eq!(parse_clock_offset(" -30000 "), Some(-30000));
+        assert_eq!(parse_clock_offset("1.5"), None);
+        assert_eq!(parse_clock_offset("soon"), None);
+    }
+
+    #[test]
+    fn without_an_offset_the_clock_is_the_system_clock() {
+        let system = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("after 1970")
+            .as_millis() as u64;
+        assert!(unix_ms().abs_diff(system) < 1000);
+    }
 }

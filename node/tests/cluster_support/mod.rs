@@ -98,6 +98,8 @@ pub struct Member {
     pub ip: Ipv4Addr,
     /// The address peers and clients are told to use: a fault proxy's, in a cluster with faults.
     pub advertised: Ipv4Addr,
+    /// Milliseconds its wall clock is off (applied when it next starts).
+    pub clock_offset_ms: i64,
     pub data_dir: PathBuf,
     pub log_path: PathBuf,
     child: Option<Child>,
@@ -205,6 +207,7 @@ impl TestCluster {
             ordinal: ordinal as u16,
             ip,
             advertised,
+            clock_offset_ms: 0,
             data_dir: self.root.join(format!("member-{ordinal}")),
             log_path: self.root.join(format!("member-{ordinal}.log")),
             child: None,
@@ -231,6 +234,10 @@ impl TestCluster {
             .args(["--bind", &member.ip.to_string()])
             .args(["--ordinal", &ordinal.to_string()])
             .args(["--advertise-host", &member.advertised.to_string()])
+            .env(
+                ringcache_node::store::CLOCK_OFFSET_VARIABLE,
+                member.clock_offset_ms.to_string(),
+            )
             .arg("--data-dir")
             .arg(&member.data_dir)
             .env(

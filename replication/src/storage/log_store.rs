@@ -111,7 +111,9 @@ impl LogStore {
         let mut offset = 0;
         let mut torn_tail_at = None;
         while offset < data.len() {
-            if record::incomplete_at(&data, offset) {
+            if record::incomplete_at(&data, offset)
+                && !record::complete_record_after::<LogRecord>(&data, offset)
+            {
                 torn_tail_at = Some(offset as u64);
                 break;
             }
@@ -455,6 +457,28 @@ mod tests {
         let reopened = LogStore::open(dir.path(), false).expect("reopen");
         assert_eq!(reopened.torn_tail_at, None);
         assert_eq!(reopened.store.last_log_id(), Some(log_id(2, 6)));
+    }
+
+    #[tokio::test]
+    async fn a_length_damaged_in_the_middle_is_an_error_not_a_torn_tail() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        {
+            let mut store = LogStore::open(dir.path(), false).expect("open").store;
+            append(&mut store, (1..=5).map(|index| entry(1, index)).collect()).await;
+        }
+        let path = dir.path().join(LOG_FILE);
+        let mut damaged = std::fs::read(&path).expect("read");
+        // The first record's length now points past the end of the file; the four records
+        // after it are intact and must not be dropped.
+        damaged[2] = 0x01;
+        std::fs::write(&path, &damaged).expect("write");
+        let error = LogStore::open(dir.path(), false).err().expect("must fail");
+        assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+        assert_eq!(
+            std::fs::read(&path).expect("read"),
+            damaged,
+            "nothing was cut"
+        );
     }
 
     #[tokio::test]

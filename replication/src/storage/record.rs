@@ -56,6 +56,24 @@ pub(crate) fn incomplete_at(data: &[u8], offset: usize) -> bool {
     length <= MAX_RECORD_LEN && HEADER_LEN + length > rest.len()
 }
 
+/// True when a complete record of type `T` (checksum right, body decodable) starts anywhere after
+/// `offset`. An incomplete record followed by complete ones is not a torn append but a damaged
+/// length field in the middle of the file: cutting there would drop records that may have been
+/// acknowledged. (A torn append is always last; its own bytes are checked here too, and matching
+/// a checksum and decoding by chance is as unlikely as a CRC32 collision.)
+pub(crate) fn complete_record_after<T: DeserializeOwned>(data: &[u8], offset: usize) -> bool {
+    let path = Path::new("");
+    (offset + 1..data.len().saturating_sub(HEADER_LEN - 1)).any(|start| {
+        let header: &[u8; HEADER_LEN] = data[start..start + HEADER_LEN]
+            .try_into()
+            .expect("HEADER_LEN bytes");
+        let (length, _) = parse_header(header);
+        length > 0
+            && start + HEADER_LEN + length <= data.len()
+            && decode_at::<T>(data, start, path).is_ok()
+    })
+}
+
 /// Decodes the record starting at `offset` of `data` (read from `path`, named in errors).
 /// Returns the value and the offset just after it.
 pub(crate) fn decode_at<T: DeserializeOwned>(
