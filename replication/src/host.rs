@@ -233,6 +233,11 @@ impl<S: StateMachine> ReplicationHost<S> {
         self.inner.torn_log_tails.load(Ordering::Relaxed)
     }
 
+    /// The largest encoded command a proposal may carry (`ReplicationConfig::max_command_len`).
+    pub fn max_command_len(&self) -> usize {
+        self.inner.config.max_command_len
+    }
+
     /// This host's Raft identity.
     pub fn id(&self) -> RaftNodeId {
         self.inner.id

@@ -315,3 +315,36 @@ async fn a_restarted_replica_is_caught_up_only_after_its_leader_reached_it() {
         host.shutdown().await;
     }
 }
+
+/// A command over `max_command_len` is refused before it enters the log (so no follower is ever
+/// asked to take an entry its frames cannot carry), and the group keeps taking writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_over_the_limit_is_refused_and_the_group_goes_on() {
+    let mut config = test_config(None);
+    config.max_command_len = 1024;
+    let host = start_host_with("127.0.0.1:0", 0, config).await;
+    host_and_bootstrap(std::slice::from_ref(&host), 0).await;
+    let leader = await_leader(&[&host], 0).await;
+    let command = |size: usize| Set {
+        key: b"k".to_vec(),
+        value: Some(vec![b'v'; size]),
+    };
+    let refused = leader
+        .propose(0, &command(2048))
+        .await
+        .expect_err("over the limit");
+    assert!(
+        matches!(
+            refused,
+            ringcache_replication::ProposeError::TooLarge { limit: 1024, .. }
+        ),
+        "{refused:?}"
+    );
+    assert!(refused.definitely_not_applied());
+    leader
+        .propose(0, &command(100))
+        .await
+        .expect("a small write");
+    assert_eq!(read(&[&host], 0, "k").await.map(|v| v.len()), Some(100));
+    host.shutdown().await;
+}

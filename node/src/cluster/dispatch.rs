@@ -101,6 +101,13 @@ pub async fn serve(
         return Some(spec);
     };
     let write = spec.flags.contains(Flags::WRITE);
+    // Refused where it arrives: never forwarded, copied or encoded (the leader checks the exact
+    // encoded size again when it proposes).
+    let limit = cluster.host().max_command_len();
+    if write && least_encoded_size(args) > limit {
+        out.error(&too_large(least_encoded_size(args), limit));
+        return Some(spec);
+    }
     if !write && context.client.readonly && cluster.hosts(partition) {
         // READONLY: the client accepts a possibly stale answer from any replica.
         cluster.counters.reads_stale.fetch_add(1, Ordering::Relaxed);
@@ -194,10 +201,7 @@ async fn propose(
             false
         }
         Err(ProposeError::TooLarge { size, limit }) => {
-            out.error(&format!(
-                "ERR write of {size} bytes exceeds max-write-size ({limit} bytes): nothing was \
-                 changed; split the value, or raise --max-write-size (at most 63mb)"
-            ));
+            out.error(&too_large(size, limit));
             true
         }
         Err(error) if error.definitely_not_applied() => {
@@ -216,6 +220,19 @@ async fn propose(
             true
         }
     }
+}
+
+/// A lower bound of a write's size once encoded for the log: each argument and its length.
+fn least_encoded_size(args: &[Bytes]) -> usize {
+    args.iter().map(|arg| arg.len() + 8).sum()
+}
+
+/// The answer to a write over `--max-write-size`.
+fn too_large(size: usize, limit: usize) -> String {
+    format!(
+        "ERR write of {size} bytes exceeds max-write-size ({limit} bytes): nothing was changed; \
+         split the value, or raise --max-write-size (at most 63mb)"
+    )
 }
 
 /// Over `maxmemory`: evicts keys of partitions this member leads, chosen by the policy and
