@@ -93,16 +93,6 @@ impl FaultNetwork {
         Ok(bound)
     }
 
-    /// The state of the link `from → to`.
-    pub fn link(&self, from: MemberIndex, to: MemberIndex) -> LinkState {
-        self.inner
-            .links
-            .lock()
-            .get(&(from, to))
-            .copied()
-            .unwrap_or_default()
-    }
-
     fn update(&self, change: impl FnOnce(&mut BTreeMap<(MemberIndex, MemberIndex), LinkState>)) {
         change(&mut self.inner.links.lock());
         self.inner.version.send_modify(|version| *version += 1);
@@ -169,17 +159,6 @@ impl FaultNetwork {
     /// Restores every link: no cut, no delay. Held bytes are delivered.
     pub fn heal(&self) {
         self.update(|links| links.clear());
-    }
-
-    /// Every link that is not in its default state, for logs.
-    pub fn faulty_links(&self) -> Vec<((MemberIndex, MemberIndex), LinkState)> {
-        self.inner
-            .links
-            .lock()
-            .iter()
-            .filter(|(_, state)| **state != LinkState::default())
-            .map(|(link, state)| (*link, *state))
-            .collect()
     }
 }
 

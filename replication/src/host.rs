@@ -303,16 +303,18 @@ impl<S: StateMachine> ReplicationHost<S> {
             group,
             transport: Arc::clone(&self.inner.transport),
         };
+        // A group started while this host withholds votes starts with elections off, so no
+        // tick can campaign before the quiet period ends (see `votes_withheld`).
+        let quiet = self.inner.votes_withheld().is_some();
         let raft = Raft::new(
             self.inner.id,
-            // A group started while this host withholds votes starts with elections off, so no
-            // tick can campaign before the quiet period is set up (see `votes_withheld`).
-            match self.inner.votes_withheld() {
-                Some(_) => Arc::new(openraft::Config {
+            if quiet {
+                Arc::new(openraft::Config {
                     enable_elect: false,
                     ..(*self.inner.raft_config).clone()
-                }),
-                None => Arc::clone(&self.inner.raft_config),
+                })
+            } else {
+                Arc::clone(&self.inner.raft_config)
             },
             network,
             log_store,
@@ -335,13 +337,13 @@ impl<S: StateMachine> ReplicationHost<S> {
             transfer_started_in_term: AtomicU64::new(0),
             catch_up_target: OnceLock::new(),
         });
-        if !hosted.raft.config().enable_elect {
+        if quiet {
             // No campaign during the quiet period either: this host's own vote would count like
             // anyone's. Elections start when it ends.
             let raft = hosted.raft.clone();
-            let quiet = self.inner.votes_withheld().unwrap_or_default();
+            let until = self.inner.quiet_until;
             tokio::spawn(async move {
-                tokio::time::sleep(quiet).await;
+                tokio::time::sleep_until(until.into()).await;
                 raft.runtime_config().elect(true);
             });
         }

@@ -103,10 +103,12 @@ pub async fn serve(
     let write = spec.flags.contains(Flags::WRITE);
     // Refused where it arrives: never forwarded, copied or encoded (the leader checks the exact
     // encoded size again when it proposes).
-    let limit = cluster.host().max_command_len();
-    if write && least_encoded_size(args) > limit {
-        out.error(&too_large(least_encoded_size(args), limit));
-        return Some(spec);
+    if write {
+        let (size, limit) = (least_encoded_size(args), cluster.host().max_command_len());
+        if size > limit {
+            out.error(&too_large(size, limit));
+            return Some(spec);
+        }
     }
     if !write && context.client.readonly && cluster.hosts(partition) {
         // READONLY: the client accepts a possibly stale answer from any replica.
