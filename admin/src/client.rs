@@ -70,10 +70,25 @@ impl AdminClientError {
 }
 
 /// A client of one member's admin API.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AdminClient {
     address: String,
     timeout: Duration,
+    /// The cluster secret, sent as `Authorization: Bearer …` (every route but the probes and
+    /// `/metrics` needs it when the member has one).
+    credential: Option<String>,
+}
+
+// The secret never appears in logs or error messages.
+impl std::fmt::Debug for AdminClient {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("AdminClient")
+            .field("address", &self.address)
+            .field("timeout", &self.timeout)
+            .field("credential", &self.credential.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 impl AdminClient {
@@ -83,7 +98,14 @@ impl AdminClient {
         AdminClient {
             address: address.into(),
             timeout: Duration::from_secs(60),
+            credential: None,
         }
+    }
+
+    /// Sends `credential` (the cluster secret) with every call; `None` sends none.
+    pub fn with_credential(mut self, credential: Option<String>) -> Self {
+        self.credential = credential;
+        self
     }
 
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
@@ -263,9 +285,14 @@ impl AdminClient {
                 source,
             };
             let body = body.unwrap_or_default();
+            let authorization = match &self.credential {
+                Some(secret) => format!("Authorization: Bearer {secret}\r\n"),
+                None => String::new(),
+            };
             let head = format!(
                 "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
-                 Accept: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                 Accept: application/json\r\n{authorization}Content-Length: {}\r\n\
+                 Connection: close\r\n\r\n",
                 self.address,
                 body.len()
             );

@@ -21,9 +21,11 @@
 //! caller that lost a response simply retries.
 
 mod client;
+pub mod credential;
 mod types;
 
 pub use client::{AdminClient, AdminClientError};
+pub use credential::{MIN_SECRET_LEN, derive_cluster_secret, secrets_match};
 pub use types::*;
 
 /// Default port of the admin API.

@@ -213,6 +213,10 @@ pub enum ErrorKind {
     Unavailable,
     /// Storage or another internal failure. HTTP 500.
     Internal,
+    /// No credential, or not the cluster's (`Authorization: Bearer <cluster secret>`). HTTP 401.
+    Unauthorized,
+    /// Called again too soon (the unauthenticated pre-stop hook). HTTP 429.
+    TooManyRequests,
 }
 
 impl ErrorKind {
@@ -226,6 +230,8 @@ impl ErrorKind {
             ErrorKind::Timeout => 504,
             ErrorKind::Unavailable => 503,
             ErrorKind::Internal => 500,
+            ErrorKind::Unauthorized => 401,
+            ErrorKind::TooManyRequests => 429,
         }
     }
 }
