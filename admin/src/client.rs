@@ -86,7 +86,10 @@ impl std::fmt::Debug for AdminClient {
             .debug_struct("AdminClient")
             .field("address", &self.address)
             .field("timeout", &self.timeout)
-            .field("credential", &self.credential.as_ref().map(|_| "<redacted>"))
+            .field(
+                "credential",
+                &self.credential.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }

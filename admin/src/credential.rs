@@ -25,7 +25,12 @@ const DERIVATION_LABEL: &[u8] = b"ringcache cluster secret v1";
 pub fn derive_cluster_secret(key: &[u8], namespace: &str, name: &str, uid: &str) -> String {
     let key = hmac::Key::new(hmac::HMAC_SHA256, key);
     let mut context = hmac::Context::with_key(&key);
-    for part in [DERIVATION_LABEL, namespace.as_bytes(), name.as_bytes(), uid.as_bytes()] {
+    for part in [
+        DERIVATION_LABEL,
+        namespace.as_bytes(),
+        name.as_bytes(),
+        uid.as_bytes(),
+    ] {
         // Length-prefixed, so ("ab", "c") and ("a", "bc") differ.
         context.update(&(part.len() as u64).to_be_bytes());
         context.update(part);
@@ -59,7 +64,10 @@ mod tests {
         let secret = derive_cluster_secret(key, "default", "cache", "uid-1");
         assert_eq!(secret.len(), 64);
         assert!(secret.bytes().all(|byte| byte.is_ascii_hexdigit()));
-        assert_eq!(secret, derive_cluster_secret(key, "default", "cache", "uid-1"));
+        assert_eq!(
+            secret,
+            derive_cluster_secret(key, "default", "cache", "uid-1")
+        );
         for other in [
             derive_cluster_secret(key, "default", "cache", "uid-2"),
             derive_cluster_secret(key, "other", "cache", "uid-1"),

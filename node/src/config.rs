@@ -52,6 +52,13 @@ pub struct Config {
     #[arg(long)]
     pub requirepass_file: Option<PathBuf>,
 
+    /// File holding the cluster secret (at least 32 bytes; trailing newline removed). With it,
+    /// the admin API wants `Authorization: Bearer <secret>` on every route but /healthz, /readyz,
+    /// /metrics and the pre-stop hook, and cluster-port connections must prove they know it.
+    /// The operator creates it per cluster (Secret `<cluster>-cluster-secret`).
+    #[arg(long, env = "RINGCACHE_CLUSTER_SECRET_FILE")]
+    pub cluster_secret_file: Option<PathBuf>,
+
     /// Log format; the level comes from RUST_LOG (default `info,openraft=warn`).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -171,6 +178,25 @@ pub enum ConfigError {
     },
     #[error("--requirepass-file {0} is empty")]
     EmptyPassword(PathBuf),
+    #[error("cannot read --cluster-secret-file {path}: {source}")]
+    SecretFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "--cluster-secret-file {path}: byte {position} is not printable ASCII; the secret travels \
+         in an HTTP header, so use letters, digits and punctuation (hex or base64)"
+    )]
+    SecretNotPrintable { path: PathBuf, position: usize },
+    #[error(
+        "--cluster-secret-file {path} holds {length} bytes; a cluster secret needs at least {minimum} \
+         (for example: head -c 32 /dev/urandom | xxd -p -c 64 > {path})"
+    )]
+    ShortSecret {
+        path: PathBuf,
+        length: usize,
+        minimum: usize,
+    },
     #[error("cluster mode keeps Raft state on disk: give --data-dir")]
     ClusterWithoutDataDir,
     #[error(
@@ -214,6 +240,37 @@ impl Config {
             .filter(|password| !password.is_empty()))
     }
 
+    /// The cluster secret from `--cluster-secret-file`, if given.
+    pub fn cluster_secret(&self) -> Result<Option<Vec<u8>>, ConfigError> {
+        let Some(path) = &self.cluster_secret_file else {
+            return Ok(None);
+        };
+        let mut secret = std::fs::read(path).map_err(|source| ConfigError::SecretFile {
+            path: path.clone(),
+            source,
+        })?;
+        while secret
+            .last()
+            .is_some_and(|byte| matches!(byte, b'\n' | b'\r'))
+        {
+            secret.pop();
+        }
+        if let Some(position) = secret.iter().position(|byte| !byte.is_ascii_graphic()) {
+            return Err(ConfigError::SecretNotPrintable {
+                path: path.clone(),
+                position,
+            });
+        }
+        if secret.len() < ringcache_admin::MIN_SECRET_LEN {
+            return Err(ConfigError::ShortSecret {
+                path: path.clone(),
+                length: secret.len(),
+                minimum: ringcache_admin::MIN_SECRET_LEN,
+            });
+        }
+        Ok(Some(secret))
+    }
+
     /// The cluster settings of this member (cluster mode only), resolved from the flags.
     pub fn cluster_options(
         &self,
@@ -250,6 +307,9 @@ impl Config {
                 ReadPolicyArg::Lease => ringcache_replication::ReadPolicy::LeaderLease,
                 ReadPolicyArg::ReadIndex => ringcache_replication::ReadPolicy::ReadIndex,
             },
+            cluster_secret: self
+                .cluster_secret()?
+                .map(|secret| ringcache_replication::ClusterSecret::new(&secret)),
         })
     }
 

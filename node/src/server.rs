@@ -49,7 +49,23 @@ pub async fn run_node(
     } else {
         None
     };
-    let shared = Arc::new(Shared::new(config, port, password.clone()));
+    let secret = config.cluster_secret()?;
+    if config.cluster_enabled && secret.is_none() {
+        tracing::warn!(
+            "no --cluster-secret-file: the admin API and the cluster port accept anyone who can \
+             reach them (see docs/security.md)"
+        );
+    }
+    let password_file = config.requirepass_file.clone();
+    let mut shared = Shared::new(config, port, password);
+    shared.security = crate::security::Security::new(secret);
+    let shared = Arc::new(shared);
+    if let Some(path) = password_file {
+        tokio::spawn(crate::password_watch::watch_password_file(
+            path,
+            Arc::downgrade(&shared),
+        ));
+    }
     let (stop_sender, stop_receiver) = watch::channel(false);
     let mut cluster = None;
     if let Some(options) = cluster_options {
@@ -58,10 +74,7 @@ pub async fn run_node(
         })?;
         let started = crate::cluster::Cluster::start(&shared, options, listener).await?;
         let _ = shared.cluster.set(started.clone());
-        tokio::spawn(crate::cluster::routes::refresh(
-            Arc::downgrade(&started),
-            password,
-        ));
+        tokio::spawn(crate::cluster::routes::refresh(Arc::downgrade(&started)));
         tokio::spawn(crate::cluster::expiry::run(
             Arc::downgrade(&started),
             Arc::downgrade(&shared),
@@ -98,7 +111,14 @@ pub async fn run(
     let port = listener.local_addr()?.port();
     let password = config.password()?;
     config.prepare_data_dir()?;
+    let password_file = config.requirepass_file.clone();
     let shared = Arc::new(Shared::new(config, port, password));
+    if let Some(path) = password_file {
+        tokio::spawn(crate::password_watch::watch_password_file(
+            path,
+            Arc::downgrade(&shared),
+        ));
+    }
     run_with(listener, shared, shutdown).await;
     Ok(())
 }

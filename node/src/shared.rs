@@ -29,11 +29,19 @@ pub struct Shared {
     pub port: u16,
     pub run_id: String,
     pub config: Config,
+    /// The cluster secret and the checks made with it.
+    pub security: crate::security::Security,
     /// Cluster mode: this member's cluster, set once at start-up.
     pub cluster: std::sync::OnceLock<std::sync::Arc<crate::cluster::Cluster>>,
 }
 
 impl Shared {
+    /// What this member presents on another member's Redis port when it forwards.
+    pub fn peer_credential(&self) -> Option<crate::security::PeerCredential> {
+        self.security
+            .peer_credential(self.settings.read().password.as_deref())
+    }
+
     pub fn new(config: Config, port: u16, password: Option<String>) -> Self {
         let run_id = {
             // Not security relevant: a per-process identifier like Redis's run_id.
@@ -61,6 +69,7 @@ impl Shared {
             port,
             run_id,
             config,
+            security: crate::security::Security::new(None),
             cluster: std::sync::OnceLock::new(),
         }
     }

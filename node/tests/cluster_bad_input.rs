@@ -159,7 +159,7 @@ async fn garbage_never_takes_a_member_down() {
         // Without a JSON content type.
         let raw = format!(
             "POST /v1/cluster/form HTTP/1.1\r\nHost: {admin}\r\nContent-Length: 2\r\n\
-             Connection: close\r\n\r\n{{}}"
+             Authorization: Bearer {CLUSTER_SECRET}\r\nConnection: close\r\n\r\n{{}}"
         );
         let answer = parse_http(&http_raw(&admin, raw.as_bytes()).await).expect("an HTTP answer");
         assert_json_error(&answer, "POST without a content type", None);

@@ -59,6 +59,9 @@ pub struct ReplicationConfig {
     /// must fit in one cluster frame, or the group could never replicate it again; at most
     /// [`MAX_COMMAND_LEN_LIMIT`].
     pub max_command_len: usize,
+    /// Authenticates every cluster-port connection, both ways, before any frame
+    /// ([`crate::handshake`]); `None` accepts anyone who can connect (tests, trusted networks).
+    pub cluster_secret: Option<crate::ClusterSecret>,
 }
 
 /// The largest `max_command_len` allowed: one command plus its append request's framing must
@@ -87,6 +90,7 @@ impl ReplicationConfig {
             snapshot_every_entries: 5000,
             rpc_timeout: Duration::from_secs(2),
             max_command_len: DEFAULT_MAX_COMMAND_LEN,
+            cluster_secret: None,
         }
     }
 }

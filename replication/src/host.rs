@@ -199,6 +199,7 @@ impl<S: StateMachine> ReplicationHost<S> {
                     .ok()
                     .map(|local| local.ip())
                     .filter(|ip| !ip.is_unspecified()),
+                config.cluster_secret.clone(),
             )),
             config,
             raft_config: Arc::new(raft_config),
@@ -217,6 +218,7 @@ impl<S: StateMachine> ReplicationHost<S> {
             handler,
             shutdown_receiver,
             Arc::clone(inner.transport.counters()),
+            inner.config.cluster_secret.clone(),
         ));
         tokio::spawn(heartbeats::send_heartbeats_together(Arc::downgrade(&inner)));
         Ok(ReplicationHost { inner })

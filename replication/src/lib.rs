@@ -35,6 +35,7 @@ mod checksum;
 mod codec;
 mod config;
 mod error;
+pub mod handshake;
 mod host;
 mod idle_poll;
 mod membership;
@@ -50,6 +51,7 @@ pub use config::{
     DEFAULT_MAX_COMMAND_LEN, Durability, MAX_COMMAND_LEN_LIMIT, ReadPolicy, ReplicationConfig,
 };
 pub use error::{AdminError, LeaderHint, ProposeError, ReadError, StartError};
+pub use handshake::{ClusterSecret, Rejection};
 pub use host::{LeaderView, ReplicationHost};
 pub use idle_poll::{note_activity, start_idle_polling};
 pub use node_id::{IDENTITY_FILE, RaftNodeId};
@@ -72,6 +74,35 @@ pub mod fuzzing {
         let again = crate::codec::decode(&encoded[4..]).expect("an encoded frame decodes");
         let reencoded = crate::codec::encode(&again).expect("a decoded frame encodes");
         assert_eq!(encoded, reencoded, "decode and encode disagree");
+    }
+}
+
+/// Frames for tests that play an outsider on the cluster port (not an API).
+#[doc(hidden)]
+pub mod testing {
+    use crate::codec::{Frame, RequestBody};
+    use crate::raft_types::Vote;
+
+    /// A well-formed AppendEntries from a made-up leader `leader` of `term` to `target` in
+    /// `group`: a member that accepts it takes the higher term and follows that leader.
+    pub fn forged_append_entries(
+        group: crate::GroupId,
+        target: crate::RaftNodeId,
+        leader: crate::RaftNodeId,
+        term: u64,
+    ) -> Vec<u8> {
+        let frame = Frame::Request {
+            request_id: 1,
+            group,
+            target,
+            body: RequestBody::AppendEntries(openraft::raft::AppendEntriesRequest {
+                vote: Vote::new_committed(term, leader),
+                prev_log_id: None,
+                entries: Vec::new(),
+                leader_commit: None,
+            }),
+        };
+        crate::codec::encode(&frame).expect("a small frame encodes")
     }
 }
 

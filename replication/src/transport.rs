@@ -30,6 +30,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::codec::{self, Frame, RemoteFailure, RequestBody, ResponseBody};
+use crate::handshake::{self, ClusterSecret, RejectionCounters};
 use crate::raft_types::{Snapshot, SnapshotMeta, Vote};
 use crate::storage::snapshot_sink::SnapshotSink;
 use crate::{GroupId, RaftNodeId};
@@ -59,6 +60,7 @@ struct Outgoing {
 pub struct WireCounters {
     frames_sent: AtomicU64,
     socket_writes: AtomicU64,
+    rejected: RejectionCounters,
 }
 
 impl WireCounters {
@@ -70,6 +72,12 @@ impl WireCounters {
     /// Socket writes that carried them: fewer than frames when frames were batched.
     pub fn socket_writes(&self) -> u64 {
         self.socket_writes.load(Ordering::Relaxed)
+    }
+
+    /// Incoming connections closed before any frame because the peer did not prove it knows
+    /// the cluster secret.
+    pub fn rejected(&self) -> &RejectionCounters {
+        &self.rejected
     }
 }
 
@@ -123,6 +131,8 @@ pub(crate) struct Transport {
     rpc_timeout: Duration,
     shutdown: watch::Receiver<bool>,
     counters: Arc<WireCounters>,
+    /// Proves this host a member on every connection it makes (`None`: no handshake).
+    secret: Option<ClusterSecret>,
 }
 
 impl Transport {
@@ -132,8 +142,10 @@ impl Transport {
         shutdown: watch::Receiver<bool>,
         counters: Arc<WireCounters>,
         source: Option<std::net::IpAddr>,
+        secret: Option<ClusterSecret>,
     ) -> Self {
         Transport {
+            secret,
             source,
             links: Mutex::new(HashMap::new()),
             next_request_id: AtomicU64::new(1),
@@ -205,11 +217,24 @@ impl Transport {
             return Ok((link.queue.clone(), Arc::clone(&link.pending)));
         }
         let dial = cluster_port_address(address);
-        let stream = tokio::time::timeout(self.rpc_timeout, connect_from(self.source, &dial))
+        // Connecting and proving membership share one deadline, so a peer that accepts but
+        // never answers the handshake holds this slot no longer than an unreachable one.
+        let connect = async {
+            let mut stream = connect_from(self.source, &dial).await.map_err(|error| {
+                CallError::Unreachable(format!("connect to {address}: {error}"))
+            })?;
+            let _ = stream.set_nodelay(true);
+            if let Some(secret) = &self.secret
+                && let Err(error) = handshake::dial(&mut stream, secret).await
+            {
+                tracing::warn!(peer = address, %error, "cluster handshake failed");
+                return Err(CallError::Unreachable(format!("{address}: {error}")));
+            }
+            Ok(stream)
+        };
+        let stream = tokio::time::timeout(self.rpc_timeout, connect)
             .await
-            .map_err(|_| CallError::Unreachable(format!("connect to {address} timed out")))?
-            .map_err(|error| CallError::Unreachable(format!("connect to {address}: {error}")))?;
-        let _ = stream.set_nodelay(true);
+            .map_err(|_| CallError::Unreachable(format!("connect to {address} timed out")))??;
         let link = start_link(stream, self.shutdown.clone(), Arc::clone(&self.counters));
         let handles = (link.queue.clone(), Arc::clone(&link.pending));
         *slot = Some(link);
@@ -349,6 +374,7 @@ pub(crate) fn serve(
     handler: Weak<dyn RequestHandler>,
     mut shutdown: watch::Receiver<bool>,
     counters: Arc<WireCounters>,
+    secret: Option<ClusterSecret>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
@@ -357,14 +383,22 @@ pub(crate) fn serve(
                 _ = shutdown.wait_for(|stop| *stop) => return,
             };
             match accepted {
-                Ok((stream, _)) => {
+                Ok((mut stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    tokio::spawn(serve_connection(
-                        stream,
-                        handler.clone(),
-                        shutdown.clone(),
-                        Arc::clone(&counters),
-                    ));
+                    let handler = handler.clone();
+                    let shutdown = shutdown.clone();
+                    let counters = Arc::clone(&counters);
+                    let secret = secret.clone();
+                    tokio::spawn(async move {
+                        if let Some(secret) = &secret
+                            && let Err(rejection) = handshake::accept(&mut stream, secret).await
+                        {
+                            counters.rejected.count(rejection);
+                            tracing::warn!(%peer, reason = rejection.label(), "refused a cluster connection: {rejection}");
+                            return;
+                        }
+                        serve_connection(stream, handler, shutdown, counters).await;
+                    });
                 }
                 Err(error) => {
                     // Usually too many open files: wait instead of spinning.

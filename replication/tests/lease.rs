@@ -167,6 +167,10 @@ async fn a_restarted_follower_votes_for_no_one_while_the_old_leader_may_hold_a_l
         );
 
         network.heal();
+        // Settle before the next attempt: connections dialed across the cut failed their
+        // handshake (as a real partition fails the connect), and the peers retry after
+        // openraft's back-off.
+        tokio::time::sleep(election_max * 2).await;
     }
     for host in &hosts {
         host.shutdown().await;

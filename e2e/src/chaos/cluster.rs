@@ -39,6 +39,8 @@ pub struct ProcessCluster {
     members: Vec<Member>,
     pub network: FaultNetwork,
     settings: ClusterSettings,
+    /// The cluster secret (fresh per run), in `root/cluster-secret` for the members.
+    secret: String,
 }
 
 impl ProcessCluster {
@@ -56,6 +58,18 @@ impl ProcessCluster {
         let _ = std::fs::remove_dir_all(root);
         std::fs::create_dir_all(root).map_err(|source| ChaosError::Directory {
             path: root.to_path_buf(),
+            source,
+        })?;
+        // A fresh secret per run, as the operator derives one per cluster.
+        let nonce = format!(
+            "{}-{:?}",
+            std::process::id(),
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)
+        );
+        let secret = ringcache_admin::derive_cluster_secret(b"ringcache-chaos", "", "", &nonce);
+        let secret_path = root.join("cluster-secret");
+        std::fs::write(&secret_path, &secret).map_err(|source| ChaosError::Directory {
+            path: secret_path,
             source,
         })?;
         let base = free_base(count)?;
@@ -89,6 +103,7 @@ impl ProcessCluster {
             members,
             network,
             settings,
+            secret,
         };
         for ordinal in 0..count {
             cluster.launch(ordinal).await?;
@@ -140,7 +155,9 @@ impl ProcessCluster {
     }
 
     pub fn admin(&self, ordinal: usize) -> AdminClient {
-        AdminClient::new(self.admin_address(ordinal)).with_timeout(Duration::from_secs(5))
+        AdminClient::new(self.admin_address(ordinal))
+            .with_timeout(Duration::from_secs(5))
+            .with_credential(Some(self.secret.clone()))
     }
 
     /// Member `ordinal`'s log file.
@@ -170,6 +187,8 @@ impl ProcessCluster {
             .arg("--data-dir")
             .arg(&member.data_dir)
             .args(["--threads", "1"])
+            .arg("--cluster-secret-file")
+            .arg(self.root.join("cluster-secret"))
             .env(CLOCK_OFFSET_VARIABLE, member.clock_offset_ms.to_string())
             .stdin(Stdio::null())
             .stdout(log)

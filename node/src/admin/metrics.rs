@@ -37,6 +37,35 @@ pub fn render(shared: &Shared) -> String {
         "Deterministic estimate of the memory used by data.",
         &[("", shared.keyspace.used_memory())],
     );
+    let security = &shared.security;
+    let refused: Vec<(String, u64)> = crate::security::AdminRefusal::ALL
+        .iter()
+        .map(|refusal| {
+            (
+                format!("reason=\"{}\"", refusal.label()),
+                security.admin_refused(*refusal),
+            )
+        })
+        .collect();
+    counter(
+        &mut text,
+        "ringcache_admin_requests_unauthorized_total",
+        "Admin API requests refused with 401, by reason (missing, malformed, wrong_secret).",
+        &refused
+            .iter()
+            .map(|(label, value)| (label.as_str(), *value))
+            .collect::<Vec<_>>(),
+    );
+    let (handed_off, limited) = security.pre_stop_calls();
+    counter(
+        &mut text,
+        "ringcache_admin_pre_stop_calls_total",
+        "Unauthenticated pre-stop calls: leadership handed away, or refused as too soon (429).",
+        &[
+            ("result=\"handed_off\"", handed_off),
+            ("result=\"rate_limited\"", limited),
+        ],
+    );
     let Some(cluster) = shared.cluster.get() else {
         return text;
     };
@@ -117,6 +146,24 @@ pub fn render(shared: &Shared) -> String {
         "ringcache_cluster_socket_writes_total",
         "Socket writes that carried them (fewer than frames: heartbeats of all partitions to a peer share one write).",
         &[("", wire.socket_writes())],
+    );
+    let rejected: Vec<(String, u64)> = ringcache_replication::Rejection::ALL
+        .iter()
+        .map(|rejection| {
+            (
+                format!("reason=\"{}\"", rejection.label()),
+                wire.rejected().get(*rejection),
+            )
+        })
+        .collect();
+    counter(
+        &mut text,
+        "ringcache_cluster_connections_rejected_total",
+        "Cluster-port connections closed before any frame because the peer did not prove it knows the cluster secret, by reason.",
+        &rejected
+            .iter()
+            .map(|(label, value)| (label.as_str(), *value))
+            .collect::<Vec<_>>(),
     );
     counter(
         &mut text,

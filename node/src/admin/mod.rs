@@ -1,5 +1,11 @@
 //! The admin HTTP API (default port 9090): probes, metrics, status and the idempotent cluster
 //! operations the operator drives. Types and paths: the `ringcache-admin` crate.
+//!
+//! ```text
+//!  /healthz /readyz /metrics ─────────────────────────────► open (probes, Prometheus)
+//!  GET /v1/lifecycle/pre-stop ────────────────────────────► open, rate-limited: hands leadership away
+//!  every other /v1 route ─► require_secret (Bearer <cluster secret>) ─► handler   else 401
+//! ```
 
 pub mod metrics;
 
@@ -9,6 +15,7 @@ use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
@@ -35,9 +42,6 @@ pub async fn serve(
 /// The routes (public for tests).
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text))
         .route("/v1/status", get(status))
         .route("/v1/cluster/form", post(form))
         .route("/v1/cluster/join", post(join))
@@ -57,10 +61,77 @@ pub fn router(shared: Arc<Shared>) -> Router {
             delete(remove_replica),
         )
         .route("/v1/leave", post(leave))
-        .route("/v1/lifecycle/pre-stop", get(leave))
+        // Only the routes above: the probes, /metrics and the pre-stop hook are called by the
+        // kubelet and Prometheus, which hold no cluster secret.
+        .route_layer(middleware::from_fn_with_state(
+            shared.clone(),
+            require_secret,
+        ))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .route("/v1/lifecycle/pre-stop", get(pre_stop))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(shared)
+}
+
+/// Lets a request through when it carries the cluster secret; 401 otherwise (counted by reason).
+async fn require_secret(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let authorization = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .map(|value| value.as_bytes());
+    match shared.security.check_admin(authorization) {
+        Ok(()) => next.run(request).await,
+        Err(refusal) => {
+            let body = ErrorBody {
+                kind: ErrorKind::Unauthorized,
+                message: refusal.message().to_owned(),
+                leader: None,
+            };
+            (
+                StatusCode::UNAUTHORIZED,
+                [(header::WWW_AUTHENTICATE, "Bearer realm=\"ringcache-admin\"")],
+                Json(body),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// The kubelet's pre-stop hook (no credential): hands this member's leaderships away so clients
+/// see a short failover. Harmless by design: it never leaves the cluster or drops data, and it
+/// runs at most once per [`PRE_STOP_INTERVAL`](crate::security::PRE_STOP_INTERVAL).
+async fn pre_stop(State(shared): State<Arc<Shared>>) -> Response {
+    let cluster = match cluster_of(&shared) {
+        Ok(cluster) => cluster,
+        Err(failure) => return answer::<()>(Err(failure)).into_response(),
+    };
+    if let Err(wait) = shared.security.allow_pre_stop(std::time::Instant::now()) {
+        let body = ErrorBody {
+            kind: ErrorKind::TooManyRequests,
+            message: format!(
+                "leadership was handed away less than {}s ago; the pre-stop hook runs at most once \
+                 per {}s (retry in {}s)",
+                crate::security::PRE_STOP_INTERVAL.as_secs(),
+                crate::security::PRE_STOP_INTERVAL.as_secs(),
+                wait.as_secs().max(1)
+            ),
+            leader: None,
+        };
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, wait.as_secs().max(1).to_string())],
+            Json(body),
+        )
+            .into_response();
+    }
+    Json(cluster.leave().await).into_response()
 }
 
 /// An admin answer: JSON on success, an [`ErrorBody`] with the kind's HTTP status otherwise.
@@ -198,7 +269,11 @@ async fn form(State(shared): State<Arc<Shared>>, body: ApiJson<FormRequest>) -> 
     if let Err(failure) = cluster_of(&shared) {
         return answer::<()>(Err(failure));
     }
-    answer(crate::cluster::formation::form(&body).await)
+    let credential = shared
+        .security
+        .secret()
+        .map(|secret| String::from_utf8_lossy(secret).into_owned());
+    answer(crate::cluster::formation::form(&body, credential).await)
 }
 
 async fn join(State(shared): State<Arc<Shared>>, body: ApiJson<JoinRequest>) -> Answer {

@@ -330,7 +330,7 @@ async fn forward(
     args: &[Bytes],
     out: &mut ReplyWriter,
 ) -> Forwarded {
-    let password = context.shared.settings.read().password.clone();
+    let credential = context.shared.peer_credential();
     let replaced = |waited_on: &str| match cluster.route(partition) {
         Route::Local => true,
         Route::Remote(leader) => leader.client_address() != waited_on,
@@ -342,7 +342,7 @@ async fn forward(
             address,
             cluster.host().source_address(),
             out.protocol(),
-            password.as_deref(),
+            credential.as_ref(),
             args,
             Some(&replaced),
         )

@@ -15,8 +15,12 @@ use super::AdminFailure;
 /// How long formation waits for every member's admin API to answer.
 const MEMBER_WAIT: Duration = Duration::from_secs(60);
 
-/// Runs the formation described by `request`.
-pub async fn form(request: &FormRequest) -> Result<FormResponse, AdminFailure> {
+/// Runs the formation described by `request`, calling the other members with `credential` (this
+/// member's cluster secret: all members of a cluster share it).
+pub async fn form(
+    request: &FormRequest,
+    credential: Option<String>,
+) -> Result<FormResponse, AdminFailure> {
     let settings = request.settings;
     let count = request.members.len();
     let mut ordinals: Vec<u16> = request
@@ -48,7 +52,8 @@ pub async fn form(request: &FormRequest) -> Result<FormResponse, AdminFailure> {
     let mut sorted = request.members.clone();
     sorted.sort_by_key(|member| member.ordinal);
     for member in &sorted {
-        let client = AdminClient::new(member.admin_address.clone());
+        let client =
+            AdminClient::new(member.admin_address.clone()).with_credential(credential.clone());
         let status = wait_for_status(&client).await?;
         if status.member.ordinal != member.ordinal {
             return Err(AdminFailure::new(
@@ -101,6 +106,21 @@ async fn wait_for_status(
     loop {
         match client.status().await {
             Ok(status) => return Ok(status),
+            // Waiting does not help: the members were started with different secrets.
+            Err(error)
+                if error
+                    .api_error()
+                    .is_some_and(|body| body.kind == ErrorKind::Unauthorized) =>
+            {
+                return Err(AdminFailure::new(
+                    ErrorKind::BadRequest,
+                    format!(
+                        "{} refused this member's cluster secret: every member must be started \
+                         with the same --cluster-secret-file ({error})",
+                        client.address()
+                    ),
+                ));
+            }
             Err(error) if Instant::now() >= deadline => {
                 return Err(AdminFailure::new(
                     ErrorKind::Unavailable,

@@ -14,6 +14,7 @@ use tokio::net::TcpStream;
 
 use super::frame::reply_length;
 use crate::protocol::Protocol;
+use crate::security::PeerCredential;
 
 /// Time allowed for one forwarded request (connect, send, reply).
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
@@ -75,7 +76,7 @@ impl Forwarder {
         address: &str,
         source: Option<std::net::IpAddr>,
         protocol: Protocol,
-        password: Option<&str>,
+        credential: Option<&PeerCredential>,
         args: &[Bytes],
         give_up: Option<GiveUp<'_>>,
     ) -> Result<Bytes, ForwardError> {
@@ -84,7 +85,7 @@ impl Forwarder {
         encode_command(&mut request, args);
         for _ in 0..=MAX_REDIRECTIONS {
             let reply = self
-                .exchange(&address, source, protocol, password, &request, give_up)
+                .exchange(&address, source, protocol, credential, &request, give_up)
                 .await?;
             match moved_target(&reply) {
                 Some(next) if next != address => address = next,
@@ -101,7 +102,7 @@ impl Forwarder {
         address: &str,
         source: Option<std::net::IpAddr>,
         protocol: Protocol,
-        password: Option<&str>,
+        credential: Option<&PeerCredential>,
         request: &[u8],
         give_up: Option<GiveUp<'_>>,
     ) -> Result<Bytes, ForwardError> {
@@ -113,7 +114,7 @@ impl Forwarder {
         let work = async {
             let mut link = match existing {
                 Some(link) => link,
-                None => connect(address, source, protocol, password).await?,
+                None => connect(address, source, protocol, credential).await?,
             };
             sent.store(true, std::sync::atomic::Ordering::Relaxed);
             let answer = tokio::time::timeout(FORWARD_TIMEOUT, round_trip(&mut link, request))
@@ -165,7 +166,7 @@ async fn connect(
     address: &str,
     source: Option<std::net::IpAddr>,
     protocol: Protocol,
-    password: Option<&str>,
+    credential: Option<&PeerCredential>,
 ) -> Result<Link, ForwardError> {
     let stream = tokio::time::timeout(
         FORWARD_TIMEOUT,
@@ -186,8 +187,8 @@ async fn connect(
         buffer: BytesMut::with_capacity(16 * 1024),
     };
     let mut handshake: Vec<Vec<&[u8]>> = Vec::new();
-    if let Some(password) = password {
-        handshake.push(vec![b"AUTH", password.as_bytes()]);
+    if let Some(credential) = credential {
+        handshake.push(vec![b"AUTH", &credential.user, &credential.password]);
     }
     if protocol == Protocol::Resp3 {
         handshake.push(vec![b"HELLO", b"3"]);

@@ -73,6 +73,8 @@ pub struct ClusterOptions {
     /// Largest encoded write a partition's log accepts.
     pub max_write_size: usize,
     pub read_policy: ReadPolicy,
+    /// Authenticates the cluster port ([`ringcache_replication::handshake`]).
+    pub cluster_secret: Option<ringcache_replication::ClusterSecret>,
 }
 
 /// Why cluster mode could not start or change.
@@ -221,6 +223,7 @@ impl Cluster {
         });
         config.read_policy = options.read_policy;
         config.max_command_len = options.max_write_size;
+        config.cluster_secret = options.cluster_secret.clone();
         let partitions: Arc<OnceLock<PartitionCount>> = Arc::new(OnceLock::new());
         let machine_partitions = partitions.clone();
         let weak_shared = Arc::downgrade(shared);
@@ -543,14 +546,19 @@ impl Cluster {
         }
         leaders.retain(|leader| leader.id != self.member.id);
         leaders.dedup_by_key(|leader| leader.id);
-        let password = self
-            .shared
-            .upgrade()
-            .and_then(|shared| shared.settings.read().password.clone());
+        let credential = self.peer_credential();
         let mut forwarder = forward::Forwarder::default();
         for leader in leaders {
-            routes::ask(self, &mut forwarder, &leader, password.as_deref()).await;
+            routes::ask(self, &mut forwarder, &leader, credential.as_ref()).await;
         }
+    }
+
+    /// What this member presents on another member's Redis port (read at each use, so a
+    /// rotated password applies at once).
+    pub fn peer_credential(&self) -> Option<crate::security::PeerCredential> {
+        self.shared
+            .upgrade()
+            .and_then(|shared| shared.peer_credential())
     }
 
     /// Initializes `partition`'s group with `voters` unless it exists (idempotent).

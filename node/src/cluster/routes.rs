@@ -15,6 +15,7 @@ use ringcache_admin::{PartitionStatus, Replica, Role};
 use super::Cluster;
 use super::forward::Forwarder;
 use crate::protocol::Protocol;
+use crate::security::PeerCredential;
 
 /// How often peers are asked.
 pub const REFRESH_INTERVAL: Duration = Duration::from_secs(1);
@@ -67,7 +68,7 @@ impl RouteTable {
 
 /// Asks every known member (seed peers included) for its partitions, once a second, until the
 /// cluster is gone.
-pub async fn refresh(cluster: Weak<Cluster>, password: Option<String>) {
+pub async fn refresh(cluster: Weak<Cluster>) {
     let mut forwarder = Forwarder::default();
     let mut interval = tokio::time::interval(REFRESH_INTERVAL);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -85,8 +86,10 @@ pub async fn refresh(cluster: Weak<Cluster>, password: Option<String>) {
             .into_iter()
             .filter(|member| member.id != me)
             .collect();
+        // Read each round: a rotated password takes effect without a restart.
+        let credential = cluster.peer_credential();
         for peer in peers {
-            ask(&cluster, &mut forwarder, &peer, password.as_deref()).await;
+            ask(&cluster, &mut forwarder, &peer, credential.as_ref()).await;
         }
     }
 }
@@ -97,7 +100,7 @@ pub async fn ask(
     cluster: &Cluster,
     forwarder: &mut Forwarder,
     peer: &Replica,
-    password: Option<&str>,
+    credential: Option<&PeerCredential>,
 ) -> bool {
     let request = [
         Bytes::from_static(b"CLUSTER"),
@@ -108,7 +111,7 @@ pub async fn ask(
             peer.client_address(),
             cluster.host().source_address(),
             Protocol::Resp2,
-            password,
+            credential,
             &request,
             None,
         )

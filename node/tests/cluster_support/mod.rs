@@ -106,6 +106,11 @@ pub struct Member {
 }
 
 impl Member {
+    /// The process id while it runs (a restart changes it).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|child| child.id())
+    }
+
     pub fn redis_address(&self) -> String {
         format!("{}:{REDIS_PORT}", self.ip)
     }
@@ -123,6 +128,9 @@ impl Member {
 }
 
 /// A set of member processes (ordinals 0..N-1) on one address base.
+/// The cluster secret every test member is started with (`--cluster-secret-file`).
+pub const CLUSTER_SECRET: &str = "node-tests-cluster-secret-0123456789abcdef";
+
 pub struct TestCluster {
     base: [u8; 3],
     root: PathBuf,
@@ -144,19 +152,34 @@ impl TestCluster {
 
     /// Starts `members` processes without forming a cluster.
     pub async fn spawn(members: usize) -> TestCluster {
-        TestCluster::spawn_inner(members, None).await
+        TestCluster::spawn_inner(members, None, None).await
+    }
+
+    /// Like [`spawn`](Self::spawn), each member with `--requirepass-file` (its own file,
+    /// [`password_file`](Self::password_file), holding `password`).
+    pub async fn spawn_with_password(members: usize, password: &str) -> TestCluster {
+        TestCluster::spawn_inner(members, None, Some(password)).await
+    }
+
+    /// Member `ordinal`'s password file (used when the cluster was spawned with a password).
+    pub fn password_file(&self, ordinal: usize) -> PathBuf {
+        self.root.join(format!("password-{ordinal}"))
     }
 
     /// Like [`start`](Self::start), with a fault proxy in front of every member's Redis and
     /// cluster ports ([`FaultNetwork`]): members reach each other only through the proxies.
     pub async fn start_with_faults(members: usize, settings: ClusterSettings) -> TestCluster {
-        let mut cluster = TestCluster::spawn_inner(members, Some(FaultNetwork::new())).await;
+        let mut cluster = TestCluster::spawn_inner(members, Some(FaultNetwork::new()), None).await;
         cluster.form(settings).await;
         cluster.wait_ready_all().await;
         cluster
     }
 
-    async fn spawn_inner(members: usize, faults: Option<FaultNetwork>) -> TestCluster {
+    async fn spawn_inner(
+        members: usize,
+        faults: Option<FaultNetwork>,
+        password: Option<&str>,
+    ) -> TestCluster {
         let base = free_base(members.max(4));
         let root = std::env::temp_dir().join(format!(
             "ringcache-cluster-tests/{}-{}-{}",
@@ -166,6 +189,8 @@ impl TestCluster {
         ));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root).expect("create the test directory");
+        std::fs::write(root.join("cluster-secret"), format!("{CLUSTER_SECRET}\n"))
+            .expect("write the cluster secret");
         let mut cluster = TestCluster {
             base,
             root,
@@ -173,6 +198,12 @@ impl TestCluster {
             settings: None,
             faults,
         };
+        if let Some(password) = password {
+            for ordinal in 0..members {
+                std::fs::write(cluster.password_file(ordinal), format!("{password}\n"))
+                    .expect("write a password file");
+            }
+        }
         for _ in 0..members {
             cluster.add_member().await;
         }
@@ -240,6 +271,13 @@ impl TestCluster {
             )
             .arg("--data-dir")
             .arg(&member.data_dir)
+            .arg("--cluster-secret-file")
+            .arg(self.root.join("cluster-secret"))
+            .args(
+                Some(self.root.join(format!("password-{ordinal}")))
+                    .filter(|path| path.exists())
+                    .map(|path| format!("--requirepass-file={}", path.display())),
+            )
             .env(
                 "RUST_LOG",
                 std::env::var("RINGCACHE_TEST_LOG").unwrap_or_else(|_| "info".to_owned()),
@@ -372,7 +410,9 @@ impl TestCluster {
     }
 
     pub fn admin(&self, ordinal: usize) -> AdminClient {
-        AdminClient::new(self.members[ordinal].admin_address()).with_timeout(WAIT * 2)
+        AdminClient::new(self.members[ordinal].admin_address())
+            .with_timeout(WAIT * 2)
+            .with_credential(Some(CLUSTER_SECRET.to_owned()))
     }
 
     pub fn redis_address(&self, ordinal: usize) -> String {
@@ -385,7 +425,15 @@ impl TestCluster {
 
     /// A `redis` client of member `ordinal`.
     pub fn redis_client(&self, ordinal: usize) -> redis::Client {
-        redis::Client::open(format!("redis://{}/", self.redis_address(ordinal))).expect("url")
+        // With a password file, the member's current password (it may have been rotated).
+        let password = std::fs::read_to_string(self.password_file(ordinal))
+            .map(|text| format!(":{}@", text.trim_end()))
+            .unwrap_or_default();
+        redis::Client::open(format!(
+            "redis://{password}{}/",
+            self.redis_address(ordinal)
+        ))
+        .expect("url")
     }
 
     /// A fresh connection (its own TCP connection: READONLY and CLUSTER SLOTS apply to it alone)
@@ -636,10 +684,26 @@ pub struct HttpAnswer {
 }
 
 /// One raw HTTP/1.1 request (`Connection: close`) to `address`.
+/// An admin call with the test cluster's secret.
 pub async fn http(address: &str, method: &str, path: &str, body: &[u8]) -> HttpAnswer {
+    let authorization = format!("Bearer {CLUSTER_SECRET}");
+    http_as(address, method, path, body, Some(&authorization)).await
+}
+
+/// An admin call with `authorization` as the Authorization header (`None`: no header).
+pub async fn http_as(
+    address: &str,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    authorization: Option<&str>,
+) -> HttpAnswer {
+    let header = authorization
+        .map(|value| format!("Authorization: {value}\r\n"))
+        .unwrap_or_default();
     let mut request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n",
+         {header}Content-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()
     )
     .into_bytes();

@@ -118,8 +118,13 @@ pub fn test_config(data_dir: Option<&Path>) -> ReplicationConfig {
     config.read_timeout = Duration::from_secs(3);
     config.admin_timeout = Duration::from_secs(20);
     config.snapshot_every_entries = 100;
+    // Every replication test runs with authenticated cluster connections, as members do.
+    config.cluster_secret = Some(ringcache_replication::ClusterSecret::new(TEST_SECRET));
     config
 }
+
+/// The cluster secret of [`test_config`].
+pub const TEST_SECRET: &[u8] = b"replication-tests-cluster-secret-0123456789";
 
 /// Starts a host on `address` (`127.0.0.1:0` for a fresh port). Rebinding a port just released
 /// by a stopped host can fail briefly, so it is retried.
