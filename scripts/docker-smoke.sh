@@ -5,8 +5,8 @@
 #    answers PING, SET and GET through the published port;
 #  - the node again under the pod's restrictions (read-only root, no capabilities, no privilege
 #    escalation, uid 65532, /data and /tmp as volumes, the operator's flags);
-#  - the operator image prints --help and `crd` (equal to crds/), and `run` fails cleanly without a
-#    cluster, under the same restrictions;
+#  - the operator image prints --help and `crd` (equal to crds/), `run` refuses to start without its
+#    key, and with a key fails cleanly without a cluster, under the same restrictions;
 #  - a 3-member cluster of node containers on a private network (fixed IPs), formed through the admin
 #    API, answers `redis-cli -c` across members (MOVED followed to other containers).
 # Prints "skipped: no Docker engine" and exits 0 where there is none.
@@ -95,15 +95,27 @@ docker run --rm "${restricted[@]}" "$operator_image" crd > "$work/crd.yaml" || f
 cmp -s "$work/crd.yaml" crds/cacheclusters.cache.ringcache.dev.yaml \
   || fail "ringcache-operator crd in the image differs from crds/cacheclusters.cache.ringcache.dev.yaml"
 echo "ok   operator: crd equals crds/cacheclusters.cache.ringcache.dev.yaml"
-# `run` is the image's default command: with no cluster it must stop with its own error, which shows
-# that the binary, its libraries and its TLS set-up load in the image.
+# `run` is the image's default command: without its key it must refuse to start, and with a key (a
+# file mounted as the chart mounts it) but no cluster it must stop with its own error, which shows that
+# the binary, its libraries and its TLS set-up load in the image.
 set +e
 run_output=$(docker run --rm "${restricted[@]}" "$operator_image" 2>&1)
 run_status=$?
 set -e
+[ "$run_status" -eq 2 ] && grep -q "no operator key: pass --cluster-key-file" <<<"$run_output" \
+  || fail "ringcache-operator run (no key) exited $run_status: $run_output"
+echo "ok   operator: run without a key refuses to start (exit 2)"
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/operator-key"
+chmod 0444 "$work/operator-key"
+set +e
+run_output=$(docker run --rm "${restricted[@]}" \
+  --mount "type=bind,src=$work/operator-key,dst=/etc/ringcache-operator/key/key,readonly" \
+  -e RINGCACHE_CLUSTER_KEY_FILE=/etc/ringcache-operator/key/key "$operator_image" 2>&1)
+run_status=$?
+set -e
 [ "$run_status" -eq 2 ] && grep -q "cannot create a Kubernetes client" <<<"$run_output" \
   || fail "ringcache-operator run (no cluster) exited $run_status: $run_output"
-echo "ok   operator: run without a cluster stops cleanly (exit 2)"
+echo "ok   operator: run with a key but without a cluster stops cleanly (exit 2)"
 # A cluster on a private network. Fixed addresses, so MOVED redirections name addresses this host can
 # reach; the members advertise them.
 subnet_prefix="172.31.$(( $$ % 200 + 20 ))"

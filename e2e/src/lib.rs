@@ -30,11 +30,15 @@
 //!
 //! - [`local`]: a whole CacheCluster on one machine (stand-in, pod runner, operator), behind the
 //!   `ringcache-local` binary and the end-to-end tests.
+//!
+//! - [`credentials`]: the operator key the harness gives the operator, and a CacheCluster's secret
+//!   for the harness's own calls to the members' admin API.
 
 pub mod final_reads;
 pub use ringcache_standin as apiserver;
 pub mod chaos;
 pub mod control_plane;
+pub mod credentials;
 pub mod faults;
 pub mod linearizability;
 pub mod local;

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //!  every ~200 ms: list the cluster's pods (their IPs, through the Kubernetes API, so it works
-//!  locally and against a real cluster) → GET http://<podIP>:9090/v1/status on each, in parallel
+//!  locally and against a real cluster) → GET http://<podIP>:9090/v1/status on each, in parallel,
+//!  with the cluster secret read from the Secret <name>-cluster-secret
 //!  → per partition: leader? voters? which members host it? → running statistics for the window
 //! ```
 //!
@@ -25,6 +26,8 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::Client;
 use kube::api::{Api, ListParams};
 use ringcache_admin::{AdminClient, MemberStatus};
+
+use crate::credentials::read_cluster_secret;
 
 pub use hosting::{HostingHistory, hosting_flaps, replicas_added, replicas_dropped};
 pub use placement::{
@@ -92,8 +95,12 @@ impl Observer {
         }));
         let stop = Arc::new(AtomicBool::new(false));
         let task = tokio::spawn(sample_loop(
-            Api::namespaced(client, namespace),
-            format!("{name}-"),
+            Sampled {
+                pods: Api::namespaced(client.clone(), namespace),
+                client,
+                namespace: namespace.to_owned(),
+                name: name.to_owned(),
+            },
             interval,
             state.clone(),
             stop.clone(),
@@ -148,21 +155,35 @@ impl Observer {
     }
 }
 
-async fn sample_loop(
+/// The CacheCluster the sampler watches.
+struct Sampled {
+    client: Client,
     pods: Api<Pod>,
-    prefix: String,
+    namespace: String,
+    name: String,
+}
+
+async fn sample_loop(
+    sampled: Sampled,
     interval: Duration,
     state: Arc<parking_lot::Mutex<State>>,
     stop: Arc<AtomicBool>,
 ) {
+    let prefix = format!("{}-", sampled.name);
     let mut members: BTreeMap<u32, String> = BTreeMap::new();
     let mut listed_at: Option<Instant> = None;
+    // The members answer `/v1/status` only with the cluster secret; read once it exists.
+    let mut credential: Option<String> = None;
     while !stop.load(Ordering::Relaxed) {
         let started = Instant::now();
+        let relist = listed_at.is_none_or(|at| at.elapsed() >= Duration::from_secs(1));
+        if relist && credential.is_none() {
+            credential = read_cluster_secret(&sampled.client, &sampled.namespace, &sampled.name)
+                .await
+                .ok();
+        }
         // Pod IPs change rarely; listing once a second is enough and keeps the API quiet.
-        if listed_at.is_none_or(|at| at.elapsed() >= Duration::from_secs(1))
-            && let Ok(list) = pods.list(&ListParams::default()).await
-        {
+        if relist && let Ok(list) = sampled.pods.list(&ListParams::default()).await {
             members = list
                 .items
                 .iter()
@@ -176,7 +197,9 @@ async fn sample_loop(
             listed_at = Some(Instant::now());
         }
         let answers = futures::future::join_all(members.iter().map(|(ordinal, address)| {
-            let admin = AdminClient::new(address.clone()).with_timeout(Duration::from_secs(1));
+            let admin = AdminClient::new(address.clone())
+                .with_timeout(Duration::from_secs(1))
+                .with_credential(credential.clone());
             async move { (*ordinal, admin.status().await.ok()) }
         }))
         .await;

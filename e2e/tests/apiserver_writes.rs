@@ -473,3 +473,71 @@ async fn unsupported_requests_answer_errors_naming_the_request() {
     assert_eq!(post_to_object.code, 405);
     server.shutdown().await;
 }
+
+/// What the operator applies besides its usual objects: a Secret (as `data`) and a NetworkPolicy,
+/// by server-side apply that creates them, again unchanged, then with a change (the policy's
+/// generation moves on spec changes only).
+#[tokio::test]
+async fn server_side_apply_of_a_secret_and_a_network_policy() {
+    use k8s_openapi::api::core::v1::Secret;
+    use k8s_openapi::api::networking::v1::NetworkPolicy;
+    let (server, client) = start_either(fast()).await;
+    let apply = PatchParams::apply("ringcache-operator").force();
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), "default");
+    let secret = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "demo-cluster-secret", "labels": {"app.kubernetes.io/instance": "demo"}},
+        "type": "Opaque",
+        "data": {"secret": "c2VjcmV0LXZhbHVl"}
+    });
+    secrets
+        .patch("demo-cluster-secret", &apply, &Patch::Apply(&secret))
+        .await
+        .unwrap();
+    let stored = secrets.get("demo-cluster-secret").await.unwrap();
+    assert_eq!(stored.data.unwrap()["secret"].0, b"secret-value");
+    assert_eq!(stored.type_.as_deref(), Some("Opaque"));
+
+    let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), "default");
+    let policy = |port: i32| {
+        json!({
+            "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": "demo"},
+            "spec": {
+                "podSelector": {"matchLabels": {"app.kubernetes.io/instance": "demo"}},
+                "policyTypes": ["Ingress"],
+                "ingress": [{
+                    "ports": [{"port": port, "protocol": "TCP"}],
+                    "from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/instance": "demo"}}}]
+                }]
+            }
+        })
+    };
+    let created = policies
+        .patch("demo", &apply, &Patch::Apply(&policy(16379)))
+        .await
+        .unwrap();
+    assert_eq!(created.metadata.generation, Some(1));
+    let same = policies
+        .patch("demo", &apply, &Patch::Apply(&policy(16379)))
+        .await
+        .unwrap();
+    assert_eq!(
+        same.metadata.generation,
+        Some(1),
+        "an unchanged apply is no change"
+    );
+    let changed = policies
+        .patch("demo", &apply, &Patch::Apply(&policy(9090)))
+        .await
+        .unwrap();
+    assert_eq!(changed.metadata.generation, Some(2));
+    let ingress = changed.spec.unwrap().ingress.unwrap();
+    assert_eq!(
+        ingress[0].ports.as_ref().unwrap()[0].port,
+        Some(k8s_openapi::apimachinery::pkg::util::intstr::IntOrString::Int(9090))
+    );
+    policies.delete("demo", &Default::default()).await.unwrap();
+    assert_eq!(api_status(policies.get("demo").await).code, 404);
+    server.shutdown().await;
+}

@@ -11,10 +11,12 @@
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Pod, Secret, Service};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::Client;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use redis::AsyncCommands;
+use ringcache_e2e::credentials::read_cluster_secret;
 use ringcache_e2e::local::{
     ControlPlane, LocalCluster, LocalOptions, cache_cluster_resource, condition_true,
     sibling_binary,
@@ -320,6 +322,21 @@ async fn a_cachecluster_comes_up_serves_heals_and_is_collected() {
     );
     assert!(available(&client, &namespace, &name).await);
 
+    // The cluster's secret, in the Secret the members mount: derived from the operator's key (so
+    // the same after the restart), and the NetworkPolicy in front of the pods.
+    let secret = read_cluster_secret(&client, &namespace, &name)
+        .await
+        .expect("the operator wrote the cluster's Secret");
+    assert_eq!(secret.len(), 64);
+    if let Environment::Local(local) = &cluster {
+        assert_eq!(secret, local.cluster_secret().await.unwrap());
+    }
+    let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), &namespace);
+    assert!(
+        policies.get_opt(&name).await.unwrap().is_some(),
+        "the operator made the NetworkPolicy"
+    );
+
     // Kill a node: it comes back (with its data dir) and the cluster heals.
     let incarnation = cluster.member_incarnation(1).await;
     cluster.kill_member(1).await;
@@ -377,9 +394,13 @@ async fn a_cachecluster_comes_up_serves_heals_and_is_collected() {
                 let statefulsets: Api<StatefulSet> = Api::namespaced(client.clone(), &namespace);
                 let services: Api<Service> = Api::namespaced(client.clone(), &namespace);
                 let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace);
+                let secrets: Api<Secret> = Api::namespaced(client.clone(), &namespace);
+                let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), &namespace);
                 statefulsets.list(&owned).await.unwrap().items.is_empty()
                     && services.list(&owned).await.unwrap().items.is_empty()
                     && configmaps.list(&owned).await.unwrap().items.is_empty()
+                    && secrets.list(&owned).await.unwrap().items.is_empty()
+                    && policies.list(&owned).await.unwrap().items.is_empty()
             }
         },
     )

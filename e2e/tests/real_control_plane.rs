@@ -1,9 +1,11 @@
 //! Through a real kube-apiserver and kube-controller-manager (built by `scripts/install-kube.sh`):
-//! `helm install` of the operator chart (CRD, ServiceAccount, RBAC applied by Helm), the operator as a
-//! process authenticated with that ServiceAccount's token, the pod runner as the only kubelet, and
-//! what a user does with kubectl: `explain`, `apply`, `wait --for=condition=Available`, a `scale`
-//! below `replicationFactor` refused by the CRD's CEL rule, and a 403 for a call outside the
-//! operator's RBAC table.
+//! `helm install` of the operator chart (CRD, ServiceAccount, RBAC and the operator key Secret applied
+//! by Helm; `helm upgrade` keeps the key), the operator as a process authenticated with that
+//! ServiceAccount's token and given the chart's key, the pod runner as the only kubelet, and what a
+//! user does with kubectl: `explain`, `apply`, `wait --for=condition=Available`, a `scale` below
+//! `replicationFactor` refused by the CRD's CEL rule, a 403 for a call outside the operator's RBAC
+//! table (reading Secrets, its own cluster Secret included), and the cluster's Secret holding the
+//! secret derived from the chart's key.
 //!
 //! Without the binaries the tests print why and pass, unless `RINGCACHE_E2E_REQUIRE_REAL=1` (set by
 //! `scripts/test.sh`, which always installs them) makes that a failure.
@@ -14,10 +16,12 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use kube::api::{Api, DeleteParams, ListParams};
 use ringcache_e2e::control_plane::{
     ADMIN_USER, ControlPlaneOptions, KubeBinaries, RealControlPlane,
 };
+use ringcache_e2e::credentials::{read_cluster_secret, write_operator_key};
 use ringcache_e2e::local::{NODE_NAME, sibling_binary};
 use ringcache_e2e::pods::{PodRunner, PodRunnerMode, PodRunnerOptions};
 
@@ -145,6 +149,50 @@ async fn helm_installed_operator_and_kubectl_against_the_real_api_server() {
     )
     .await;
     assert!(installed, "helm install failed:\n{stdout}\n{stderr}");
+
+    // The chart generated the operator key; `helm upgrade` (which can look the Secret up, unlike
+    // `helm template`) keeps it. The operator process below gets it as the chart's pod would.
+    let secrets: Api<Secret> = Api::namespaced(admin.clone(), RELEASE_NAMESPACE);
+    let key_secret = "rc-ringcache-operator-key";
+    let key_of = |secret: Secret| {
+        secret
+            .data
+            .and_then(|data| data.get("key").cloned())
+            .expect("the key Secret has `key`")
+            .0
+    };
+    let key = key_of(
+        secrets
+            .get(key_secret)
+            .await
+            .expect("the chart made the key Secret"),
+    );
+    assert_eq!(key.len(), 64);
+    let (upgraded, stdout, stderr) = run(
+        tool("helm", "RINGCACHE_HELM"),
+        [
+            "upgrade",
+            "rc",
+            &chart.display().to_string(),
+            "--namespace",
+            RELEASE_NAMESPACE,
+            "--kubeconfig",
+            &admin_kubeconfig.display().to_string(),
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        &dir,
+    )
+    .await;
+    assert!(upgraded, "helm upgrade failed:\n{stdout}\n{stderr}");
+    assert_eq!(
+        key_of(secrets.get(key_secret).await.unwrap()),
+        key,
+        "helm upgrade changed the operator key"
+    );
+    let key_file = dir.join("operator-key");
+    write_operator_key(&key_file, &key).unwrap();
+
     let accounts: Api<ServiceAccount> = Api::namespaced(admin.clone(), RELEASE_NAMESPACE);
     let account = accounts
         .list(&ListParams::default().labels("app.kubernetes.io/instance=rc"))
@@ -201,6 +249,8 @@ async fn helm_installed_operator_and_kubectl_against_the_real_api_server() {
         "--leader-election=false",
         "--metrics-addr=127.0.0.1:0",
     ])
+    .arg(format!("--cluster-key-file={}", key_file.display()))
+    .env_remove("POD_NAMESPACE")
     .env("KUBECONFIG", &operator_kubeconfig)
     .env("RUST_LOG", "info")
     .stdin(Stdio::null())
@@ -264,6 +314,29 @@ async fn helm_installed_operator_and_kubectl_against_the_real_api_server() {
         }
         other => panic!("listing secrets as the operator: {other:?}"),
     }
+    // It wrote the cluster's Secret (the secret derived from its key) but may not read it back.
+    match secrets.get("demo-cluster-secret").await {
+        Err(kube::Error::Api(status)) => assert_eq!(status.code, 403, "{status:?}"),
+        other => panic!("reading the cluster's Secret as the operator: {other:?}"),
+    }
+    let clusters: Api<kube::api::DynamicObject> = Api::namespaced_with(
+        admin.clone(),
+        "default",
+        &ringcache_e2e::local::cache_cluster_resource(),
+    );
+    let uid = clusters.get("demo").await.unwrap().metadata.uid.unwrap();
+    assert_eq!(
+        read_cluster_secret(&admin, "default", "demo")
+            .await
+            .unwrap(),
+        ringcache_admin::derive_cluster_secret(&key, "default", "demo", &uid),
+        "the Secret holds the secret derived from the chart's key"
+    );
+    let policies: Api<NetworkPolicy> = Api::namespaced(admin.clone(), "default");
+    assert!(
+        policies.get_opt("demo").await.unwrap().is_some(),
+        "no NetworkPolicy"
+    );
     let statefulsets: Api<StatefulSet> = Api::namespaced(operator_client, "default");
     match statefulsets.delete("demo", &DeleteParams::default()).await {
         Err(kube::Error::Api(status)) => assert_eq!(status.code, 403, "{status:?}"),

@@ -51,6 +51,90 @@ pub struct RunArgs {
     /// Identity written into the Lease; the pod name (`POD_NAME`) or the host name when unset.
     #[arg(long, value_name = "ID", env = "POD_NAME")]
     pub identity: Option<String>,
+    /// Required. File holding the operator key (at least 32 bytes; one trailing newline is
+    /// trimmed), from which every CacheCluster's secret is derived. The Helm chart generates one,
+    /// keeps it across upgrades and mounts it. Changing it changes every cluster's secret.
+    #[arg(long, value_name = "PATH", env = "RINGCACHE_CLUSTER_KEY_FILE")]
+    pub cluster_key_file: Option<std::path::PathBuf>,
+    /// Namespace the operator's pods run in (the downward API's `POD_NAMESPACE`): the NetworkPolicies
+    /// admit the operator to the members' admin port from there. When unset (outside a cluster) they
+    /// admit no operator, and a warning says so.
+    #[arg(long, value_name = "NAMESPACE", env = "POD_NAMESPACE")]
+    pub operator_namespace: Option<String>,
+    /// Labels of the operator's pods, `key=value,key=value` (the chart passes its Deployment's pod
+    /// selector): within `--operator-namespace` only these pods are admitted to the admin port. When
+    /// unset, every pod of that namespace is.
+    #[arg(
+        long,
+        value_name = "LABELS",
+        env = "RINGCACHE_OPERATOR_POD_SELECTOR",
+        value_parser = parse_label_selector
+    )]
+    pub operator_pod_selector: Option<LabelMap>,
+}
+
+/// Labels, by key.
+pub type LabelMap = std::collections::BTreeMap<String, String>;
+
+/// Parses `key=value,key=value` (equality only, as `kubectl -l` writes it) into labels, checking
+/// each key and value against Kubernetes' label syntax.
+pub fn parse_label_selector(text: &str) -> Result<LabelMap, String> {
+    let mut labels = LabelMap::new();
+    for pair in text.split(',').map(str::trim) {
+        let (key, value) = pair
+            .split_once('=')
+            .map(|(key, value)| (key.trim(), value.trim()))
+            .ok_or_else(|| format!("{pair:?} is not key=value"))?;
+        if value.starts_with('=') || key.ends_with('!') {
+            return Err(format!(
+                "{pair:?}: only key=value pairs are supported, not == or !="
+            ));
+        }
+        if !valid_label_key(key) {
+            return Err(format!("{key:?} is not a label key"));
+        }
+        if !valid_label_value(value) {
+            return Err(format!("{value:?} (of {key}) is not a label value"));
+        }
+        if labels.insert(key.to_owned(), value.to_owned()).is_some() {
+            return Err(format!("{key} appears twice"));
+        }
+    }
+    Ok(labels)
+}
+
+/// A name segment: at most 63 of `[A-Za-z0-9._-]`, alphanumeric at both ends.
+fn valid_name_segment(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 63
+        && text
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.'))
+        && text.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && text.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
+/// `[prefix/]name`, the prefix a DNS subdomain.
+fn valid_label_key(key: &str) -> bool {
+    match key.split_once('/') {
+        Some((prefix, name)) => {
+            !prefix.is_empty()
+                && prefix.len() <= 253
+                && prefix.split('.').all(|part| {
+                    valid_name_segment(part)
+                        && part.bytes().all(|byte| {
+                            byte.is_ascii_lowercase() || byte.is_ascii_digit() || byte == b'-'
+                        })
+                })
+                && valid_name_segment(name)
+        }
+        None => valid_name_segment(key),
+    }
+}
+
+/// Empty, or a name segment.
+fn valid_label_value(value: &str) -> bool {
+    value.is_empty() || valid_name_segment(value)
 }
 
 /// Flags of `ringcache-operator plan`.
@@ -83,4 +167,40 @@ pub enum OutputFormat {
     Table,
     /// One JSON document, for scripts (keys documented in docs/cli.md).
     Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_selectors_parse_into_labels() {
+        let labels = parse_label_selector(
+            "app.kubernetes.io/name=ringcache-operator, app.kubernetes.io/instance=rc",
+        )
+        .unwrap();
+        assert_eq!(
+            labels,
+            LabelMap::from([
+                ("app.kubernetes.io/instance".to_owned(), "rc".to_owned()),
+                (
+                    "app.kubernetes.io/name".to_owned(),
+                    "ringcache-operator".to_owned()
+                ),
+            ])
+        );
+        assert_eq!(parse_label_selector("tier=").unwrap()["tier"], "");
+        for bad in [
+            "",
+            "app",
+            "app==x",
+            "app!=x",
+            "-app=x",
+            "app=x y",
+            "Bad.Prefix/app=x",
+            "a=1,a=2",
+        ] {
+            assert!(parse_label_selector(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
 }

@@ -2,8 +2,10 @@
 //! around it. Works in a cluster (service account) and from a kubeconfig.
 
 use crate::api::CacheCluster;
+use crate::build::OperatorPods;
 use crate::cli::RunArgs;
 use crate::events::EventSink;
+use crate::key::{KeyError, OperatorKey};
 use crate::leader::{Elector, ElectorConfig};
 use crate::metrics::Metrics;
 use crate::reconcile::{Context, error_policy, reconcile};
@@ -19,6 +21,14 @@ use std::sync::Arc;
 /// Why `run` stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
+    /// The operator key is missing or unusable.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// `--operator-pod-selector` without a namespace to apply it in.
+    #[error(
+        "--operator-pod-selector is set but the operator's namespace is not: pass --operator-namespace (or POD_NAMESPACE from the downward API), or neither outside a cluster"
+    )]
+    SelectorWithoutNamespace,
     /// No kubeconfig and not in a cluster, or the config is unusable.
     #[error(
         "cannot create a Kubernetes client (no usable kubeconfig, and not running in a cluster)"
@@ -58,8 +68,40 @@ fn identity(args: &RunArgs) -> String {
     })
 }
 
+/// Where the operator's pods are, from `--operator-namespace` and `--operator-pod-selector`; says
+/// once, at start, what the NetworkPolicies will and will not admit.
+pub fn operator_pods(args: &RunArgs) -> Result<OperatorPods, RunError> {
+    let pods = OperatorPods {
+        namespace: args
+            .operator_namespace
+            .clone()
+            .filter(|namespace| !namespace.is_empty()),
+        labels: args.operator_pod_selector.clone(),
+    };
+    match (&pods.namespace, &pods.labels) {
+        (None, Some(_)) => return Err(RunError::SelectorWithoutNamespace),
+        (None, None) => tracing::warn!(
+            "the operator's namespace is unknown (no --operator-namespace or POD_NAMESPACE: not in a cluster?): \
+             the clusters' NetworkPolicies admit no operator to the admin port (9090). Where the \
+             network enforces NetworkPolicies, an operator outside the cluster needs \
+             spec.networkPolicy.enabled=false or its address as an ipBlock in spec.networkPolicy.monitoring"
+        ),
+        (Some(namespace), None) => tracing::warn!(
+            %namespace,
+            "no --operator-pod-selector: the clusters' NetworkPolicies admit every pod of the operator's namespace to the admin port (9090)"
+        ),
+        (Some(namespace), Some(labels)) => {
+            tracing::info!(%namespace, ?labels, "NetworkPolicies admit the operator's pods to the admin port")
+        }
+    }
+    Ok(pods)
+}
+
 /// Runs the operator until Ctrl-C / SIGTERM (Ok) or a fatal condition (Err).
 pub async fn run(args: RunArgs) -> Result<(), RunError> {
+    // The key first: without it nothing can be reconciled, so fail before touching the API.
+    let key = OperatorKey::read(args.cluster_key_file.as_deref())?;
+    let operator = operator_pods(&args)?;
     let client = Client::try_default().await.map_err(RunError::Client)?;
     let metrics = Arc::new(Metrics::new());
     let listener = tokio::net::TcpListener::bind(args.metrics_addr)
@@ -120,8 +162,14 @@ pub async fn run(args: RunArgs) -> Result<(), RunError> {
     // needed. Moves are paced by the reconcile's own requeue instead.
     let (reader, writer) = reflector::store();
     let context = Arc::new(
-        Context::new(client, EventSink::Kubernetes(recorder), metrics.clone())
-            .with_clusters(reader.clone()),
+        Context::new(
+            client,
+            EventSink::Kubernetes(recorder),
+            metrics.clone(),
+            key,
+        )
+        .with_operator(operator)
+        .with_clusters(reader.clone()),
     );
     let cluster_changes = watcher(clusters, watcher::Config::default())
         .default_backoff()

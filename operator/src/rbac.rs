@@ -12,8 +12,17 @@
 //!   `update` is needed. Setting it would need that permission where the
 //!   `OwnerReferencesPermissionEnforcement` admission plugin runs.
 //!
-//! There is no `pods/exec`, no Secret access (the auth Secret is mounted by the kubelet, not read by
-//! the operator) and no wildcard.
+//! There is no `pods/exec` and no wildcard, and the operator reads no Secret: no `get`, `list` or
+//! `watch` on `secrets`. It creates and patches exactly one Secret per CacheCluster,
+//! `<name>-cluster-secret`, whose value it derives from its own key (`run --cluster-key-file`, mounted
+//! from the chart's Secret by the kubelet) and the cluster's identity, so it never needs to read one
+//! back, after a restart or as a second replica; nor does it watch or cache any. The user's auth
+//! Secret (`spec.auth`) is mounted into the pods by the kubelet, not read by the operator either.
+//!
+//! What remains, and is accepted: RBAC cannot limit `create` or `patch` by a name pattern, so a
+//! stolen operator token could still overwrite any Secret of a watched namespace, and a patch's
+//! answer carries the patched object. The operator's code only ever applies its own
+//! `<name>-cluster-secret`.
 
 /// Where a permission is needed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -93,6 +102,25 @@ pub const SERVICEACCOUNTS: Permission = Permission {
     scope: Scope::Watched,
 };
 
+/// `reconcile/apply.rs`: server-side apply of the cluster's Secret `<name>-cluster-secret` (the
+/// secret derived from the operator key). Never get, list or watch: the operator computes the value,
+/// it does not read it (see the header).
+pub const SECRETS: Permission = Permission {
+    group: "",
+    resource: "secrets",
+    verbs: &["create", "patch"],
+    scope: Scope::Watched,
+};
+
+/// `reconcile/apply.rs`: server-side apply of the NetworkPolicy `<name>`, and `delete` when
+/// `spec.networkPolicy.enabled` is false (sent on every such reconcile; 404 is fine).
+pub const NETWORKPOLICIES: Permission = Permission {
+    group: "networking.k8s.io",
+    resource: "networkpolicies",
+    verbs: &["create", "patch", "delete"],
+    scope: Scope::Watched,
+};
+
 /// `reconcile/observe.rs`: `list` of the cluster's pods by label selector (readiness of members).
 pub const PODS: Permission = Permission {
     group: "",
@@ -145,6 +173,8 @@ pub const PERMISSIONS: &[Permission] = &[
     SERVICES,
     CONFIGMAPS,
     SERVICEACCOUNTS,
+    SECRETS,
+    NETWORKPOLICIES,
     PODS,
     PODDISRUPTIONBUDGETS,
     SERVICEMONITORS,
@@ -178,6 +208,16 @@ mod tests {
             assert!(!permission.resource.contains('*') && permission.group != "*");
             assert_ne!(permission.resource, "pods/exec");
         }
+    }
+
+    #[test]
+    fn secrets_are_written_never_read() {
+        let secrets: Vec<&Permission> = PERMISSIONS
+            .iter()
+            .filter(|permission| permission.group.is_empty() && permission.resource == "secrets")
+            .collect();
+        assert_eq!(secrets.len(), 1);
+        assert_eq!(secrets[0].verbs, ["create", "patch"]);
     }
 
     #[test]

@@ -248,3 +248,50 @@ fn replication_factor_cannot_change() {
         "{messages:?}"
     );
 }
+
+#[test]
+fn network_policy_peers_follow_the_network_policy_apis_rule() {
+    let peers = |clients: Value| {
+        with_spec(
+            example("cachecluster.yaml"),
+            json!({"networkPolicy": {"clients": clients}}),
+        )
+    };
+    let good = peers(json!([
+        {"podSelector": {"matchLabels": {"role": "app"}}},
+        {"namespaceSelector": {}, "podSelector": {}},
+        {"ipBlock": {"cidr": "10.0.0.0/8"}}
+    ]));
+    assert_eq!(rejections(&good, None), Vec::<String>::new());
+    assert_eq!(rejections(&peers(json!([])), None), Vec::<String>::new());
+    for bad in [
+        json!([{}]),
+        json!([{"ipBlock": {"cidr": "10.0.0.0/8"}, "podSelector": {}}]),
+        json!([{"ipBlock": {"cidr": "10.0.0.0/8"}, "namespaceSelector": {}}]),
+    ] {
+        let messages = rejections(&peers(bad.clone()), None);
+        assert_eq!(messages.len(), 1, "{bad}: {messages:?}");
+        assert!(
+            messages[0].contains("either ipBlock alone, or podSelector and/or namespaceSelector"),
+            "{messages:?}"
+        );
+    }
+    // The same rule guards the monitoring peers.
+    let monitoring = with_spec(
+        example("cachecluster.yaml"),
+        json!({"networkPolicy": {"monitoring": [{}]}}),
+    );
+    assert_eq!(rejections(&monitoring, None).len(), 1);
+}
+
+#[test]
+fn network_policy_is_on_by_default() {
+    let crd = schema();
+    let field = &crd["properties"]["spec"]["properties"]["networkPolicy"];
+    assert_eq!(field["default"], json!({"enabled": true}));
+    assert_eq!(field["properties"]["enabled"]["default"], true);
+    assert_eq!(field["properties"]["clients"]["maxItems"], 64);
+    let parsed: CacheCluster = serde_json::from_value(example("cachecluster.yaml")).unwrap();
+    assert!(parsed.spec.network_policy.enabled);
+    assert_eq!(parsed.spec.network_policy.clients, None);
+}

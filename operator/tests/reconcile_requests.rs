@@ -1,19 +1,22 @@
 //! Request-shape tests of the reconciler against kube's `tower-test` mock: the exact URLs, methods
 //! and bodies it sends (server-side apply with `fieldManager=ringcache-operator&force=true`, the
-//! `/status` apply), and how it handles a 409 conflict, a missing ServiceMonitor CRD and an invalid
-//! spec.
+//! `/status` apply, the cluster's Secret written and never read), and how it handles a 409
+//! conflict, a missing ServiceMonitor CRD, disabled optional objects and an invalid spec.
 
 use http::{Request, Response, StatusCode};
 use kube::Client;
 use kube::client::Body;
 use ringcache_operator::api::{CacheCluster, CacheClusterSpec};
 use ringcache_operator::events::{EventSink, Notice};
+use ringcache_operator::key::OperatorKey;
 use ringcache_operator::metrics::Metrics;
 use ringcache_operator::reconcile::{Context, error_policy, reconcile};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 
 const APPLY: &str = "?&force=true&fieldManager=ringcache-operator";
+/// The operator key of these tests.
+const KEY: &[u8] = b"the operator key of the request-shape tests\n";
 
 /// One expected request and the answer the mock gives.
 struct Step {
@@ -105,6 +108,7 @@ fn harness(steps: Vec<Step>) -> Harness {
         Client::new(service, "default"),
         EventSink::Memory(events.clone()),
         Arc::new(Metrics::new()),
+        OperatorKey::from_file_contents(std::path::Path::new("key"), KEY).unwrap(),
     ));
     Harness {
         context,
@@ -124,6 +128,7 @@ fn cluster(spec: Value) -> Arc<CacheCluster> {
 
 const NS: &str = "/api/v1/namespaces/cache";
 const APPS: &str = "/apis/apps/v1/namespaces/cache";
+const NETWORKING: &str = "/apis/networking.k8s.io/v1/namespaces/cache";
 
 /// Every reconcile first reads its CacheCluster afresh (the watch cache may lag behind the status
 /// the previous reconcile wrote), then the StatefulSet and the pods.
@@ -157,6 +162,12 @@ fn apply_everything() -> Vec<Step> {
         ),
         step(
             "PATCH",
+            format!("{NS}/secrets/demo-cluster-secret{APPLY}"),
+            200,
+            Value::Null,
+        ),
+        step(
+            "PATCH",
             format!("{NS}/configmaps/demo-config{APPLY}"),
             200,
             Value::Null,
@@ -170,6 +181,12 @@ fn apply_everything() -> Vec<Step> {
         step(
             "PATCH",
             format!("{NS}/services/demo{APPLY}"),
+            200,
+            Value::Null,
+        ),
+        step(
+            "PATCH",
+            format!("{NETWORKING}/networkpolicies/demo{APPLY}"),
             200,
             Value::Null,
         ),
@@ -245,7 +262,7 @@ async fn a_new_cluster_is_applied_object_by_object_then_status() {
     for request in sent
         .iter()
         .filter(|request| request.method == "PATCH")
-        .take(6)
+        .take(8)
     {
         let owner = &request.body["metadata"]["ownerReferences"][0];
         assert_eq!(owner["kind"], "CacheCluster", "{}", request.uri);
@@ -253,7 +270,33 @@ async fn a_new_cluster_is_applied_object_by_object_then_status() {
         assert_eq!(owner["controller"], true);
         assert_eq!(owner["uid"], "0b1c2d3e-0000-4000-8000-000000000001");
     }
-    let statefulset = &sent[7].body;
+    // The cluster's Secret: the derived secret under `secret`, as data (nothing read before).
+    let secret = &sent[4].body;
+    assert_eq!(
+        (secret["apiVersion"].as_str(), secret["kind"].as_str()),
+        (Some("v1"), Some("Secret"))
+    );
+    assert_eq!(secret["type"], "Opaque");
+    assert!(secret.get("stringData").is_none());
+    let derived = ringcache_admin::derive_cluster_secret(
+        KEY.strip_suffix(b"\n").unwrap(),
+        "cache",
+        "demo",
+        "0b1c2d3e-0000-4000-8000-000000000001",
+    );
+    let stored: k8s_openapi::ByteString =
+        serde_json::from_value(secret["data"]["secret"].clone()).unwrap();
+    assert_eq!(stored.0, derived.as_bytes());
+    assert!(
+        sent.iter()
+            .all(|request| !(request.uri.contains("/secrets") && request.method == "GET")),
+        "a Secret was read"
+    );
+    // The NetworkPolicy, applied before the StatefulSet.
+    let policy = &sent[8].body;
+    assert_eq!(policy["kind"], "NetworkPolicy");
+    assert_eq!(policy["spec"]["policyTypes"], json!(["Ingress"]));
+    let statefulset = &sent[9].body;
     assert_eq!(statefulset["apiVersion"], "apps/v1");
     assert_eq!(statefulset["kind"], "StatefulSet");
     assert_eq!(statefulset["spec"]["replicas"], 3);
@@ -261,12 +304,20 @@ async fn a_new_cluster_is_applied_object_by_object_then_status() {
     let container = &statefulset["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
     assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
-    assert_eq!(sent[5].body["spec"]["publishNotReadyAddresses"], true);
-    assert_eq!(sent[8].body["kind"], "PodDisruptionBudget");
-    assert_eq!(sent[8].body["spec"]["maxUnavailable"], 1);
+    let volumes = statefulset["spec"]["template"]["spec"]["volumes"]
+        .as_array()
+        .unwrap();
+    assert!(
+        volumes
+            .iter()
+            .any(|volume| volume["secret"]["secretName"] == "demo-cluster-secret")
+    );
+    assert_eq!(sent[6].body["spec"]["publishNotReadyAddresses"], true);
+    assert_eq!(sent[10].body["kind"], "PodDisruptionBudget");
+    assert_eq!(sent[10].body["spec"]["maxUnavailable"], 1);
 
     // Status: an apply of apiVersion/kind/status only.
-    let status_body = &sent[10].body;
+    let status_body = &sent[12].body;
     assert_eq!(status_body["apiVersion"], "cache.ringcache.dev/v1alpha1");
     assert_eq!(status_body["kind"], "CacheCluster");
     assert_eq!(
@@ -295,20 +346,20 @@ async fn a_new_cluster_is_applied_object_by_object_then_status() {
 async fn a_conflict_is_retried_once_then_the_reconcile_goes_on() {
     let mut steps = observe_nothing(json!({"replicas": 3}));
     let mut applies = apply_everything();
-    // The StatefulSet apply (index 4) conflicts once.
+    // The StatefulSet apply (index 6) conflicts once.
     let retry = step(
         "PATCH",
         format!("{APPS}/statefulsets/demo{APPLY}"),
         200,
         Value::Null,
     );
-    applies[4] = step(
+    applies[6] = step(
         "PATCH",
         format!("{APPS}/statefulsets/demo{APPLY}"),
         409,
         conflict(),
     );
-    applies.insert(5, retry);
+    applies.insert(7, retry);
     steps.extend(applies);
     steps.push(status_apply());
     let harness = harness(steps);
@@ -316,9 +367,9 @@ async fn a_conflict_is_retried_once_then_the_reconcile_goes_on() {
         .await
         .unwrap();
     let sent = harness.server.await.unwrap();
-    assert_eq!(sent.len(), 12);
+    assert_eq!(sent.len(), 14);
     assert_eq!(
-        sent[7].body, sent[8].body,
+        sent[9].body, sent[10].body,
         "the retry sends the same object"
     );
 }
@@ -326,7 +377,7 @@ async fn a_conflict_is_retried_once_then_the_reconcile_goes_on() {
 #[tokio::test]
 async fn a_persistent_conflict_fails_with_category_conflict_and_backs_off() {
     let mut steps = observe_nothing(json!({"replicas": 3}));
-    steps.extend(apply_everything().into_iter().take(4));
+    steps.extend(apply_everything().into_iter().take(6));
     steps.push(step(
         "PATCH",
         format!("{APPS}/statefulsets/demo{APPLY}"),
@@ -457,7 +508,7 @@ async fn a_disabled_pdb_is_deleted() {
     let mut steps =
         observe_nothing(json!({"replicas": 3, "podDisruptionBudget": {"enabled": false}}));
     let mut applies = apply_everything();
-    applies[5] = step(
+    applies[7] = step(
         "DELETE",
         "/apis/policy/v1/namespaces/cache/poddisruptionbudgets/demo?",
         200,
@@ -473,4 +524,26 @@ async fn a_disabled_pdb_is_deleted() {
     .await
     .unwrap();
     harness.server.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_disabled_network_policy_is_deleted_and_absence_is_fine() {
+    let spec = json!({"replicas": 3, "networkPolicy": {"enabled": false}});
+    let mut steps = observe_nothing(spec.clone());
+    let mut applies = apply_everything();
+    applies[5] = step(
+        "DELETE",
+        format!("{NETWORKING}/networkpolicies/demo?"),
+        404,
+        not_found(),
+    );
+    steps.extend(applies);
+    steps.push(status_apply());
+    let harness = harness(steps);
+    reconcile(cluster(spec), harness.context.clone())
+        .await
+        .unwrap();
+    let sent = harness.server.await.unwrap();
+    // The Secret is applied whether or not the policy is.
+    assert_eq!(sent[4].body["kind"], "Secret");
 }

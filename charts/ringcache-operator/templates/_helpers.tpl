@@ -45,6 +45,35 @@ app.kubernetes.io/name: {{ include "ringcache-operator.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 
+{{/*
+The Deployment's pod selector as `key=value,key=value` (sorted), for `run --operator-pod-selector`:
+the NetworkPolicies of the CacheClusters admit exactly these pods to the members' admin port. Made
+from selectorLabels, so it always matches the pods (operator/tests/chart_operator.rs checks it).
+*/}}
+{{- define "ringcache-operator.selectorString" -}}
+{{- $labels := include "ringcache-operator.selectorLabels" . | fromYaml }}
+{{- $pairs := list }}
+{{- range $key := keys $labels | sortAlpha }}
+{{- $pairs = append $pairs (printf "%s=%s" $key (get $labels $key)) }}
+{{- end }}
+{{- join "," $pairs }}
+{{- end }}
+
+{{/*
+The Secret holding the operator key: the user's (operatorKey.existingSecret) or the generated one.
+*/}}
+{{- define "ringcache-operator.keySecretName" -}}
+{{- default (printf "%s-key" (include "ringcache-operator.fullname" .)) .Values.operatorKey.existingSecret }}
+{{- end }}
+
+{{- define "ringcache-operator.keySecretKey" -}}
+{{- if .Values.operatorKey.existingSecret }}
+{{- .Values.operatorKey.existingSecretKey }}
+{{- else -}}
+key
+{{- end }}
+{{- end }}
+
 {{- define "ringcache-operator.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "ringcache-operator.fullname" .) .Values.serviceAccount.name }}
@@ -102,6 +131,15 @@ table in Rust; operator/tests/chart_rbac.rs checks that the rendered rules are e
 - apiGroups: [""]
   resources: ["configmaps", "serviceaccounts"]
   verbs: ["create", "patch"]
+# Each cluster's Secret <name>-cluster-secret: applied, never read. Its value is derived from the
+# operator key, so there is no get, list or watch on Secrets.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["create", "patch"]
+# Each cluster's NetworkPolicy: applied, and deleted when spec.networkPolicy.enabled is off.
+- apiGroups: ["networking.k8s.io"]
+  resources: ["networkpolicies"]
+  verbs: ["create", "patch", "delete"]
 # Pod readiness of the members (observe phase).
 - apiGroups: [""]
   resources: ["pods"]

@@ -200,7 +200,26 @@ fn address_of(
     address
 }
 
-/// Writes the pod's secret volumes to files; returns mount path → directory.
+/// Writes one file of a secret volume with the volume's mode (`0o440` and the like). The pod's
+/// process runs as the runner's user, who owns the file, so the owner bits are what count here
+/// (the kubelet makes such files root's with the pod's fsGroup as group). An earlier file is
+/// replaced, not rewritten: a read-only mode would refuse the write.
+fn write_secret_file(path: &Path, value: &[u8], mode: i32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)?;
+    }
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => return Err(error),
+    }
+    std::fs::write(path, value)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode((mode & 0o777) as u32))
+}
+
+/// Writes the pod's secret volumes to files (with the volume's modes); returns mount path →
+/// directory.
 async fn mount_secrets(
     client: &Client,
     options: &PodRunnerOptions,
@@ -236,19 +255,27 @@ async fn mount_secrets(
             .join(pod.name_any())
             .join(&volume.name);
         std::fs::create_dir_all(&directory).map_err(|error| error.to_string())?;
-        let items: Vec<(String, String)> = match &source.items {
+        // The kubelet's defaults: mode 0644 unless the volume or the item says otherwise.
+        let default_mode = source.default_mode.unwrap_or(0o644);
+        let items: Vec<(String, String, i32)> = match &source.items {
             Some(items) => items
                 .iter()
-                .map(|item| (item.key.clone(), item.path.clone()))
+                .map(|item| {
+                    (
+                        item.key.clone(),
+                        item.path.clone(),
+                        item.mode.unwrap_or(default_mode),
+                    )
+                })
                 .collect(),
             None => secret
                 .data
                 .iter()
                 .flatten()
-                .map(|(key, _)| (key.clone(), key.clone()))
+                .map(|(key, _)| (key.clone(), key.clone(), default_mode))
                 .collect(),
         };
-        for (key, path) in items {
+        for (key, path, mode) in items {
             let value = secret
                 .data
                 .as_ref()
@@ -262,9 +289,31 @@ async fn mount_secrets(
                         .map(|value| value.clone().into_bytes())
                 })
                 .ok_or_else(|| format!("secret {secret_name} has no key {key}"))?;
-            std::fs::write(directory.join(path), value).map_err(|error| error.to_string())?;
+            write_secret_file(&directory.join(path), &value, mode)
+                .map_err(|error| format!("secret {secret_name} key {key}: {error}"))?;
         }
         mounted.insert(mount.mount_path.clone(), directory);
     }
     Ok(mounted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn secret_files_get_their_mode_and_can_be_written_again() {
+        let dir =
+            std::env::temp_dir().join(format!("ringcache-secret-file-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("cluster-secret").join("secret");
+        write_secret_file(&path, b"first", 0o440).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o440);
+        // A pod started again gets the Secret's current value, read-only mode or not.
+        write_secret_file(&path, b"second", 0o440).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"second");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -274,6 +274,17 @@ impl Registry {
                 true,
                 true,
             ),
+            // Stored and served like any object; nothing enforces it (there is no pod network).
+            builtin(
+                "networking.k8s.io",
+                "v1",
+                "NetworkPolicy",
+                "networkpolicies",
+                &["netpol"],
+                true,
+                false,
+                true,
+            ),
             builtin(
                 "coordination.k8s.io",
                 "v1",

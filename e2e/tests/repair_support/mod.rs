@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use kube::api::{Patch, PatchParams};
 use ringcache_admin::{AdminClient, MemberStatus, Role};
+use ringcache_e2e::credentials::read_cluster_secret;
 use ringcache_e2e::observer::Observer;
 
 use crate::rebalance_support::{ConditionView, Env, PARTITIONS, REPLICATION_FACTOR};
@@ -175,13 +176,19 @@ pub async fn patch_spec(env: &Env, spec: serde_json::Value) {
         .expect("patch the CacheCluster's spec");
 }
 
-/// The admin API of member `ordinal` (its pod IP).
+/// The admin API of member `ordinal` (its pod IP), with the cluster secret the operator wrote into
+/// the Secret `<name>-cluster-secret` (the members refuse admin calls without it).
 pub async fn admin(env: &Env, ordinal: u32) -> AdminClient {
     let endpoint = env.endpoint(ordinal).await;
     let host = endpoint
         .rsplit_once(':')
         .map_or(endpoint.as_str(), |(host, _)| host);
-    AdminClient::new(format!("{host}:9090")).with_timeout(Duration::from_secs(10))
+    let secret = read_cluster_secret(&env.client(), env.namespace(), env.name())
+        .await
+        .expect("the operator wrote the cluster's Secret");
+    AdminClient::new(format!("{host}:9090"))
+        .with_timeout(Duration::from_secs(10))
+        .with_credential(Some(secret))
 }
 
 /// The Raft id each member reports now.

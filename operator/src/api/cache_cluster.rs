@@ -6,8 +6,8 @@
 
 use super::{
     AuthSpec, CacheClusterStatus, ClientServiceSpec, EvictionPolicy, ImagePullPolicy,
-    MonitoringSpec, PersistenceSpec, PodDisruptionBudgetSpec, PodSpecOptions, RebalanceSpec,
-    SelfRepairSpec,
+    MonitoringSpec, NetworkPolicySpec, PersistenceSpec, PodDisruptionBudgetSpec, PodSpecOptions,
+    RebalanceSpec, SelfRepairSpec,
 };
 use k8s_openapi::api::core::v1::ResourceRequirements;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -170,6 +170,10 @@ pub struct CacheClusterSpec {
     /// The Service clients connect to.
     #[serde(default)]
     pub service: ClientServiceSpec,
+    /// The NetworkPolicy the operator keeps for the pods: who may reach the Redis, cluster and admin
+    /// ports. On by default.
+    #[serde(default)]
+    pub network_policy: NetworkPolicySpec,
 }
 
 /// Default replication factor.

@@ -8,6 +8,7 @@ pub mod cache_cluster;
 pub mod disruption;
 pub mod memory;
 pub mod monitoring;
+pub mod network_policy;
 pub mod persistence;
 pub mod pod;
 pub mod rebalance;
@@ -20,6 +21,7 @@ pub use cache_cluster::{API_GROUP, API_VERSION, CacheCluster, CacheClusterSpec, 
 pub use disruption::PodDisruptionBudgetSpec;
 pub use memory::EvictionPolicy;
 pub use monitoring::{MonitoringSpec, ServiceMonitorSpec};
+pub use network_policy::NetworkPolicySpec;
 pub use persistence::PersistenceSpec;
 pub use pod::{ImagePullPolicy, PodSpecOptions};
 pub use rebalance::RebalanceSpec;

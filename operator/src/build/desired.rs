@@ -1,7 +1,8 @@
 //! [`DesiredCluster`]: everything the builders need, resolved and validated, in one value.
 
-use super::ClusterIdentity;
+use super::{ClusterIdentity, OperatorPods};
 use crate::api::CacheCluster;
+use crate::key::ClusterSecret;
 
 /// A validated CacheCluster plus the decisions the reconciler made for it (the ring to publish, the
 /// StatefulSet's size), from which every object is built.
@@ -23,6 +24,10 @@ pub struct DesiredCluster {
     /// Size of each pod's volume claim: the existing StatefulSet's (its claim templates are
     /// immutable) or, for a new one, `spec.persistence.size`.
     pub claim_size: String,
+    /// The cluster's secret, derived from the operator key (the Secret's content).
+    pub cluster_secret: ClusterSecret,
+    /// Where the operator runs, for the NetworkPolicy's admin-port rule.
+    pub operator: OperatorPods,
 }
 
 #[cfg(test)]
@@ -47,11 +52,23 @@ pub(crate) mod tests {
         DesiredCluster {
             identity: ClusterIdentity::of(&cluster).unwrap(),
             claim_size: cluster.spec.persistence.size.clone(),
-            cluster,
             max_memory_bytes: 0,
             statefulset_replicas: replicas,
             ring_version: 1,
             ring_members: replicas,
+            cluster_secret: crate::key::tests::test_key()
+                .cluster_secret(&ClusterIdentity::of(&cluster).unwrap()),
+            operator: OperatorPods {
+                namespace: Some("ringcache-system".to_owned()),
+                labels: Some(std::collections::BTreeMap::from([
+                    (
+                        "app.kubernetes.io/name".to_owned(),
+                        "ringcache-operator".to_owned(),
+                    ),
+                    ("app.kubernetes.io/instance".to_owned(), "rc".to_owned()),
+                ])),
+            },
+            cluster,
         }
     }
 }

@@ -80,6 +80,16 @@ impl ClusterIdentity {
         self.name.clone()
     }
 
+    /// The Secret holding the cluster secret, mounted into every member.
+    pub fn cluster_secret_name(&self) -> String {
+        format!("{}-cluster-secret", self.name)
+    }
+
+    /// NetworkPolicy name.
+    pub fn network_policy_name(&self) -> String {
+        self.name.clone()
+    }
+
     /// Pod name of a member.
     pub fn pod_name(&self, ordinal: i32) -> String {
         format!("{}-{ordinal}", self.statefulset_name())
@@ -142,6 +152,8 @@ mod tests {
         assert_eq!(identity.headless_service_name(), "demo-nodes");
         assert_eq!(identity.configmap_name(), "demo-config");
         assert_eq!(identity.service_account_name(), "demo-node");
+        assert_eq!(identity.cluster_secret_name(), "demo-cluster-secret");
+        assert_eq!(identity.network_policy_name(), "demo");
         assert_eq!(identity.pod_name(2), "demo-2");
         assert_eq!(
             identity.selector_string(),

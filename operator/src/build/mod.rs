@@ -4,9 +4,11 @@
 //! ([`crate::reconcile::validate`]) and hands these functions a [`DesiredCluster`], so every builder is
 //! a plain function that unit tests can call and compare.
 
+pub mod cluster_secret;
 pub mod configmap;
 pub mod desired;
 pub mod identity;
+pub mod network_policy;
 pub mod pdb;
 pub mod quantity;
 pub mod service_account;
@@ -16,6 +18,7 @@ pub mod statefulset;
 
 pub use desired::DesiredCluster;
 pub use identity::ClusterIdentity;
+pub use network_policy::OperatorPods;
 
 /// Port of the Redis protocol (RESP).
 pub const RESP_PORT: i32 = 6379;
@@ -36,6 +39,11 @@ pub const DATA_DIR: &str = "/data";
 pub const CONFIG_DIR: &str = "/etc/ringcache/config";
 /// Where the auth Secret's password is mounted.
 pub const AUTH_DIR: &str = "/etc/ringcache/auth";
+/// Where the cluster's own Secret (`<name>-cluster-secret`) is mounted; the node reads
+/// [`CLUSTER_SECRET_KEY`] there (`--cluster-secret-file`).
+pub const CLUSTER_SECRET_DIR: &str = "/etc/ringcache/cluster";
+/// Key of the cluster secret in the Secret, and its file name in [`CLUSTER_SECRET_DIR`].
+pub const CLUSTER_SECRET_KEY: &str = "secret";
 /// File name of the ring description inside the ConfigMap.
 pub const RING_FILE: &str = "ring.json";
 /// The user and group the node runs as (the conventional "nonroot" id of distroless images).

@@ -3,8 +3,9 @@
 //! hook that hands Raft leadership away before the pod stops.
 
 use super::{
-    ADMIN_PORT, AUTH_DIR, CLUSTER_PORT, CONFIG_DIR, DATA_DIR, DesiredCluster, LIVENESS_PATH,
-    NODE_USER_ID, PRE_STOP_PATH, READINESS_PATH, RESP_PORT, RING_FILE,
+    ADMIN_PORT, AUTH_DIR, CLUSTER_PORT, CLUSTER_SECRET_DIR, CLUSTER_SECRET_KEY, CONFIG_DIR,
+    DATA_DIR, DesiredCluster, LIVENESS_PATH, NODE_USER_ID, PRE_STOP_PATH, READINESS_PATH,
+    RESP_PORT, RING_FILE,
 };
 use crate::build::identity::{LABEL_INSTANCE, LABEL_NAME};
 use k8s_openapi::api::apps::v1::{
@@ -28,6 +29,8 @@ use std::collections::BTreeMap;
 pub const CONTAINER_NAME: &str = "node";
 /// Name of the data volume (and of the claim template).
 pub const DATA_VOLUME: &str = "data";
+/// Name of the volume of the cluster's Secret.
+pub const CLUSTER_SECRET_VOLUME: &str = "cluster-secret";
 
 /// The StatefulSet with `desired.statefulset_replicas` pods.
 pub fn build_statefulset(desired: &DesiredCluster) -> StatefulSet {
@@ -184,6 +187,7 @@ pub fn node_args(desired: &DesiredCluster) -> Vec<String> {
         format!("--maxmemory={}", desired.max_memory_bytes),
         format!("--maxmemory-policy={}", spec.eviction_policy.as_str()),
         "--log-format=json".to_owned(),
+        format!("--cluster-secret-file={CLUSTER_SECRET_DIR}/{CLUSTER_SECRET_KEY}"),
     ];
     if spec.auth.is_some() {
         args.push(format!("--requirepass-file={AUTH_DIR}/password"));
@@ -249,6 +253,12 @@ fn node_container(desired: &DesiredCluster) -> Container {
         VolumeMount {
             name: "tmp".to_owned(),
             mount_path: "/tmp".to_owned(),
+            ..VolumeMount::default()
+        },
+        VolumeMount {
+            name: CLUSTER_SECRET_VOLUME.to_owned(),
+            mount_path: CLUSTER_SECRET_DIR.to_owned(),
+            read_only: Some(true),
             ..VolumeMount::default()
         },
     ];
@@ -341,6 +351,22 @@ fn volumes(desired: &DesiredCluster) -> Vec<Volume> {
         Volume {
             name: "tmp".to_owned(),
             empty_dir: Some(EmptyDirVolumeSource::default()),
+            ..Volume::default()
+        },
+        Volume {
+            name: CLUSTER_SECRET_VOLUME.to_owned(),
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(identity.cluster_secret_name()),
+                items: Some(vec![KeyToPath {
+                    key: CLUSTER_SECRET_KEY.to_owned(),
+                    path: CLUSTER_SECRET_KEY.to_owned(),
+                    ..KeyToPath::default()
+                }]),
+                // The kubelet writes secret files as root; the node (uid 65532) reads them through
+                // the group, which fsGroup makes 65532. 0o400 would lock it out.
+                default_mode: Some(0o440),
+                ..SecretVolumeSource::default()
+            }),
             ..Volume::default()
         },
     ];
@@ -505,6 +531,7 @@ mod tests {
                 "--maxmemory=805306368",
                 "--maxmemory-policy=volatile-ttl",
                 "--log-format=json",
+                "--cluster-secret-file=/etc/ringcache/cluster/secret",
                 "--requirepass-file=/etc/ringcache/auth/password"
             ]
         );
@@ -518,6 +545,43 @@ mod tests {
         let secret = auth.secret.as_ref().unwrap();
         assert_eq!(secret.secret_name.as_deref(), Some("pw"));
         assert_eq!(secret.items.as_ref().unwrap()[0].key, "token");
+    }
+
+    #[test]
+    fn the_cluster_secret_is_mounted_read_only_and_passed_to_the_node() {
+        let statefulset = build_statefulset(&desired(cluster(3)));
+        let node = container(&statefulset);
+        let mount = node
+            .volume_mounts
+            .iter()
+            .flatten()
+            .find(|mount| mount.name == "cluster-secret")
+            .unwrap();
+        assert_eq!(mount.mount_path, "/etc/ringcache/cluster");
+        assert_eq!(mount.read_only, Some(true));
+        let volume = pod_spec(&statefulset)
+            .volumes
+            .iter()
+            .flatten()
+            .find(|volume| volume.name == "cluster-secret")
+            .unwrap();
+        let secret = volume.secret.as_ref().unwrap();
+        assert_eq!(secret.secret_name.as_deref(), Some("demo-cluster-secret"));
+        let items = secret.items.as_ref().unwrap();
+        assert_eq!(
+            (items[0].key.as_str(), items[0].path.as_str()),
+            ("secret", "secret")
+        );
+        assert_eq!(secret.default_mode, Some(0o440));
+        // Readable by the node's group only because fsGroup is its id.
+        let security = pod_spec(&statefulset).security_context.as_ref().unwrap();
+        assert_eq!(security.fs_group, Some(NODE_USER_ID));
+        assert!(
+            node.args
+                .iter()
+                .flatten()
+                .any(|arg| arg == "--cluster-secret-file=/etc/ringcache/cluster/secret")
+        );
     }
 
     #[test]

@@ -1,17 +1,19 @@
 //! The apply phase: server-side apply of every built object with one field manager
 //! (`ringcache-operator`, forced), each owned by the CacheCluster; deletion of the optional objects
-//! that were turned off.
+//! that were turned off (PodDisruptionBudget, NetworkPolicy, ServiceMonitor).
 
 use crate::build::identity::MANAGER;
 use crate::build::service_monitor::{build_service_monitor, service_monitor_resource};
 use crate::build::{
-    DesiredCluster, configmap::build_configmap, pdb::build_pdb,
-    service_account::build_service_account, services::build_client_service,
-    services::build_headless_service, statefulset::build_statefulset,
+    DesiredCluster, cluster_secret::build_cluster_secret, configmap::build_configmap,
+    network_policy::build_network_policy, pdb::build_pdb, service_account::build_service_account,
+    services::build_client_service, services::build_headless_service,
+    statefulset::build_statefulset,
 };
 use crate::error::{ReconcileError, api_status_code};
 use k8s_openapi::api::apps::v1::StatefulSet;
-use k8s_openapi::api::core::v1::{ConfigMap, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams};
 use kube::{Client, Resource};
@@ -97,8 +99,10 @@ where
     }
 }
 
-/// Applies every object of `desired`, in dependency order: ServiceAccount, ConfigMap, headless
-/// Service, client Service, StatefulSet, PodDisruptionBudget, ServiceMonitor.
+/// Applies every object of `desired`, in dependency order: ServiceAccount, the cluster's Secret,
+/// ConfigMap, headless Service, client Service, NetworkPolicy, StatefulSet, PodDisruptionBudget,
+/// ServiceMonitor. The Secret and the NetworkPolicy come before the StatefulSet, so that no pod
+/// starts without its secret or unprotected.
 pub async fn apply_all(
     client: &Client,
     desired: &DesiredCluster,
@@ -111,6 +115,15 @@ pub async fn apply_all(
         "ServiceAccount",
         namespace,
         &build_service_account(desired),
+    )
+    .await?;
+    // Written, never read: the operator has no get/list/watch on Secrets (see rbac.rs).
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    apply(
+        &secrets,
+        "Secret",
+        namespace,
+        &build_cluster_secret(desired),
     )
     .await?;
     let configmaps: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
@@ -136,6 +149,19 @@ pub async fn apply_all(
         &build_client_service(desired),
     )
     .await?;
+    let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), namespace);
+    match build_network_policy(desired) {
+        Some(policy) => apply(&policies, "NetworkPolicy", namespace, &policy).await?,
+        None => {
+            delete_if_present(
+                &policies,
+                "NetworkPolicy",
+                namespace,
+                &desired.identity.network_policy_name(),
+            )
+            .await?
+        }
+    }
     let statefulsets: Api<StatefulSet> = Api::namespaced(client.clone(), namespace);
     apply(
         &statefulsets,

@@ -1,8 +1,10 @@
-//! What every reconcile shares: the API client, where Events go, the metrics, and the per-object
-//! retry backoff.
+//! What every reconcile shares: the API client, where Events go, the metrics, the operator key and
+//! where the operator runs, and the per-object retry backoff.
 
 use crate::api::CacheCluster;
+use crate::build::OperatorPods;
 use crate::events::EventSink;
+use crate::key::OperatorKey;
 use crate::metrics::Metrics;
 use kube::runtime::reflector::{ObjectRef, Store};
 use kube::{Client, ResourceExt};
@@ -23,18 +25,31 @@ pub struct Context {
     /// The controller's cache of CacheClusters, when it has one: lets a long move phase notice a
     /// spec change (a pause, a reversed scale) without asking the API server.
     pub clusters: Option<Store<CacheCluster>>,
+    /// The key every cluster secret is derived from (redacted in `Debug`).
+    pub key: OperatorKey,
+    /// Where the operator's pods are, for the NetworkPolicies (unknown outside a cluster).
+    pub operator: OperatorPods,
 }
 
 impl Context {
-    /// A context with fresh backoff state.
-    pub fn new(client: Client, events: EventSink, metrics: Arc<Metrics>) -> Self {
+    /// A context with fresh backoff state. The key is not optional: without it the operator could
+    /// neither write the clusters' Secrets nor call their members.
+    pub fn new(client: Client, events: EventSink, metrics: Arc<Metrics>, key: OperatorKey) -> Self {
         Context {
             client,
             events,
             metrics,
             backoff: Backoff::default(),
             clusters: None,
+            key,
+            operator: OperatorPods::default(),
         }
+    }
+
+    /// The same, admitting the operator's pods `operator` in the NetworkPolicies.
+    pub fn with_operator(mut self, operator: OperatorPods) -> Self {
+        self.operator = operator;
+        self
     }
 
     /// The same, reading spec changes from the controller's cache.

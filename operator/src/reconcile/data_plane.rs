@@ -8,16 +8,74 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
-use ringcache_admin::{AdminClient, MemberStatus, PartitionStatus, Replica, Role};
+use ringcache_admin::{
+    AdminClient, AdminClientError, ErrorKind, MemberStatus, PartitionStatus, Replica, Role,
+};
 use ringcache_placement::{
     MemberId, ObservedCluster, ObservedGroup, ObservedMember, ObservedReplica,
 };
 
 use super::observe::Observed;
 use crate::build::{ADMIN_PORT, ClusterIdentity};
+use crate::key::{ClusterSecret, OperatorKey};
 
 /// Timeout of one status call: a member slower than this counts as not answering this round.
 pub const STATUS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How the operator authenticates to one cluster's members: the cluster secret, derived once per
+/// reconcile and sent as `Authorization: Bearer …` with every admin call (the members require it on
+/// every route but the probes, `/metrics` and the pre-stop hook).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Credential {
+    /// The cluster secret (redacted in `Debug`).
+    pub secret: ClusterSecret,
+    /// The Secret object that carries it to the members, named when a member refuses it.
+    pub secret_name: String,
+}
+
+impl Credential {
+    /// The credential of the cluster `identity` names.
+    pub fn of(key: &OperatorKey, identity: &ClusterIdentity) -> Self {
+        Credential {
+            secret: key.cluster_secret(identity),
+            secret_name: identity.cluster_secret_name(),
+        }
+    }
+
+    /// An admin client of the member at `address` that sends the cluster secret.
+    pub fn client(&self, address: String, timeout: Duration) -> AdminClient {
+        AdminClient::new(address)
+            .with_timeout(timeout)
+            .with_credential(Some(self.secret.expose().to_owned()))
+    }
+
+    /// What to tell people when `members` (for example `member 2` or `members 0, 1`) refused the
+    /// cluster secret.
+    pub fn rejected_message(&self, members: &str) -> String {
+        secret_rejected_message(members, &self.secret_name)
+    }
+}
+
+/// What to tell people when `members` refused the cluster secret carried by the Secret
+/// `secret_name`: what is wrong, why it can happen, and what fixes it.
+pub fn secret_rejected_message(members: &str, secret_name: &str) -> String {
+    format!(
+        "{members} refused the operator's cluster secret (HTTP 401): the member does not have the \
+         operator's cluster secret, because the Secret {secret_name} was changed by hand or the \
+         operator key (--cluster-key-file) changed since the member started. The operator writes \
+         the Secret back on every reconcile and a member reads it when it starts: restart the \
+         members that refuse it; after a key change, put the previous key back (or restart every \
+         member at once: members with different secrets cannot reach each other)"
+    )
+}
+
+/// Whether `error` is a member refusing the credential (HTTP 401).
+pub fn is_unauthorized(error: &AdminClientError) -> bool {
+    matches!(error, AdminClientError::Api { status: 401, .. })
+        || error
+            .api_error()
+            .is_some_and(|body| body.kind == ErrorKind::Unauthorized)
+}
 
 /// What the members said this round.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -28,18 +86,29 @@ pub struct DataPlane {
     pub statuses: BTreeMap<u32, MemberStatus>,
     /// Why the others did not, by ordinal.
     pub unanswered: BTreeMap<u32, String>,
+    /// The members among those that refused the cluster secret (HTTP 401).
+    pub rejected_secret: BTreeSet<u32>,
+    /// What every admin call to this cluster's members sends.
+    pub credential: Credential,
 }
 
 impl DataPlane {
-    /// Reads the status of the pods with ordinals below `members`, all at once.
-    pub async fn read(observed: &Observed, identity: &ClusterIdentity, members: i32) -> Self {
+    /// Reads the status of the pods with ordinals below `members`, all at once, authenticated with
+    /// `credential`.
+    pub async fn read(
+        observed: &Observed,
+        identity: &ClusterIdentity,
+        members: i32,
+        credential: &Credential,
+    ) -> Self {
         let addresses = admin_addresses(&observed.pods, identity, members);
         let calls = addresses.iter().map(|(ordinal, address)| async move {
-            let client = AdminClient::new(address.clone()).with_timeout(STATUS_TIMEOUT);
+            let client = credential.client(address.clone(), STATUS_TIMEOUT);
             (*ordinal, client.status().await)
         });
         let mut plane = DataPlane {
             addresses: addresses.clone(),
+            credential: credential.clone(),
             ..DataPlane::default()
         };
         for (ordinal, result) in futures::future::join_all(calls).await {
@@ -57,6 +126,9 @@ impl DataPlane {
                     );
                 }
                 Err(error) => {
+                    if is_unauthorized(&error) {
+                        plane.rejected_secret.insert(ordinal);
+                    }
                     plane.unanswered.insert(ordinal, error.to_string());
                 }
             }

@@ -1,11 +1,12 @@
 //! What the data plane showed beyond the placement, for the status phase (pure): partition health,
 //! a held scale-in, who has been silent since when, and the per-member figures and their spread.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ringcache_placement::{Health, ObservedCluster, name_partitions};
 
 use super::capacity::{ScaleInBlock, human_bytes};
+use super::data_plane::secret_rejected_message;
 use super::repair::Absences;
 use crate::api::SpreadStatus;
 
@@ -21,6 +22,24 @@ pub struct Findings {
     pub scale_in: Option<ScaleInBlock>,
     /// Members that do not answer, since when, and which are lost.
     pub absences: Absences,
+    /// Members that refused the operator's cluster secret (HTTP 401) this round.
+    pub rejected_secret: BTreeSet<u32>,
+}
+
+/// `Degraded`/`ClusterSecretRejected` when members refused the cluster secret: they cannot be
+/// observed or moved until they have it, and nothing else explains why.
+pub fn degraded_by_secret(rejected: &BTreeSet<u32>, secret_name: &str) -> Option<Verdict> {
+    let names: Vec<String> = rejected.iter().map(ToString::to_string).collect();
+    let members = match names.as_slice() {
+        [] => return None,
+        [one] => format!("member {one}"),
+        many => format!("members {}", many.join(", ")),
+    };
+    Some(Verdict {
+        status: true,
+        reason: "ClusterSecretRejected",
+        message: secret_rejected_message(&members, secret_name),
+    })
 }
 
 /// A condition's status, reason and message.
@@ -160,7 +179,33 @@ pub fn spread(placement: &ObservedCluster, ring_members: u32) -> Option<SpreadSt
 mod tests {
     use super::*;
     use ringcache_placement::{ObservedGroup, ObservedMember};
-    use std::collections::BTreeSet;
+
+    #[test]
+    fn members_refusing_the_secret_are_named_with_the_remedy() {
+        assert_eq!(
+            degraded_by_secret(&BTreeSet::new(), "demo-cluster-secret"),
+            None
+        );
+        let one = degraded_by_secret(&BTreeSet::from([2]), "demo-cluster-secret").unwrap();
+        assert!(one.status);
+        assert_eq!(one.reason, "ClusterSecretRejected");
+        assert!(
+            one.message.starts_with("member 2 refused"),
+            "{}",
+            one.message
+        );
+        assert!(
+            one.message.contains("Secret demo-cluster-secret"),
+            "{}",
+            one.message
+        );
+        let two = degraded_by_secret(&BTreeSet::from([0, 1]), "demo-cluster-secret").unwrap();
+        assert!(
+            two.message.starts_with("members 0, 1 refused"),
+            "{}",
+            two.message
+        );
+    }
 
     fn health(without_leader: &[u32], without_quorum: &[u32], under: &[u32]) -> Health {
         Health {

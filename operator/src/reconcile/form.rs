@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
-use ringcache_admin::{AdminClient, ClusterSettings, FormMember, FormRequest};
+use ringcache_admin::{ClusterSettings, FormMember, FormRequest};
 
 use super::data_plane::DataPlane;
 use super::observe::Observed;
@@ -97,8 +97,9 @@ pub async fn form_if_needed(
                 Err(reason) => return Formation::Waiting(reason),
             };
             let request = FormRequest { settings, members };
-            let first = AdminClient::new(request.members[0].admin_address.clone())
-                .with_timeout(FORM_TIMEOUT);
+            let first = plane
+                .credential
+                .client(request.members[0].admin_address.clone(), FORM_TIMEOUT);
             match first.form(&request).await {
                 Ok(_) => Formation::JustFormed,
                 Err(error) => {

@@ -5,7 +5,8 @@
 //!  observe (GET StatefulSet, LIST pods) ─► validate (pure) ─► observe data plane (every member's
 //!     GET /v1/status, in parallel) ─► health (pure) ─► ring (pure: capacity guard, target,
 //!     version, StatefulSet size; lost members get stand-ins)
-//!     ─► build (pure) ─► apply (server-side apply, owner references)
+//!     ─► build (pure) ─► apply (server-side apply, owner references; the cluster's Secret holds
+//!        the secret derived from the operator key, which every admin call below sends)
 //!     ─► form (a fresh cluster: POST /v1/cluster/form)   or   move (rounds of pure decide →
 //!        admin calls → observe the members again)
 //!     ─► status (pure, then one SSA of /status) ─► Events, metrics
@@ -40,7 +41,7 @@ use crate::events::{notice, notices};
 use crate::metrics::{ClusterLabels, MemberLabels, MoveFailureLabels};
 use apply::{apply_all, apply_params};
 use capacity::check_scale_in;
-use data_plane::DataPlane;
+use data_plane::{Credential, DataPlane};
 use findings::Findings;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::{Api, Patch};
@@ -143,6 +144,8 @@ async fn run_phases(
     let identity = ClusterIdentity::of(cluster).ok_or_else(|| ReconcileError::MissingIdentity {
         name: cluster.name_any(),
     })?;
+    // Derived once per reconcile: the Secret's content and every admin call's credential.
+    let credential = Credential::of(&context.key, &identity);
     let observed = Observed::read(&context.client, &identity).await?;
     let statefulset_before = observed.statefulset_replicas();
     let now = Time(k8s_openapi::jiff::Timestamp::now());
@@ -181,7 +184,8 @@ async fn run_phases(
         .statefulset_replicas()
         .unwrap_or(0)
         .max(valid.members as i32);
-    let plane = DataPlane::read(&observed, &identity, watched).await;
+    let plane = DataPlane::read(&observed, &identity, watched, &credential).await;
+    let rejected_secret = plane.rejected_secret.clone();
     let placement = plane.placement(watched as u32);
     let health = plane
         .formed()
@@ -233,6 +237,8 @@ async fn run_phases(
         claim_size: observed
             .claim_size()
             .unwrap_or_else(|| cluster.spec.persistence.size.clone()),
+        cluster_secret: credential.secret.clone(),
+        operator: context.operator.clone(),
     };
 
     // apply
@@ -250,6 +256,7 @@ async fn run_phases(
                 health: health.clone(),
                 scale_in: scale_in.clone(),
                 absences: absences.clone(),
+                rejected_secret: rejected_secret.clone(),
             };
             let status = compute_status(
                 cluster, &identity, &observed, &placement, &findings, outcome, now,
@@ -336,6 +343,7 @@ async fn run_phases(
         health,
         scale_in,
         absences,
+        rejected_secret,
     };
     let status = compute_status(
         cluster, &identity, &observed, &placement, &findings, outcome, now,

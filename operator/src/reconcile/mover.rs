@@ -5,11 +5,11 @@
 use std::time::Duration;
 
 use ringcache_admin::{
-    AdminClient, AdminClientError, ClusterSettings, ErrorKind, HostRequest, JoinRequest, Replica,
+    AdminClientError, ClusterSettings, ErrorKind, HostRequest, JoinRequest, Replica,
 };
 use ringcache_placement::{Action, MemberId};
 
-use super::data_plane::DataPlane;
+use super::data_plane::{Credential, DataPlane, is_unauthorized};
 
 /// Timeout of one move call. Promotion and leadership transfer wait on the node for the learner or
 /// the new leader; the mover only issues them once it observed they can finish quickly.
@@ -26,6 +26,8 @@ pub enum FailureReason {
     NotLeader,
     /// The node refused the change for now (another change in flight, still a member, …).
     Refused,
+    /// The member refused the operator's cluster secret (HTTP 401): it does not have it.
+    Unauthorized,
     /// Any other answer of the node.
     Failed,
 }
@@ -38,6 +40,7 @@ impl FailureReason {
             FailureReason::Timeout => "timeout",
             FailureReason::NotLeader => "not_leader",
             FailureReason::Refused => "refused",
+            FailureReason::Unauthorized => "unauthorized",
             FailureReason::Failed => "failed",
         }
     }
@@ -74,7 +77,12 @@ async fn run_one(
         plane
             .addresses
             .get(&member)
-            .map(|address| AdminClient::new(address.clone()).with_timeout(CALL_TIMEOUT))
+            .map(|address| {
+                (
+                    member,
+                    plane.credential.client(address.clone(), CALL_TIMEOUT),
+                )
+            })
             .ok_or_else(|| {
                 (
                     FailureReason::Unreachable,
@@ -82,6 +90,7 @@ async fn run_one(
                 )
             })
     };
+    let credential = &plane.credential;
     let result: Result<(), (FailureReason, String)> = async {
         match action {
             Action::Join { member } => {
@@ -89,13 +98,19 @@ async fn run_one(
                     settings,
                     members: seeds.to_vec(),
                 };
-                admin(client_of(member)?.join(&request).await)
+                let (member, client) = client_of(member)?;
+                admin(credential, member, client.join(&request).await)
             }
-            Action::Host { partition, member } => admin(
-                client_of(member)?
-                    .host_partition(partition, &HostRequest { settings })
-                    .await,
-            ),
+            Action::Host { partition, member } => {
+                let (member, client) = client_of(member)?;
+                admin(
+                    credential,
+                    member,
+                    client
+                        .host_partition(partition, &HostRequest { settings })
+                        .await,
+                )
+            }
             Action::AddLearner {
                 partition,
                 leader,
@@ -113,30 +128,49 @@ async fn run_one(
                             format!("member {member} no longer answers with id {id}"),
                         )
                     })?;
-                admin(client_of(leader)?.add_learner(partition, &replica).await)
+                let (leader, client) = client_of(leader)?;
+                admin(
+                    credential,
+                    leader,
+                    client.add_learner(partition, &replica).await,
+                )
             }
             Action::Promote {
                 partition,
                 leader,
                 id,
-            } => admin(client_of(leader)?.promote(partition, id).await),
+            } => {
+                let (leader, client) = client_of(leader)?;
+                admin(credential, leader, client.promote(partition, id).await)
+            }
             Action::TransferLeadership {
                 partition,
                 leader,
                 id,
                 ..
-            } => admin(client_of(leader)?.transfer_leadership(partition, id).await),
+            } => {
+                let (leader, client) = client_of(leader)?;
+                admin(
+                    credential,
+                    leader,
+                    client.transfer_leadership(partition, id).await,
+                )
+            }
             Action::RemoveReplica {
                 partition,
                 leader,
                 replica,
-            } => admin(
-                client_of(leader)?
-                    .remove_replica(partition, replica.id)
-                    .await,
-            ),
+            } => {
+                let (leader, client) = client_of(leader)?;
+                admin(
+                    credential,
+                    leader,
+                    client.remove_replica(partition, replica.id).await,
+                )
+            }
             Action::Drop { partition, member } => {
-                admin(client_of(member)?.drop_partition(partition).await)
+                let (member, client) = client_of(member)?;
+                admin(credential, member, client.drop_partition(partition).await)
             }
         }
     }
@@ -150,13 +184,26 @@ async fn run_one(
     }
 }
 
-fn admin<T>(result: Result<T, AdminClientError>) -> Result<(), (FailureReason, String)> {
-    result
-        .map(drop)
-        .map_err(|error| (categorize(&error), error.to_string()))
+/// The outcome of a call to `member`, as the mover records it. A refused credential gets the
+/// sentence that says what is wrong and what to do; other errors their own text.
+fn admin<T>(
+    credential: &Credential,
+    member: MemberId,
+    result: Result<T, AdminClientError>,
+) -> Result<(), (FailureReason, String)> {
+    result.map(drop).map_err(|error| match categorize(&error) {
+        FailureReason::Unauthorized => (
+            FailureReason::Unauthorized,
+            credential.rejected_message(&format!("member {member}")),
+        ),
+        reason => (reason, error.to_string()),
+    })
 }
 
 fn categorize(error: &AdminClientError) -> FailureReason {
+    if is_unauthorized(error) {
+        return FailureReason::Unauthorized;
+    }
     match error {
         AdminClientError::Timeout { .. } => FailureReason::Timeout,
         AdminClientError::Connect { .. } | AdminClientError::Io { .. } => {
@@ -170,5 +217,68 @@ fn categorize(error: &AdminClientError) -> FailureReason {
             _ => FailureReason::Failed,
         },
         _ => FailureReason::Failed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ringcache_admin::ErrorBody;
+
+    fn api_error(status: u16, kind: ErrorKind) -> AdminClientError {
+        AdminClientError::Api {
+            method: "POST",
+            path: "/v1/partitions/3/promote".to_owned(),
+            address: "10.0.0.1:9090".to_owned(),
+            status,
+            body: ErrorBody {
+                kind,
+                message: "no".to_owned(),
+                leader: None,
+            },
+        }
+    }
+
+    #[test]
+    fn failures_are_fixed_categories() {
+        assert_eq!(
+            categorize(&api_error(421, ErrorKind::NotLeader)),
+            FailureReason::NotLeader
+        );
+        assert_eq!(
+            categorize(&api_error(401, ErrorKind::Unauthorized)),
+            FailureReason::Unauthorized
+        );
+        assert_eq!(FailureReason::Unauthorized.as_str(), "unauthorized");
+        assert_eq!(
+            categorize(&api_error(409, ErrorKind::Refused)),
+            FailureReason::Refused
+        );
+    }
+
+    #[test]
+    fn a_refused_secret_says_what_is_wrong() {
+        let credential = Credential {
+            secret_name: "demo-cluster-secret".to_owned(),
+            ..Credential::default()
+        };
+        let (reason, message) =
+            admin::<()>(&credential, 2, Err(api_error(401, ErrorKind::Unauthorized))).unwrap_err();
+        assert_eq!(reason, FailureReason::Unauthorized);
+        assert!(message.starts_with("member 2 refused"), "{message}");
+        assert!(
+            message.contains("does not have the operator's cluster secret"),
+            "{message}"
+        );
+        assert!(
+            message.contains("Secret demo-cluster-secret was changed by hand"),
+            "{message}"
+        );
+        assert!(message.contains("operator key"), "{message}");
+        // Other errors keep their own text.
+        let (reason, message) =
+            admin::<()>(&credential, 2, Err(api_error(409, ErrorKind::Refused))).unwrap_err();
+        assert_eq!(reason, FailureReason::Refused);
+        assert!(message.contains("HTTP 409"), "{message}");
     }
 }

@@ -287,21 +287,28 @@ pub fn compute_status(
         reason: "RebalanceStalled",
         message: stall.message(),
     });
-    let degraded = degraded_by.or(stalled).or(from_health).unwrap_or_else(|| {
-        if !not_ready.is_empty() && !rolling_out && !starting {
-            Verdict {
-                status: true,
-                reason: "MembersNotReady",
-                message: format!("ring members not ready: {}", not_ready.join(", ")),
+    // Members refusing the cluster secret explain a stall or missing health, so they go first.
+    let rejected =
+        findings::degraded_by_secret(&findings.rejected_secret, &identity.cluster_secret_name());
+    let degraded = degraded_by
+        .or(rejected)
+        .or(stalled)
+        .or(from_health)
+        .unwrap_or_else(|| {
+            if !not_ready.is_empty() && !rolling_out && !starting {
+                Verdict {
+                    status: true,
+                    reason: "MembersNotReady",
+                    message: format!("ring members not ready: {}", not_ready.join(", ")),
+                }
+            } else {
+                Verdict {
+                    status: false,
+                    reason: "AsExpected",
+                    message: String::new(),
+                }
             }
-        } else {
-            Verdict {
-                status: false,
-                reason: "AsExpected",
-                message: String::new(),
-            }
-        }
-    });
+        });
 
     let rebalancing = Verdict {
         status: matches!(

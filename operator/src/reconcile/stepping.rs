@@ -120,8 +120,16 @@ pub async fn step_moves(
             None
         } else {
             tokio::time::sleep(pause).await;
-            Some(DataPlane::read(inputs.observed, inputs.identity, inputs.watched).await)
-                .filter(DataPlane::formed)
+            Some(
+                DataPlane::read(
+                    inputs.observed,
+                    inputs.identity,
+                    inputs.watched,
+                    &plane.credential,
+                )
+                .await,
+            )
+            .filter(DataPlane::formed)
         };
         let Some(next) = next else {
             return Stepped {
