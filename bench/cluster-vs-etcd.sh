@@ -166,10 +166,14 @@ json_field() { sed -n "s/.*\"$2\":\"\\{0,1\\}\\([^,\"}]*\\).*/\\1/p" <<<"$1"; } 
 start_rc() { # system hosts extra-flags...
     local system=$1 hosts=($2) i=0 host members="" pidlist=""
     shift 2
+    # As in Kubernetes: members share a cluster secret (admin API and cluster port authenticated).
+    head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$work/$system-secret"
+    local auth="Authorization: Bearer $(cat "$work/$system-secret")"
     for host in "${hosts[@]}"; do
         mkdir -p "$work/$system/$i"
         RUST_LOG=warn "$node_binary" --cluster-enabled --bind "$host" --port "$RC_PORT" \
-            --admin-port "$RC_ADMIN_PORT" --ordinal "$i" --data-dir "$work/$system/$i" "$@" \
+            --admin-port "$RC_ADMIN_PORT" --ordinal "$i" --data-dir "$work/$system/$i" \
+            --cluster-secret-file "$work/$system-secret" "$@" \
             2>"$work/$system-$i.log" &
         pidlist+="$! "
         members+="${members:+,}{\"ordinal\": $i, \"adminAddress\": \"$host:$RC_ADMIN_PORT\"}"
@@ -184,7 +188,7 @@ start_rc() { # system hosts extra-flags...
         log "error: $system member $host did not start (see $work/$system-*.log)"
         exit 1
     done
-    curl -fsS -X POST -H 'content-type: application/json' "http://${hosts[0]}:$RC_ADMIN_PORT/v1/cluster/form" \
+    curl -fsS -X POST -H 'content-type: application/json' -H "$auth" "http://${hosts[0]}:$RC_ADMIN_PORT/v1/cluster/form" \
         -d "{\"settings\": {\"partitions\": $PARTITIONS, \"replicationFactor\": $RF}, \"members\": [$members]}" \
         >/dev/null
     local deadline=$((SECONDS + 120))
@@ -199,7 +203,7 @@ start_rc() { # system hosts extra-flags...
     done
     local leads=""
     for host in "${hosts[@]}"; do
-        leads+="$(curl -fs "http://$host:$RC_ADMIN_PORT/v1/status" | grep -io '"role":"leader"' | wc -l) "
+        leads+="$(curl -fs -H "$auth" "http://$host:$RC_ADMIN_PORT/v1/status" | grep -io '"role":"leader"' | wc -l) "
     done
     log "$system: formed (P $PARTITIONS, RF $RF) and ready; partitions led per member: $leads"
     echo "$system partitions led per member: $leads" >>"$work/notes"

@@ -244,12 +244,18 @@ rc_member_ips() {
     rc_api "/api/v1/namespaces/default/pods?labelSelector=app.kubernetes.io/instance%3Dbench" |
         jq -r '.items[] | select(.status.podIP != null and .metadata.deletionTimestamp == null) | .status.podIP'
 }
+# The members' admin API wants the cluster secret, which the operator keeps in <name>-cluster-secret
+# (the bench holds the stand-in's admin token, so it may read it; the operator never does).
+rc_secret=""
+rc_admin_status() { # ip -> the member's /v1/status
+    [[ -n $rc_secret ]] || rc_secret=$(rc_api /api/v1/namespaces/default/secrets/bench-cluster-secret | jq -r '.data.secret' | base64 -d)
+    curl -sf --max-time 5 -H "Authorization: Bearer $rc_secret" "http://$1:9090/v1/status"
+}
 rc_snapshot() { # file: "<partition> <member ordinal> <keys> <role>" for every replica every member hosts
-    local ip
     local ip status
     for ip in $(rc_member_ips); do
         # A pod the scale-in just stopped may still be listed: 3 tries, then it counts as empty.
-        for _ in 1 2 3; do status=$(curl -sf --max-time 5 "http://$ip:9090/v1/status") && break; sleep 0.5; done
+        for _ in 1 2 3; do status=$(rc_admin_status "$ip") && break; sleep 0.5; done
         [[ -n $status ]] && jq -r '.member.ordinal as $m | .partitions[] | "\(.partition) \($m) \(.keys) \(.role)"' <<<"$status"
         status=""
     done | sort -n >"$1"

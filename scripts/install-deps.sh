@@ -15,10 +15,11 @@ if ((${#need_apt[@]})); then
   apt-get update -qq >/dev/null || true
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
-# Python tools that validate the CRD and the examples offline (scripts/validate-manifests.py), in a
+# Python tools that validate the CRD and the examples offline (scripts/validate-manifests.py) and the
+# Python Redis client of the TLS tests, in a
 # virtualenv of their own: Debian's system Python refuses `pip install` (PEP 668).
 venv="${RINGCACHE_PYVENV:-$HOME/.cache/ringcache/venv}"
-if ! "$venv/bin/python" -c 'import jsonschema, yaml, kubernetes_validate' >/dev/null 2>&1; then
+if ! "$venv/bin/python" -c 'import jsonschema, yaml, kubernetes_validate, redis' >/dev/null 2>&1; then
   if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
     if [ "$(id -u)" -ne 0 ]; then
       echo "install-deps: need python3 with venv; run as root or: sudo apt-get install -y python3-venv" >&2
@@ -28,11 +29,11 @@ if ! "$venv/bin/python" -c 'import jsonschema, yaml, kubernetes_validate' >/dev/
     apt-get update -qq >/dev/null || true
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
   fi
-  echo "install-deps: python venv $venv with kubernetes-validate, jsonschema, pyyaml"
+  echo "install-deps: python venv $venv with kubernetes-validate, jsonschema, pyyaml, redis (a client the TLS tests use)"
   rm -rf "$venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check \
-    'kubernetes-validate==1.37.0' 'jsonschema>=4,<5' 'pyyaml>=6,<7'
+    'kubernetes-validate==1.37.0' 'jsonschema>=4,<5' 'pyyaml>=6,<7' 'redis>=5,<8'
 fi
 
 # Debian's package starts a redis-server on 6379 as a service; the tests start their own on free ports.

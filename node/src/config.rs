@@ -59,6 +59,22 @@ pub struct Config {
     #[arg(long, env = "RINGCACHE_CLUSTER_SECRET_FILE")]
     pub cluster_secret_file: Option<PathBuf>,
 
+    /// PEM certificate (with its chain) for TLS on the Redis port. With --tls-key-file the Redis
+    /// port speaks only TLS (`redis-cli --tls`), and members forwarding to each other use TLS
+    /// too. Both files are read again when they change (no restart).
+    #[arg(long, env = "RINGCACHE_TLS_CERT_FILE", requires = "tls_key_file")]
+    pub tls_cert_file: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert-file.
+    #[arg(long, env = "RINGCACHE_TLS_KEY_FILE", requires = "tls_cert_file")]
+    pub tls_key_file: Option<PathBuf>,
+
+    /// PEM CA certificate(s) members verify each other's certificates with; when the file does
+    /// not exist, a member trusts the last certificate of its own chain (a self-signed
+    /// certificate, or the issuer when the chain includes it).
+    #[arg(long, env = "RINGCACHE_TLS_CA_FILE", requires = "tls_cert_file")]
+    pub tls_ca_file: Option<PathBuf>,
+
     /// Log format; the level comes from RUST_LOG (default `info,openraft=warn`).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -238,6 +254,15 @@ impl Config {
         Ok(std::env::var(PASSWORD_ENV)
             .ok()
             .filter(|password| !password.is_empty()))
+    }
+
+    /// The TLS files, when TLS is on.
+    pub fn tls_files(&self) -> Option<crate::tls::TlsFiles> {
+        Some(crate::tls::TlsFiles {
+            cert: self.tls_cert_file.clone()?,
+            key: self.tls_key_file.clone()?,
+            ca: self.tls_ca_file.clone(),
+        })
     }
 
     /// The cluster secret from `--cluster-secret-file`, if given.

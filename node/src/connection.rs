@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
 use crate::clients::ClientHandle;
@@ -23,12 +22,14 @@ const OUTPUT_FLUSH_THRESHOLD: usize = 64 * 1024;
 
 /// Serves one connection until the client leaves, sends garbage, QUITs, or the server shuts down
 /// (then the batch in progress is finished first).
-pub async fn serve(
-    mut stream: TcpStream,
+pub async fn serve<S>(
+    mut stream: S,
     shared: Arc<Shared>,
     handle: Arc<ClientHandle>,
     mut shutdown: watch::Receiver<bool>,
-) {
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let authenticated = shared.settings.read().password.is_none();
     let mut client = ClientState::new(handle.clone(), authenticated);
     let mut parser = Parser::new(Limits::default());

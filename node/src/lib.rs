@@ -45,6 +45,7 @@ pub mod server;
 pub mod shared;
 pub mod stats;
 pub mod store;
+pub mod tls;
 
 /// The Redis version this node reports (`INFO`, `HELLO`) so clients enable the features it has.
 pub const REDIS_COMPATIBLE_VERSION: &str = "7.0.0";

@@ -83,6 +83,13 @@ impl std::fmt::Debug for PeerCredential {
     }
 }
 
+/// What a member needs to use another member's Redis port.
+#[derive(Debug, Clone, Default)]
+pub struct PeerAccess {
+    pub credential: Option<PeerCredential>,
+    pub tls: Option<std::sync::Arc<crate::tls::Tls>>,
+}
+
 /// The cluster secret and the checks made with it.
 pub struct Security {
     secret: Option<Bytes>,

@@ -24,6 +24,8 @@ pub enum ServerError {
     Listener(#[from] std::io::Error),
     #[error(transparent)]
     Cluster(#[from] crate::cluster::ClusterError),
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 /// The listeners of a node: Redis clients, and in cluster mode the cluster bus; the admin API
@@ -57,8 +59,10 @@ pub async fn run_node(
         );
     }
     let password_file = config.requirepass_file.clone();
+    let tls = load_tls(&config)?;
     let mut shared = Shared::new(config, port, password);
     shared.security = crate::security::Security::new(secret);
+    shared.tls = tls;
     let shared = Arc::new(shared);
     if let Some(path) = password_file {
         tokio::spawn(crate::password_watch::watch_password_file(
@@ -101,6 +105,16 @@ pub async fn run_node(
     Ok(())
 }
 
+/// Loads the TLS files when TLS is configured and starts following them for changes.
+fn load_tls(config: &Config) -> Result<Option<Arc<crate::tls::Tls>>, ServerError> {
+    let Some(files) = config.tls_files() else {
+        return Ok(None);
+    };
+    let tls = Arc::new(crate::tls::Tls::load(files)?);
+    tokio::spawn(crate::tls::watch(Arc::downgrade(&tls)));
+    Ok(Some(tls))
+}
+
 /// Serves Redis clients on `listener` until `shutdown` completes, then stops accepting, lets every
 /// connection finish the batch it is executing, and returns.
 pub async fn run(
@@ -112,7 +126,10 @@ pub async fn run(
     let password = config.password()?;
     config.prepare_data_dir()?;
     let password_file = config.requirepass_file.clone();
-    let shared = Arc::new(Shared::new(config, port, password));
+    let tls = load_tls(&config)?;
+    let mut shared = Shared::new(config, port, password);
+    shared.tls = tls;
+    let shared = Arc::new(shared);
     if let Some(path) = password_file {
         tokio::spawn(crate::password_watch::watch_password_file(
             path,
@@ -179,7 +196,18 @@ pub async fn run_with(
         let task_shutdown = shutdown_receiver.clone();
         let task_done = done_sender.clone();
         tokio::spawn(async move {
-            crate::connection::serve(stream, task_shared, handle, task_shutdown).await;
+            match task_shared.tls.clone() {
+                None => crate::connection::serve(stream, task_shared, handle, task_shutdown).await,
+                Some(tls) => match tls.accept(stream).await {
+                    Ok(stream) => {
+                        crate::connection::serve(stream, task_shared, handle, task_shutdown).await
+                    }
+                    Err(error) => {
+                        tracing::debug!(client = handle.id, %peer, %error, "TLS handshake failed");
+                        task_shared.clients.unregister(handle.id);
+                    }
+                },
+            }
             drop(task_done);
         });
     }

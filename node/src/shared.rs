@@ -31,15 +31,22 @@ pub struct Shared {
     pub config: Config,
     /// The cluster secret and the checks made with it.
     pub security: crate::security::Security,
+    /// TLS on the Redis port and between members' Redis ports, when configured.
+    pub tls: Option<std::sync::Arc<crate::tls::Tls>>,
     /// Cluster mode: this member's cluster, set once at start-up.
     pub cluster: std::sync::OnceLock<std::sync::Arc<crate::cluster::Cluster>>,
 }
 
 impl Shared {
-    /// What this member presents on another member's Redis port when it forwards.
-    pub fn peer_credential(&self) -> Option<crate::security::PeerCredential> {
-        self.security
-            .peer_credential(self.settings.read().password.as_deref())
+    /// How this member reaches another member's Redis port when it forwards: its credential and
+    /// TLS, when the Redis port speaks TLS.
+    pub fn peer_access(&self) -> crate::security::PeerAccess {
+        crate::security::PeerAccess {
+            credential: self
+                .security
+                .peer_credential(self.settings.read().password.as_deref()),
+            tls: self.tls.clone(),
+        }
     }
 
     pub fn new(config: Config, port: u16, password: Option<String>) -> Self {
@@ -70,6 +77,7 @@ impl Shared {
             run_id,
             config,
             security: crate::security::Security::new(None),
+            tls: None,
             cluster: std::sync::OnceLock::new(),
         }
     }

@@ -330,7 +330,7 @@ async fn forward(
     args: &[Bytes],
     out: &mut ReplyWriter,
 ) -> Forwarded {
-    let credential = context.shared.peer_credential();
+    let access = context.shared.peer_access();
     let replaced = |waited_on: &str| match cluster.route(partition) {
         Route::Local => true,
         Route::Remote(leader) => leader.client_address() != waited_on,
@@ -342,7 +342,7 @@ async fn forward(
             address,
             cluster.host().source_address(),
             out.protocol(),
-            credential.as_ref(),
+            &access,
             args,
             Some(&replaced),
         )

@@ -10,11 +10,10 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use super::frame::reply_length;
 use crate::protocol::Protocol;
-use crate::security::PeerCredential;
+use crate::security::PeerAccess;
 
 /// Time allowed for one forwarded request (connect, send, reply).
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
@@ -56,9 +55,13 @@ const ABANDON_AFTER: Duration = Duration::from_secs(1);
 const ABANDON_CHECK: Duration = Duration::from_millis(50);
 
 struct Link {
-    stream: TcpStream,
+    stream: Box<dyn PeerStream>,
     buffer: BytesMut,
 }
+
+/// A connection to another member's Redis port: plain TCP or TLS.
+trait PeerStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> PeerStream for S {}
 
 /// Forwarding connections of one client connection, keyed by address and protocol.
 #[derive(Default)]
@@ -76,7 +79,7 @@ impl Forwarder {
         address: &str,
         source: Option<std::net::IpAddr>,
         protocol: Protocol,
-        credential: Option<&PeerCredential>,
+        access: &PeerAccess,
         args: &[Bytes],
         give_up: Option<GiveUp<'_>>,
     ) -> Result<Bytes, ForwardError> {
@@ -85,7 +88,7 @@ impl Forwarder {
         encode_command(&mut request, args);
         for _ in 0..=MAX_REDIRECTIONS {
             let reply = self
-                .exchange(&address, source, protocol, credential, &request, give_up)
+                .exchange(&address, source, protocol, access, &request, give_up)
                 .await?;
             match moved_target(&reply) {
                 Some(next) if next != address => address = next,
@@ -102,7 +105,7 @@ impl Forwarder {
         address: &str,
         source: Option<std::net::IpAddr>,
         protocol: Protocol,
-        credential: Option<&PeerCredential>,
+        access: &PeerAccess,
         request: &[u8],
         give_up: Option<GiveUp<'_>>,
     ) -> Result<Bytes, ForwardError> {
@@ -114,7 +117,7 @@ impl Forwarder {
         let work = async {
             let mut link = match existing {
                 Some(link) => link,
-                None => connect(address, source, protocol, credential).await?,
+                None => connect(address, source, protocol, access).await?,
             };
             sent.store(true, std::sync::atomic::Ordering::Relaxed);
             let answer = tokio::time::timeout(FORWARD_TIMEOUT, round_trip(&mut link, request))
@@ -166,7 +169,7 @@ async fn connect(
     address: &str,
     source: Option<std::net::IpAddr>,
     protocol: Protocol,
-    credential: Option<&PeerCredential>,
+    access: &PeerAccess,
 ) -> Result<Link, ForwardError> {
     let stream = tokio::time::timeout(
         FORWARD_TIMEOUT,
@@ -182,12 +185,29 @@ async fn connect(
         source,
     })?;
     let _ = stream.set_nodelay(true);
+    let stream: Box<dyn PeerStream> = match &access.tls {
+        None => Box::new(stream),
+        Some(tls) => Box::new(
+            tokio::time::timeout(FORWARD_TIMEOUT, tls.connect(address, stream))
+                .await
+                .unwrap_or_else(|_| {
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "TLS handshake timed out",
+                    ))
+                })
+                .map_err(|source| ForwardError::Connect {
+                    address: address.to_owned(),
+                    source,
+                })?,
+        ),
+    };
     let mut link = Link {
         stream,
         buffer: BytesMut::with_capacity(16 * 1024),
     };
     let mut handshake: Vec<Vec<&[u8]>> = Vec::new();
-    if let Some(credential) = credential {
+    if let Some(credential) = &access.credential {
         handshake.push(vec![b"AUTH", &credential.user, &credential.password]);
     }
     if protocol == Protocol::Resp3 {

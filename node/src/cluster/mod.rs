@@ -546,19 +546,20 @@ impl Cluster {
         }
         leaders.retain(|leader| leader.id != self.member.id);
         leaders.dedup_by_key(|leader| leader.id);
-        let credential = self.peer_credential();
+        let access = self.peer_access();
         let mut forwarder = forward::Forwarder::default();
         for leader in leaders {
-            routes::ask(self, &mut forwarder, &leader, credential.as_ref()).await;
+            routes::ask(self, &mut forwarder, &leader, &access).await;
         }
     }
 
-    /// What this member presents on another member's Redis port (read at each use, so a
-    /// rotated password applies at once).
-    pub fn peer_credential(&self) -> Option<crate::security::PeerCredential> {
+    /// How this member reaches another member's Redis port (read at each use, so a rotated
+    /// password applies at once).
+    pub fn peer_access(&self) -> crate::security::PeerAccess {
         self.shared
             .upgrade()
-            .and_then(|shared| shared.peer_credential())
+            .map(|shared| shared.peer_access())
+            .unwrap_or_default()
     }
 
     /// Initializes `partition`'s group with `voters` unless it exists (idempotent).

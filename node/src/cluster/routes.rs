@@ -15,7 +15,7 @@ use ringcache_admin::{PartitionStatus, Replica, Role};
 use super::Cluster;
 use super::forward::Forwarder;
 use crate::protocol::Protocol;
-use crate::security::PeerCredential;
+use crate::security::PeerAccess;
 
 /// How often peers are asked.
 pub const REFRESH_INTERVAL: Duration = Duration::from_secs(1);
@@ -87,9 +87,9 @@ pub async fn refresh(cluster: Weak<Cluster>) {
             .filter(|member| member.id != me)
             .collect();
         // Read each round: a rotated password takes effect without a restart.
-        let credential = cluster.peer_credential();
+        let access = cluster.peer_access();
         for peer in peers {
-            ask(&cluster, &mut forwarder, &peer, credential.as_ref()).await;
+            ask(&cluster, &mut forwarder, &peer, &access).await;
         }
     }
 }
@@ -100,7 +100,7 @@ pub async fn ask(
     cluster: &Cluster,
     forwarder: &mut Forwarder,
     peer: &Replica,
-    credential: Option<&PeerCredential>,
+    access: &PeerAccess,
 ) -> bool {
     let request = [
         Bytes::from_static(b"CLUSTER"),
@@ -111,7 +111,7 @@ pub async fn ask(
             peer.client_address(),
             cluster.host().source_address(),
             Protocol::Resp2,
-            credential,
+            access,
             &request,
             None,
         )

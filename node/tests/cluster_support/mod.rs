@@ -12,6 +12,10 @@
 
 pub mod load;
 
+/// Certificates for TLS clusters (shared with the single-process TLS tests).
+#[path = "../tls_support/mod.rs"]
+pub mod tls;
+
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -152,13 +156,29 @@ impl TestCluster {
 
     /// Starts `members` processes without forming a cluster.
     pub async fn spawn(members: usize) -> TestCluster {
-        TestCluster::spawn_inner(members, None, None).await
+        TestCluster::spawn_inner(members, None, None, false).await
+    }
+
+    /// Like [`spawn`](Self::spawn), the Redis ports speaking TLS: a CA made for the test signs
+    /// one certificate for the addresses of the first 16 members ([`tls_files`](Self::tls_files)).
+    pub async fn spawn_with_tls(members: usize) -> TestCluster {
+        TestCluster::spawn_inner(members, None, None, true).await
+    }
+
+    /// The TLS certificate, key and CA files (a cluster spawned with TLS).
+    pub fn tls_files(&self) -> tls::IssuedFiles {
+        let directory = self.root.join("tls");
+        tls::IssuedFiles {
+            cert: directory.join("cert.pem"),
+            key: directory.join("key.pem"),
+            ca: directory.join("ca.pem"),
+        }
     }
 
     /// Like [`spawn`](Self::spawn), each member with `--requirepass-file` (its own file,
     /// [`password_file`](Self::password_file), holding `password`).
     pub async fn spawn_with_password(members: usize, password: &str) -> TestCluster {
-        TestCluster::spawn_inner(members, None, Some(password)).await
+        TestCluster::spawn_inner(members, None, Some(password), false).await
     }
 
     /// Member `ordinal`'s password file (used when the cluster was spawned with a password).
@@ -169,7 +189,8 @@ impl TestCluster {
     /// Like [`start`](Self::start), with a fault proxy in front of every member's Redis and
     /// cluster ports ([`FaultNetwork`]): members reach each other only through the proxies.
     pub async fn start_with_faults(members: usize, settings: ClusterSettings) -> TestCluster {
-        let mut cluster = TestCluster::spawn_inner(members, Some(FaultNetwork::new()), None).await;
+        let mut cluster =
+            TestCluster::spawn_inner(members, Some(FaultNetwork::new()), None, false).await;
         cluster.form(settings).await;
         cluster.wait_ready_all().await;
         cluster
@@ -179,6 +200,7 @@ impl TestCluster {
         members: usize,
         faults: Option<FaultNetwork>,
         password: Option<&str>,
+        tls: bool,
     ) -> TestCluster {
         let base = free_base(members.max(4));
         let root = std::env::temp_dir().join(format!(
@@ -198,6 +220,12 @@ impl TestCluster {
             settings: None,
             faults,
         };
+        if tls {
+            let names: Vec<String> = (1..=16)
+                .map(|host| Ipv4Addr::new(base[0], base[1], base[2], host).to_string())
+                .collect();
+            tls::TestCa::new("cluster test CA").issue(&cluster.root.join("tls"), &names);
+        }
         if let Some(password) = password {
             for ordinal in 0..members {
                 std::fs::write(cluster.password_file(ordinal), format!("{password}\n"))
@@ -273,6 +301,19 @@ impl TestCluster {
             .arg(&member.data_dir)
             .arg("--cluster-secret-file")
             .arg(self.root.join("cluster-secret"))
+            .args(
+                Some(self.root.join("tls"))
+                    .filter(|directory| directory.exists())
+                    .map(|directory| {
+                        [
+                            format!("--tls-cert-file={}", directory.join("cert.pem").display()),
+                            format!("--tls-key-file={}", directory.join("key.pem").display()),
+                            format!("--tls-ca-file={}", directory.join("ca.pem").display()),
+                        ]
+                    })
+                    .into_iter()
+                    .flatten(),
+            )
             .args(
                 Some(self.root.join(format!("password-{ordinal}")))
                     .filter(|path| path.exists())

@@ -1,0 +1,275 @@
+//! TLS on the Redis port: the certificate and key from files, re-read when they change, and the
+//! client side members use when they forward to each other's Redis port.
+//!
+//! ```text
+//!  --tls-cert-file, --tls-key-file, [--tls-ca-file]   (a kubernetes.io/tls Secret, mounted)
+//!        │ read at start, then every RELOAD_INTERVAL: new content → new certificate
+//!        ▼
+//!  Tls ── acceptor: the Redis port (every new handshake gets the current certificate)
+//!      └─ connector: forwarding to other members, verified against the CA (or, without one,
+//!                    the member's own chain: a self-signed certificate trusts itself)
+//! ```
+//!
+//! Connections already open keep the certificate they were made with, as with every TLS server.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use parking_lot::RwLock;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use tokio::net::TcpStream;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
+
+/// How often the certificate files are read for changes.
+pub const RELOAD_INTERVAL: Duration = Duration::from_secs(2);
+/// Time a client has to finish the TLS handshake.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where the certificate, its key and the optional CA are read from.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// Verifies other members when forwarding; a missing file means "no CA" (a Secret written
+    /// by cert-manager has `ca.crt` only for some issuers).
+    pub ca: Option<PathBuf>,
+}
+
+/// Why the TLS material could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path} holds no PEM certificate (expected -----BEGIN CERTIFICATE-----)")]
+    NoCertificate { path: PathBuf },
+    #[error("{path} holds no PEM private key (PKCS#8, PKCS#1 or SEC1)")]
+    NoKey { path: PathBuf },
+    #[error("the key in {path} is not usable: {detail}")]
+    BadKey { path: PathBuf, detail: String },
+    #[error("{path}: {detail}")]
+    BadCa { path: PathBuf, detail: String },
+}
+
+/// One loaded set: what the server presents and what the client trusts.
+struct Material {
+    /// The file contents it was built from, to notice changes.
+    source: Vec<u8>,
+    key: Arc<CertifiedKey>,
+    connector: TlsConnector,
+}
+
+/// The server certificate of the moment (a resolver rustls asks on every handshake).
+#[derive(Debug)]
+struct Current(RwLock<Arc<CertifiedKey>>);
+
+impl ResolvesServerCert for Current {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.read().clone())
+    }
+}
+
+/// TLS for the Redis port and for forwarding between members.
+pub struct Tls {
+    files: TlsFiles,
+    current: Arc<Current>,
+    acceptor: TlsAcceptor,
+    connector: RwLock<TlsConnector>,
+    source: RwLock<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Tls")
+            .field("files", &self.files)
+            .finish_non_exhaustive()
+    }
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
+    std::fs::read(path).map_err(|source| TlsError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn load(files: &TlsFiles) -> Result<Material, TlsError> {
+    let cert_pem = read(&files.cert)?;
+    let key_pem = read(&files.key)?;
+    let ca_pem = match &files.ca {
+        Some(path) if path.exists() => Some(read(path)?),
+        _ => None,
+    };
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
+        .filter_map(Result::ok)
+        .collect();
+    if chain.is_empty() {
+        return Err(TlsError::NoCertificate {
+            path: files.cert.clone(),
+        });
+    }
+    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|_| TlsError::NoKey {
+        path: files.key.clone(),
+    })?;
+    let signing = provider()
+        .key_provider
+        .load_private_key(key)
+        .map_err(|error| TlsError::BadKey {
+            path: files.key.clone(),
+            detail: error.to_string(),
+        })?;
+    let certified = CertifiedKey::new(chain.clone(), signing);
+    certified.keys_match().map_err(|error| TlsError::BadKey {
+        path: files.key.clone(),
+        detail: format!(
+            "it does not belong to the certificate in {}: {error}",
+            files.cert.display()
+        ),
+    })?;
+
+    // Members trust the CA, or else their own chain (its last certificate: the issuer when the
+    // chain includes it, the certificate itself when self-signed).
+    let mut roots = rustls::RootCertStore::empty();
+    let (trusted, from): (Vec<CertificateDer<'static>>, &Path) = match &ca_pem {
+        Some(pem) => (
+            CertificateDer::pem_slice_iter(pem)
+                .filter_map(Result::ok)
+                .collect(),
+            files.ca.as_deref().unwrap_or(&files.cert),
+        ),
+        None => (chain.last().cloned().into_iter().collect(), &files.cert),
+    };
+    for certificate in trusted {
+        roots.add(certificate).map_err(|error| TlsError::BadCa {
+            path: from.to_path_buf(),
+            detail: error.to_string(),
+        })?;
+    }
+    if roots.is_empty() {
+        return Err(TlsError::BadCa {
+            path: from.to_path_buf(),
+            detail: "no certificate to trust".to_owned(),
+        });
+    }
+    let client = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|error| TlsError::BadCa {
+            path: from.to_path_buf(),
+            detail: error.to_string(),
+        })?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let mut source = cert_pem;
+    source.extend_from_slice(&key_pem);
+    source.extend_from_slice(ca_pem.as_deref().unwrap_or_default());
+    Ok(Material {
+        source,
+        key: Arc::new(certified),
+        connector: TlsConnector::from(Arc::new(client)),
+    })
+}
+
+impl Tls {
+    /// Loads the files; errors say which file and what is wrong with it.
+    pub fn load(files: TlsFiles) -> Result<Self, TlsError> {
+        let material = load(&files)?;
+        let current = Arc::new(Current(RwLock::new(material.key)));
+        let server = rustls::ServerConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|error| TlsError::BadKey {
+                path: files.key.clone(),
+                detail: error.to_string(),
+            })?
+            .with_no_client_auth()
+            .with_cert_resolver(current.clone());
+        Ok(Tls {
+            files,
+            current,
+            acceptor: TlsAcceptor::from(Arc::new(server)),
+            connector: RwLock::new(material.connector),
+            source: RwLock::new(material.source),
+        })
+    }
+
+    /// Accepts a client's TLS handshake.
+    pub async fn accept(
+        &self,
+        stream: TcpStream,
+    ) -> std::io::Result<tokio_rustls::server::TlsStream<TcpStream>> {
+        tokio::time::timeout(HANDSHAKE_TIMEOUT, self.acceptor.accept(stream))
+            .await
+            .map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "TLS handshake timed out")
+            })?
+    }
+
+    /// Opens TLS to another member's Redis port at `address` (`host:port`), verifying its
+    /// certificate for `host`.
+    pub async fn connect(
+        &self,
+        address: &str,
+        stream: TcpStream,
+    ) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+        let host = address
+            .rsplit_once(':')
+            .map_or(address, |(host, _)| host)
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let name = ServerName::try_from(host.to_owned()).map_err(|error| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{host} is not a TLS server name: {error}"),
+            )
+        })?;
+        let connector = self.connector.read().clone();
+        connector.connect(name, stream).await
+    }
+
+    /// Reads the files again; installs them when they changed. `Ok(true)`: a new certificate.
+    pub fn reload(&self) -> Result<bool, TlsError> {
+        let material = load(&self.files)?;
+        if *self.source.read() == material.source {
+            return Ok(false);
+        }
+        *self.current.0.write() = material.key;
+        *self.connector.write() = material.connector;
+        *self.source.write() = material.source;
+        Ok(true)
+    }
+}
+
+/// Re-reads the certificate files every [`RELOAD_INTERVAL`] until `tls` is gone. A broken new
+/// set (a key that does not match while the Secret is half updated) keeps the current one and is
+/// logged once per episode.
+pub async fn watch(tls: Weak<Tls>) {
+    let mut complained = false;
+    loop {
+        tokio::time::sleep(RELOAD_INTERVAL).await;
+        let Some(tls) = tls.upgrade() else {
+            return;
+        };
+        match tls.reload() {
+            Ok(true) => {
+                complained = false;
+                tracing::info!(cert = %tls.files.cert.display(), "TLS certificate changed: new connections get the new one");
+            }
+            Ok(false) => complained = false,
+            Err(error) if !complained => {
+                complained = true;
+                tracing::warn!(%error, "cannot load the changed TLS files; keeping the current certificate");
+            }
+            Err(_) => {}
+        }
+    }
+}
