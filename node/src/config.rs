@@ -335,6 +335,8 @@ impl Config {
             cluster_secret: self
                 .cluster_secret()?
                 .map(|secret| ringcache_replication::ClusterSecret::new(&secret)),
+            // Set by the server once the TLS files are loaded.
+            cluster_tls: None,
         })
     }
 

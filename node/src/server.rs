@@ -46,8 +46,13 @@ pub async fn run_node(
     let port = listeners.client.local_addr()?.port();
     let password = config.password()?;
     config.prepare_data_dir()?;
+    let tls = load_tls(&config)?;
     let cluster_options = if config.cluster_enabled {
-        Some(config.cluster_options(port)?)
+        let mut options = config.cluster_options(port)?;
+        options.cluster_tls = tls
+            .clone()
+            .map(|tls| tls as Arc<dyn ringcache_replication::ClusterTls>);
+        Some(options)
     } else {
         None
     };
@@ -59,7 +64,6 @@ pub async fn run_node(
         );
     }
     let password_file = config.requirepass_file.clone();
-    let tls = load_tls(&config)?;
     let mut shared = Shared::new(config, port, password);
     shared.security = crate::security::Security::new(secret);
     shared.tls = tls;

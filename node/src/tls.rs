@@ -1,13 +1,15 @@
-//! TLS on the Redis port: the certificate and key from files, re-read when they change, and the
-//! client side members use when they forward to each other's Redis port.
+//! TLS from one certificate: the Redis port (clients), forwarding between members' Redis ports,
+//! and mutual TLS on the cluster port. The files are re-read when they change.
 //!
 //! ```text
 //!  --tls-cert-file, --tls-key-file, [--tls-ca-file]   (a kubernetes.io/tls Secret, mounted)
 //!        │ read at start, then every RELOAD_INTERVAL: new content → new certificate
 //!        ▼
 //!  Tls ── acceptor: the Redis port (every new handshake gets the current certificate)
-//!      └─ connector: forwarding to other members, verified against the CA (or, without one,
-//!                    the member's own chain: a self-signed certificate trusts itself)
+//!      ├─ forward: to other members' Redis ports, verified against the CA (or, without one,
+//!      │           the member's own chain: a self-signed certificate trusts itself)
+//!      └─ ClusterTls: the cluster port, both ways presenting the certificate and requiring
+//!                     the peer's to be signed by the same roots
 //! ```
 //!
 //! Connections already open keep the certificate they were made with, as with every TLS server.
@@ -57,12 +59,24 @@ pub enum TlsError {
     BadCa { path: PathBuf, detail: String },
 }
 
-/// One loaded set: what the server presents and what the client trusts.
+/// One loaded set: what this member presents and whom it trusts.
 struct Material {
     /// The file contents it was built from, to notice changes.
     source: Vec<u8>,
     key: Arc<CertifiedKey>,
-    connector: TlsConnector,
+    roots: Arc<rustls::RootCertStore>,
+    /// Where the trusted certificates came from (for errors).
+    roots_from: PathBuf,
+}
+
+/// The configurations built from one [`Material`] (rebuilt when it changes).
+struct Configs {
+    /// Forwarding to other members' Redis ports: verifies them, presents nothing.
+    forward: TlsConnector,
+    /// The cluster port, accepting: requires a certificate the roots signed.
+    cluster_server: Arc<rustls::ServerConfig>,
+    /// The cluster port, dialling: verifies the peer and presents this member's certificate.
+    cluster_client: Arc<rustls::ClientConfig>,
 }
 
 /// The server certificate of the moment (a resolver rustls asks on every handshake).
@@ -75,12 +89,26 @@ impl ResolvesServerCert for Current {
     }
 }
 
+impl rustls::client::ResolvesClientCert for Current {
+    fn resolve(
+        &self,
+        _root_hint_subjects: &[&[u8]],
+        _sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.read().clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
 /// TLS for the Redis port and for forwarding between members.
 pub struct Tls {
     files: TlsFiles,
     current: Arc<Current>,
     acceptor: TlsAcceptor,
-    connector: RwLock<TlsConnector>,
+    configs: RwLock<Configs>,
     source: RwLock<Vec<u8>>,
 }
 
@@ -162,21 +190,47 @@ fn load(files: &TlsFiles) -> Result<Material, TlsError> {
             detail: "no certificate to trust".to_owned(),
         });
     }
-    let client = rustls::ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
-        .map_err(|error| TlsError::BadCa {
-            path: from.to_path_buf(),
-            detail: error.to_string(),
-        })?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
     let mut source = cert_pem;
     source.extend_from_slice(&key_pem);
     source.extend_from_slice(ca_pem.as_deref().unwrap_or_default());
     Ok(Material {
         source,
         key: Arc::new(certified),
-        connector: TlsConnector::from(Arc::new(client)),
+        roots: Arc::new(roots),
+        roots_from: from.to_path_buf(),
+    })
+}
+
+fn configs(material: &Material, current: &Arc<Current>) -> Result<Configs, TlsError> {
+    let bad = |detail: String| TlsError::BadCa {
+        path: material.roots_from.clone(),
+        detail,
+    };
+    let forward = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|error| bad(error.to_string()))?
+        .with_root_certificates(material.roots.clone())
+        .with_no_client_auth();
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+        material.roots.clone(),
+        provider(),
+    )
+    .build()
+    .map_err(|error| bad(error.to_string()))?;
+    let cluster_server = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|error| bad(error.to_string()))?
+        .with_client_cert_verifier(verifier)
+        .with_cert_resolver(current.clone());
+    let cluster_client = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|error| bad(error.to_string()))?
+        .with_root_certificates(material.roots.clone())
+        .with_client_cert_resolver(current.clone());
+    Ok(Configs {
+        forward: TlsConnector::from(Arc::new(forward)),
+        cluster_server: Arc::new(cluster_server),
+        cluster_client: Arc::new(cluster_client),
     })
 }
 
@@ -184,7 +238,8 @@ impl Tls {
     /// Loads the files; errors say which file and what is wrong with it.
     pub fn load(files: TlsFiles) -> Result<Self, TlsError> {
         let material = load(&files)?;
-        let current = Arc::new(Current(RwLock::new(material.key)));
+        let current = Arc::new(Current(RwLock::new(material.key.clone())));
+        let configs = configs(&material, &current)?;
         let server = rustls::ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .map_err(|error| TlsError::BadKey {
@@ -197,7 +252,7 @@ impl Tls {
             files,
             current,
             acceptor: TlsAcceptor::from(Arc::new(server)),
-            connector: RwLock::new(material.connector),
+            configs: RwLock::new(configs),
             source: RwLock::new(material.source),
         })
     }
@@ -232,7 +287,7 @@ impl Tls {
                 format!("{host} is not a TLS server name: {error}"),
             )
         })?;
-        let connector = self.connector.read().clone();
+        let connector = self.configs.read().forward.clone();
         connector.connect(name, stream).await
     }
 
@@ -242,10 +297,22 @@ impl Tls {
         if *self.source.read() == material.source {
             return Ok(false);
         }
+        let configs = configs(&material, &self.current)?;
         *self.current.0.write() = material.key;
-        *self.connector.write() = material.connector;
+        *self.configs.write() = configs;
         *self.source.write() = material.source;
         Ok(true)
+    }
+}
+
+/// The cluster port's mutual TLS: the same certificate, required of peers as well.
+impl ringcache_replication::ClusterTls for Tls {
+    fn server(&self) -> Arc<rustls::ServerConfig> {
+        self.configs.read().cluster_server.clone()
+    }
+
+    fn client(&self) -> Arc<rustls::ClientConfig> {
+        self.configs.read().cluster_client.clone()
     }
 }
 

@@ -1,6 +1,8 @@
 //! A cluster whose Redis ports speak TLS: clients through any member read and write every
 //! partition (plain clients forwarded over TLS to the leaders, which verify each other with the
-//! CA), and cluster-aware clients follow `-MOVED` to TLS addresses.
+//! CA), and cluster-aware clients follow `-MOVED` to TLS addresses. The cluster port speaks
+//! mutual TLS with the same certificate: Raft between the members works, a plain connection is
+//! refused.
 
 mod cluster_support;
 
@@ -80,6 +82,35 @@ async fn clients_read_and_write_every_partition_over_tls() {
         }
         let slots = cli(&cluster, 2, &[], vec!["CLUSTER".into(), "SLOTS".into()]).await;
         assert!(slots.contains("6379"), "{slots}");
+        // The cluster port wants mutual TLS: a raw connection sending a Raft frame is refused
+        // before anything is read, and counted.
+        let bus = format!("{}:16379", cluster.ip(0));
+        let frame = ringcache_replication::testing::forged_append_entries(
+            0,
+            ringcache_replication::RaftNodeId::new(0, 1),
+            ringcache_replication::RaftNodeId::new(1, 1),
+            1000,
+        );
+        let mut raw = tokio::net::TcpStream::connect(&bus)
+            .await
+            .expect("connect to the cluster port");
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let _ = raw.write_all(&frame).await;
+        let mut answer = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(12), raw.read_to_end(&mut answer)).await;
+        assert!(
+            answer.len() < 64,
+            "the cluster port answered a plain connection: {answer:?}"
+        );
+        let metrics = http(&cluster.members[0].admin_address(), "GET", "/metrics", b"").await;
+        assert!(
+            metrics.body.lines().any(|line| line
+                .strip_prefix("ringcache_cluster_connections_rejected_total{reason=\"tls\"} ")
+                .and_then(|value| value.trim().parse::<u64>().ok())
+                .is_some_and(|count| count >= 1)),
+            "{}",
+            metrics.body
+        );
         // Plain connections get nothing from a TLS port.
         let plain = redis::Client::open(format!("redis://{}/", cluster.redis_address(0))).unwrap();
         let refused = tokio::time::timeout(

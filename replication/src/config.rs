@@ -62,6 +62,8 @@ pub struct ReplicationConfig {
     /// Authenticates every cluster-port connection, both ways, before any frame
     /// ([`crate::handshake`]); `None` accepts anyone who can connect (tests, trusted networks).
     pub cluster_secret: Option<crate::ClusterSecret>,
+    /// Mutual TLS on every cluster-port connection ([`crate::ClusterTls`]); `None`: plain TCP.
+    pub cluster_tls: Option<std::sync::Arc<dyn crate::ClusterTls>>,
 }
 
 /// The largest `max_command_len` allowed: one command plus its append request's framing must
@@ -91,6 +93,7 @@ impl ReplicationConfig {
             rpc_timeout: Duration::from_secs(2),
             max_command_len: DEFAULT_MAX_COMMAND_LEN,
             cluster_secret: None,
+            cluster_tls: None,
         }
     }
 }

@@ -21,8 +21,7 @@ use std::time::Duration;
 
 use ring::hmac;
 use ring::rand::{SecureRandom, SystemRandom};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// Opens every authenticated connection (protocol name and version).
 const MAGIC: &[u8; 8] = b"RCAUTH01";
@@ -94,13 +93,17 @@ pub enum Rejection {
     /// The peer closed the connection or went silent during the handshake.
     #[error("the peer did not finish the cluster handshake in time")]
     Incomplete,
+    /// Mutual TLS failed: no client certificate, or one the cluster's CA did not sign.
+    #[error("the peer's TLS handshake failed (no certificate, or not one the cluster's CA signed)")]
+    Tls,
 }
 
 impl Rejection {
-    pub const ALL: [Rejection; 3] = [
+    pub const ALL: [Rejection; 4] = [
         Rejection::NoHandshake,
         Rejection::WrongSecret,
         Rejection::Incomplete,
+        Rejection::Tls,
     ];
 
     /// Fixed metric label.
@@ -109,6 +112,7 @@ impl Rejection {
             Rejection::NoHandshake => "no_handshake",
             Rejection::WrongSecret => "wrong_secret",
             Rejection::Incomplete => "incomplete",
+            Rejection::Tls => "tls",
         }
     }
 }
@@ -116,7 +120,7 @@ impl Rejection {
 /// Connections refused by the listener, by reason.
 #[derive(Debug, Default)]
 pub struct RejectionCounters {
-    counts: [AtomicU64; 3],
+    counts: [AtomicU64; 4],
 }
 
 impl RejectionCounters {
@@ -139,7 +143,10 @@ fn nonce() -> std::io::Result<[u8; NONCE_LEN]> {
 }
 
 /// The dialer's side: proves knowledge of `secret` and checks the listener's proof.
-pub(crate) async fn dial(stream: &mut TcpStream, secret: &ClusterSecret) -> Result<(), String> {
+pub(crate) async fn dial<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    secret: &ClusterSecret,
+) -> Result<(), String> {
     let exchange = async {
         let dialer_nonce = nonce().map_err(|error| error.to_string())?;
         let mut hello = Vec::with_capacity(MAGIC.len() + NONCE_LEN);
@@ -179,8 +186,8 @@ pub(crate) async fn dial(stream: &mut TcpStream, secret: &ClusterSecret) -> Resu
 
 /// The listener's side: nothing but the hello and the proof is read before the peer has proved
 /// knowledge of `secret`.
-pub(crate) async fn accept(
-    stream: &mut TcpStream,
+pub(crate) async fn accept<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
     secret: &ClusterSecret,
 ) -> Result<(), Rejection> {
     let exchange = async {
@@ -226,7 +233,7 @@ pub(crate) async fn accept(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::net::TcpListener;
+    use tokio::net::{TcpListener, TcpStream};
 
     async fn pair(
         dialer_secret: Option<ClusterSecret>,

@@ -200,6 +200,7 @@ impl<S: StateMachine> ReplicationHost<S> {
                     .map(|local| local.ip())
                     .filter(|ip| !ip.is_unspecified()),
                 config.cluster_secret.clone(),
+                config.cluster_tls.clone(),
             )),
             config,
             raft_config: Arc::new(raft_config),
@@ -219,6 +220,7 @@ impl<S: StateMachine> ReplicationHost<S> {
             shutdown_receiver,
             Arc::clone(inner.transport.counters()),
             inner.config.cluster_secret.clone(),
+            inner.config.cluster_tls.clone(),
         ));
         tokio::spawn(heartbeats::send_heartbeats_together(Arc::downgrade(&inner)));
         Ok(ReplicationHost { inner })

@@ -25,12 +25,12 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::codec::{self, Frame, RemoteFailure, RequestBody, ResponseBody};
-use crate::handshake::{self, ClusterSecret, RejectionCounters};
+use crate::handshake::{self, ClusterSecret, Rejection, RejectionCounters};
 use crate::raft_types::{Snapshot, SnapshotMeta, Vote};
 use crate::storage::snapshot_sink::SnapshotSink;
 use crate::{GroupId, RaftNodeId};
@@ -133,6 +133,8 @@ pub(crate) struct Transport {
     counters: Arc<WireCounters>,
     /// Proves this host a member on every connection it makes (`None`: no handshake).
     secret: Option<ClusterSecret>,
+    /// Mutual TLS on every connection (`None`: plain TCP).
+    tls: Option<Arc<dyn crate::tls::ClusterTls>>,
 }
 
 impl Transport {
@@ -143,9 +145,11 @@ impl Transport {
         counters: Arc<WireCounters>,
         source: Option<std::net::IpAddr>,
         secret: Option<ClusterSecret>,
+        tls: Option<Arc<dyn crate::tls::ClusterTls>>,
     ) -> Self {
         Transport {
             secret,
+            tls,
             source,
             links: Mutex::new(HashMap::new()),
             next_request_id: AtomicU64::new(1),
@@ -203,6 +207,19 @@ impl Transport {
         }
     }
 
+    fn start_link<R, W>(&self, reader: R, writer: W) -> Link
+    where
+        R: AsyncRead + Unpin + Send + 'static,
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
+        start_link(
+            reader,
+            writer,
+            self.shutdown.clone(),
+            Arc::clone(&self.counters),
+        )
+    }
+
     /// The live connection to `address`, connecting if needed.
     async fn link(&self, address: &str) -> Result<(mpsc::Sender<Outgoing>, PendingMap), CallError> {
         if *self.shutdown.borrow() {
@@ -220,22 +237,42 @@ impl Transport {
         // Connecting and proving membership share one deadline, so a peer that accepts but
         // never answers the handshake holds this slot no longer than an unreachable one.
         let connect = async {
-            let mut stream = connect_from(self.source, &dial).await.map_err(|error| {
+            let stream = connect_from(self.source, &dial).await.map_err(|error| {
                 CallError::Unreachable(format!("connect to {address}: {error}"))
             })?;
             let _ = stream.set_nodelay(true);
-            if let Some(secret) = &self.secret
-                && let Err(error) = handshake::dial(&mut stream, secret).await
-            {
+            let refused = |error: String| {
                 tracing::warn!(peer = address, %error, "cluster handshake failed");
-                return Err(CallError::Unreachable(format!("{address}: {error}")));
+                CallError::Unreachable(format!("{address}: {error}"))
+            };
+            match &self.tls {
+                None => {
+                    let mut stream = stream;
+                    if let Some(secret) = &self.secret {
+                        handshake::dial(&mut stream, secret)
+                            .await
+                            .map_err(refused)?;
+                    }
+                    let (reader, writer) = stream.into_split();
+                    Ok::<Link, CallError>(self.start_link(reader, writer))
+                }
+                Some(tls) => {
+                    let mut stream = crate::tls::dial(tls.as_ref(), &dial, stream)
+                        .await
+                        .map_err(|error| refused(format!("TLS: {error}")))?;
+                    if let Some(secret) = &self.secret {
+                        handshake::dial(&mut stream, secret)
+                            .await
+                            .map_err(refused)?;
+                    }
+                    let (reader, writer) = tokio::io::split(stream);
+                    Ok(self.start_link(reader, writer))
+                }
             }
-            Ok(stream)
         };
-        let stream = tokio::time::timeout(self.rpc_timeout, connect)
+        let link = tokio::time::timeout(self.rpc_timeout, connect)
             .await
             .map_err(|_| CallError::Unreachable(format!("connect to {address} timed out")))??;
-        let link = start_link(stream, self.shutdown.clone(), Arc::clone(&self.counters));
         let handles = (link.queue.clone(), Arc::clone(&link.pending));
         *slot = Some(link);
         Ok(handles)
@@ -286,13 +323,17 @@ pub fn cluster_port_address(address: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Starts the writer and reader tasks of a client connection.
-fn start_link(
-    stream: TcpStream,
+/// Starts the writer and reader tasks of a client connection (plain TCP halves, or TLS).
+fn start_link<R, W>(
+    reader: R,
+    writer: W,
     mut shutdown: watch::Receiver<bool>,
     counters: Arc<WireCounters>,
-) -> Link {
-    let (reader, writer) = stream.into_split();
+) -> Link
+where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     let (queue, receiver) = mpsc::channel(QUEUE_DEPTH);
     let pending: PendingMap = Arc::default();
     let alive = Arc::new(AtomicBool::new(true));
@@ -340,8 +381,8 @@ fn start_link(
 /// A batched frame first yields once: a frame wakes this task, and Tokio runs the woken task
 /// right after the waker, so without the yield the heartbeats that many group tasks queue in
 /// one scheduler turn would each get a write of their own.
-async fn write_loop(
-    writer: tokio::net::tcp::OwnedWriteHalf,
+async fn write_loop<W: AsyncWrite + Unpin>(
+    writer: W,
     mut queue: mpsc::Receiver<Outgoing>,
     alive: Arc<AtomicBool>,
     counters: Arc<WireCounters>,
@@ -375,6 +416,7 @@ pub(crate) fn serve(
     mut shutdown: watch::Receiver<bool>,
     counters: Arc<WireCounters>,
     secret: Option<ClusterSecret>,
+    tls: Option<Arc<dyn crate::tls::ClusterTls>>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
@@ -389,15 +431,33 @@ pub(crate) fn serve(
                     let shutdown = shutdown.clone();
                     let counters = Arc::clone(&counters);
                     let secret = secret.clone();
+                    let tls = tls.clone();
                     tokio::spawn(async move {
+                        let refuse = |rejection: Rejection| {
+                            counters.rejected.count(rejection);
+                            tracing::warn!(%peer, reason = rejection.label(), "refused a cluster connection: {rejection}");
+                        };
+                        let Some(tls) = tls else {
+                            if let Some(secret) = &secret
+                                && let Err(rejection) = handshake::accept(&mut stream, secret).await
+                            {
+                                return refuse(rejection);
+                            }
+                            let (reader, writer) = stream.into_split();
+                            return serve_connection(reader, writer, handler, shutdown, counters)
+                                .await;
+                        };
+                        let mut stream = match crate::tls::accept(tls.as_ref(), stream).await {
+                            Ok(stream) => stream,
+                            Err(rejection) => return refuse(rejection),
+                        };
                         if let Some(secret) = &secret
                             && let Err(rejection) = handshake::accept(&mut stream, secret).await
                         {
-                            counters.rejected.count(rejection);
-                            tracing::warn!(%peer, reason = rejection.label(), "refused a cluster connection: {rejection}");
-                            return;
+                            return refuse(rejection);
                         }
-                        serve_connection(stream, handler, shutdown, counters).await;
+                        let (reader, writer) = tokio::io::split(stream);
+                        serve_connection(reader, writer, handler, shutdown, counters).await;
                     });
                 }
                 Err(error) => {
@@ -416,13 +476,16 @@ struct PartialSnapshot {
     sink: SnapshotSink,
 }
 
-async fn serve_connection(
-    stream: TcpStream,
+async fn serve_connection<R, W>(
+    reader: R,
+    writer: W,
     handler: Weak<dyn RequestHandler>,
     mut shutdown: watch::Receiver<bool>,
     counters: Arc<WireCounters>,
-) {
-    let (reader, writer) = stream.into_split();
+) where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
     let (queue, receiver) = mpsc::channel(QUEUE_DEPTH);
     tokio::spawn(write_loop(
         writer,

@@ -75,6 +75,8 @@ pub struct ClusterOptions {
     pub read_policy: ReadPolicy,
     /// Authenticates the cluster port ([`ringcache_replication::handshake`]).
     pub cluster_secret: Option<ringcache_replication::ClusterSecret>,
+    /// Mutual TLS on the cluster port, with the Redis port's certificate.
+    pub cluster_tls: Option<std::sync::Arc<dyn ringcache_replication::ClusterTls>>,
 }
 
 /// Why cluster mode could not start or change.
@@ -224,6 +226,7 @@ impl Cluster {
         config.read_policy = options.read_policy;
         config.max_command_len = options.max_write_size;
         config.cluster_secret = options.cluster_secret.clone();
+        config.cluster_tls = options.cluster_tls.clone();
         let partitions: Arc<OnceLock<PartitionCount>> = Arc::new(OnceLock::new());
         let machine_partitions = partitions.clone();
         let weak_shared = Arc::downgrade(shared);
