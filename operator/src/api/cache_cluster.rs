@@ -152,6 +152,9 @@ pub struct CacheClusterSpec {
     /// Password authentication for clients. Off when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthSpec>,
+    /// TLS on the Redis port and mutual TLS between the members. Off when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<super::TlsSpec>,
     /// Scheduling and metadata of the pods.
     #[serde(default)]
     pub pod: PodSpecOptions,

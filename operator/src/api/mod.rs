@@ -15,6 +15,7 @@ pub mod rebalance;
 pub mod repair;
 pub mod service;
 pub mod status;
+pub mod tls;
 
 pub use auth::AuthSpec;
 pub use cache_cluster::{API_GROUP, API_VERSION, CacheCluster, CacheClusterSpec, crd, crd_yaml};
@@ -31,3 +32,4 @@ pub use status::{
     CacheClusterStatus, ClusterPhase, ConditionType, MemberStatus, MoveStatus, RebalancePhase,
     RebalanceStatus, SpreadStatus,
 };
+pub use tls::TlsSpec;

@@ -42,6 +42,8 @@ pub const AUTH_DIR: &str = "/etc/ringcache/auth";
 /// Where the cluster's own Secret (`<name>-cluster-secret`) is mounted; the node reads
 /// [`CLUSTER_SECRET_KEY`] there (`--cluster-secret-file`).
 pub const CLUSTER_SECRET_DIR: &str = "/etc/ringcache/cluster";
+/// Where the `spec.tls` Secret is mounted (its keys `tls.crt`, `tls.key`, `ca.crt` as files).
+pub const TLS_DIR: &str = "/etc/ringcache/tls";
 /// Key of the cluster secret in the Secret, and its file name in [`CLUSTER_SECRET_DIR`].
 pub const CLUSTER_SECRET_KEY: &str = "secret";
 /// File name of the ring description inside the ConfigMap.

@@ -5,7 +5,7 @@
 use super::{
     ADMIN_PORT, AUTH_DIR, CLUSTER_PORT, CLUSTER_SECRET_DIR, CLUSTER_SECRET_KEY, CONFIG_DIR,
     DATA_DIR, DesiredCluster, LIVENESS_PATH, NODE_USER_ID, PRE_STOP_PATH, READINESS_PATH,
-    RESP_PORT, RING_FILE,
+    RESP_PORT, RING_FILE, TLS_DIR,
 };
 use crate::build::identity::{LABEL_INSTANCE, LABEL_NAME};
 use k8s_openapi::api::apps::v1::{
@@ -31,6 +31,8 @@ pub const CONTAINER_NAME: &str = "node";
 pub const DATA_VOLUME: &str = "data";
 /// Name of the volume of the cluster's Secret.
 pub const CLUSTER_SECRET_VOLUME: &str = "cluster-secret";
+/// Name of the volume of the `spec.tls` Secret.
+pub const TLS_VOLUME: &str = "tls";
 
 /// The StatefulSet with `desired.statefulset_replicas` pods.
 pub fn build_statefulset(desired: &DesiredCluster) -> StatefulSet {
@@ -195,6 +197,15 @@ pub fn node_args(desired: &DesiredCluster) -> Vec<String> {
     if spec.persistence.fsync {
         args.push("--fsync".to_owned());
     }
+    if spec.tls.is_some() {
+        // ca.crt is optional in a kubernetes.io/tls Secret; the node treats a missing file as
+        // "no CA" and trusts the certificate's own chain.
+        args.extend([
+            format!("--tls-cert-file={TLS_DIR}/tls.crt"),
+            format!("--tls-key-file={TLS_DIR}/tls.key"),
+            format!("--tls-ca-file={TLS_DIR}/ca.crt"),
+        ]);
+    }
     args
 }
 
@@ -266,6 +277,14 @@ fn node_container(desired: &DesiredCluster) -> Container {
         mounts.push(VolumeMount {
             name: "auth".to_owned(),
             mount_path: AUTH_DIR.to_owned(),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        });
+    }
+    if spec.tls.is_some() {
+        mounts.push(VolumeMount {
+            name: TLS_VOLUME.to_owned(),
+            mount_path: TLS_DIR.to_owned(),
             read_only: Some(true),
             ..VolumeMount::default()
         });
@@ -393,6 +412,20 @@ fn volumes(desired: &DesiredCluster) -> Vec<Volume> {
             ..Volume::default()
         });
     }
+    if let Some(tls) = &spec.tls {
+        volumes.push(Volume {
+            name: TLS_VOLUME.to_owned(),
+            // Every key, so that ca.crt appears when the Secret has one (items would make a
+            // missing key an error); a projected update replaces the files in place, which the
+            // node notices within seconds.
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(tls.secret_name.clone()),
+                default_mode: Some(0o440),
+                ..SecretVolumeSource::default()
+            }),
+            ..Volume::default()
+        });
+    }
     volumes
 }
 
@@ -508,6 +541,53 @@ mod tests {
             pod_spec(&statefulset).termination_grace_period_seconds,
             Some(60)
         );
+    }
+
+    #[test]
+    fn tls_mounts_the_secret_and_turns_tls_on() {
+        let plain = build_statefulset(&desired(cluster(3)));
+        assert!(
+            !container(&plain)
+                .args
+                .as_deref()
+                .unwrap()
+                .iter()
+                .any(|arg| arg.starts_with("--tls"))
+        );
+        let mut cluster = cluster(3);
+        cluster.spec.tls = Some(crate::api::TlsSpec {
+            secret_name: "demo-tls".to_owned(),
+        });
+        let statefulset = build_statefulset(&desired(cluster));
+        let args = container(&statefulset).args.as_deref().unwrap();
+        for flag in [
+            "--tls-cert-file=/etc/ringcache/tls/tls.crt",
+            "--tls-key-file=/etc/ringcache/tls/tls.key",
+            "--tls-ca-file=/etc/ringcache/tls/ca.crt",
+        ] {
+            assert!(args.iter().any(|arg| arg == flag), "{flag} in {args:?}");
+        }
+        let mount = container(&statefulset)
+            .volume_mounts
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|mount| mount.name == "tls")
+            .expect("the TLS mount");
+        assert_eq!(mount.mount_path, "/etc/ringcache/tls");
+        assert_eq!(mount.read_only, Some(true));
+        let volume = pod_spec(&statefulset)
+            .volumes
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|volume| volume.name == "tls")
+            .expect("the TLS volume");
+        let secret = volume.secret.as_ref().unwrap();
+        assert_eq!(secret.secret_name.as_deref(), Some("demo-tls"));
+        // Every key (ca.crt is optional), readable by the node's group.
+        assert!(secret.items.is_none());
+        assert_eq!(secret.default_mode, Some(0o440));
     }
 
     #[test]
