@@ -29,7 +29,7 @@ scripts/fuzz.sh --time 10
 echo "== end-to-end suite against the real control plane (kube-apiserver, kube-controller-manager, etcd)"
 # The stand-in's API tests that describe real behaviour (those started with start_either) run against
 # kube-apiserver too; the others run against the stand-in again, which takes seconds.
-e2e_tests=(--test local_cluster --test 'apiserver_*')
+e2e_tests=(--test local_cluster --test local_tls --test 'apiserver_*')
 for file in e2e/tests/rebalance*.rs; do
   [ -e "$file" ] && e2e_tests+=(--test "$(basename "$file" .rs)")
 done
