@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::tls::AdminTls;
 use crate::types::*;
 
 /// Largest answer read (a status of 16384 partitions fits comfortably).
@@ -77,6 +78,8 @@ pub struct AdminClient {
     /// The cluster secret, sent as `Authorization: Bearer …` (every route but the probes and
     /// `/metrics` needs it when the member has one).
     credential: Option<String>,
+    /// TLS to the admin port, when the member serves it so.
+    tls: Option<AdminTls>,
 }
 
 // The secret never appears in logs or error messages.
@@ -90,6 +93,7 @@ impl std::fmt::Debug for AdminClient {
                 "credential",
                 &self.credential.as_ref().map(|_| "<redacted>"),
             )
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -102,7 +106,14 @@ impl AdminClient {
             address: address.into(),
             timeout: Duration::from_secs(60),
             credential: None,
+            tls: None,
         }
+    }
+
+    /// Speaks TLS to the admin port (`None`: plain HTTP).
+    pub fn with_tls(mut self, tls: Option<AdminTls>) -> Self {
+        self.tls = tls;
+        self
     }
 
     /// Sends `credential` (the cluster secret) with every call; `None` sends none.
@@ -129,6 +140,26 @@ impl AdminClient {
     pub async fn ready(&self) -> Result<bool, AdminClientError> {
         let (status, _) = self.exchange("GET", "/readyz", None).await?;
         Ok(status == 200)
+    }
+
+    /// `GET path` as is: the status and the body (the kubelet's view of a probe or hook).
+    pub async fn get(&self, path: &str) -> Result<(u16, Vec<u8>), AdminClientError> {
+        self.exchange("GET", path, None).await
+    }
+
+    /// `GET /metrics`: the Prometheus text.
+    pub async fn metrics(&self) -> Result<String, AdminClientError> {
+        let (status, body) = self.exchange("GET", "/metrics", None).await?;
+        if status == 200 {
+            Ok(String::from_utf8_lossy(&body).into_owned())
+        } else {
+            Err(AdminClientError::Malformed {
+                method: "GET",
+                path: "/metrics".to_owned(),
+                address: self.address.clone(),
+                detail: format!("HTTP {status}"),
+            })
+        }
     }
 
     /// `POST /v1/cluster/form`.
@@ -275,7 +306,7 @@ impl AdminClient {
         body: Option<&[u8]>,
     ) -> Result<(u16, Vec<u8>), AdminClientError> {
         let attempt = async {
-            let mut stream = TcpStream::connect(&self.address).await.map_err(|source| {
+            let tcp = TcpStream::connect(&self.address).await.map_err(|source| {
                 AdminClientError::Connect {
                     address: self.address.clone(),
                     source,
@@ -287,10 +318,51 @@ impl AdminClient {
                 address: self.address.clone(),
                 source,
             };
+            let malformed = |detail: String| AdminClientError::Malformed {
+                method,
+                path: path.to_owned(),
+                address: self.address.clone(),
+                detail,
+            };
+            // The session's binding, when the credential is bound to it.
+            let mut binding = None;
+            let mut stream: Box<dyn AdminStream> = match &self.tls {
+                None => Box::new(tcp),
+                Some(mode) => {
+                    let config = match mode {
+                        AdminTls::Verified(config) => config.clone(),
+                        AdminTls::SecretBound => crate::tls::secret_bound_config(),
+                    };
+                    let tls = tokio_rustls::TlsConnector::from(config)
+                        .connect(crate::tls::server_name(&self.address), tcp)
+                        .await
+                        .map_err(|source| AdminClientError::Connect {
+                            address: self.address.clone(),
+                            source,
+                        })?;
+                    if matches!(mode, AdminTls::SecretBound) {
+                        let exported = tls
+                            .get_ref()
+                            .1
+                            .export_keying_material(
+                                [0u8; crate::credential::BINDING_LEN],
+                                crate::credential::EXPORTER_LABEL,
+                                None,
+                            )
+                            .map_err(|error| malformed(format!("TLS exporter: {error}")))?;
+                        binding = Some(exported);
+                    }
+                    Box::new(tls)
+                }
+            };
             let body = body.unwrap_or_default();
-            let authorization = match &self.credential {
-                Some(secret) => format!("Authorization: Bearer {secret}\r\n"),
-                None => String::new(),
+            let authorization = match (&self.credential, &binding) {
+                (Some(secret), Some(binding)) => format!(
+                    "Authorization: Bearer {}\r\n",
+                    crate::credential::bound_token(secret.as_bytes(), binding)
+                ),
+                (Some(secret), None) => format!("Authorization: Bearer {secret}\r\n"),
+                (None, _) => String::new(),
             };
             let head = format!(
                 "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n\
@@ -307,12 +379,26 @@ impl AdminClient {
                 .read_to_end(&mut answer)
                 .await
                 .map_err(io)?;
-            parse_response(&answer).map_err(|detail| AdminClientError::Malformed {
-                method,
-                path: path.to_owned(),
-                address: self.address.clone(),
-                detail,
-            })
+            // On a secret-bound session the member must prove it knows the secret, or the
+            // answer may come from an interceptor.
+            if let (Some(secret), Some(binding)) = (&self.credential, &binding) {
+                let proof = header_value(&answer, crate::credential::PROOF_HEADER);
+                let proven = proof.is_some_and(|proof| {
+                    crate::credential::server_proof_matches(
+                        secret.as_bytes(),
+                        binding,
+                        proof.as_bytes(),
+                    )
+                });
+                if !proven {
+                    return Err(malformed(
+                        "the answer does not prove the cluster secret on this TLS session (not a \
+                         member of this cluster, or something in between)"
+                            .to_owned(),
+                    ));
+                }
+            }
+            parse_response(&answer).map_err(malformed)
         };
         tokio::time::timeout(self.timeout, attempt)
             .await
@@ -323,6 +409,22 @@ impl AdminClient {
                 timeout: self.timeout,
             })?
     }
+}
+
+/// A connection to the admin port: TCP or TLS.
+trait AdminStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> AdminStream for S {}
+
+/// The value of header `name` (case-insensitive) in an HTTP/1.1 answer.
+fn header_value(answer: &[u8], name: &str) -> Option<String> {
+    let split = answer.windows(4).position(|window| window == b"\r\n\r\n")?;
+    let head = std::str::from_utf8(&answer[..split]).ok()?;
+    head.split("\r\n").skip(1).find_map(|line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| value.trim().to_owned())
+    })
 }
 
 /// Splits an HTTP/1.1 answer read to EOF into status and body (plain or chunked).

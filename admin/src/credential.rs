@@ -87,3 +87,78 @@ mod tests {
         assert!(!secrets_match(b"0123456789abcdef", b""));
     }
 }
+
+/// Prefix of a credential bound to one TLS session (see [`bound_token`]).
+pub const BOUND_TOKEN_PREFIX: &str = "rcb1.";
+/// Response header in which a member proves, on a TLS session, that it knows the cluster secret.
+pub const PROOF_HEADER: &str = "ringcache-proof";
+/// The TLS exporter label (RFC 5705) both sides derive the session's binding with.
+pub const EXPORTER_LABEL: &[u8] = b"EXPORTER-ringcache-admin-v1";
+/// Length of the binding exported from a TLS session.
+pub const BINDING_LEN: usize = 32;
+
+fn tag(secret: &[u8], role: &[u8], binding: &[u8]) -> String {
+    let key = hmac::Key::new(hmac::HMAC_SHA256, secret);
+    let mut context = hmac::Context::with_key(&key);
+    context.update(role);
+    context.update(binding);
+    hex(context.sign().as_ref())
+}
+
+/// A credential for one TLS session: `rcb1.` and an HMAC of the session's exported `binding`
+/// under the cluster secret. A caller that cannot verify the member's certificate (the operator
+/// holds no CA) sends this instead of the secret: a man in the middle sees a value that is
+/// useless on any other session and learns nothing about the secret.
+pub fn bound_token(secret: &[u8], binding: &[u8]) -> String {
+    format!(
+        "{BOUND_TOKEN_PREFIX}{}",
+        tag(secret, b"ringcache admin caller", binding)
+    )
+}
+
+/// Whether `token` is [`bound_token`] for this `secret` and session.
+pub fn bound_token_matches(secret: &[u8], binding: &[u8], token: &[u8]) -> bool {
+    secrets_match(bound_token(secret, binding).as_bytes(), token)
+}
+
+/// The member's answer to a bound credential: proves to the caller that the other end of this
+/// TLS session knows the cluster secret (so it is a member, not an interceptor).
+pub fn server_proof(secret: &[u8], binding: &[u8]) -> String {
+    tag(secret, b"ringcache admin member", binding)
+}
+
+/// Whether `proof` is [`server_proof`] for this `secret` and session.
+pub fn server_proof_matches(secret: &[u8], binding: &[u8], proof: &[u8]) -> bool {
+    secrets_match(server_proof(secret, binding).as_bytes(), proof)
+}
+
+#[cfg(test)]
+mod binding_tests {
+    use super::*;
+
+    #[test]
+    fn bound_credentials_are_per_session_and_per_role() {
+        let secret = b"0123456789abcdef0123456789abcdef";
+        let session = [7u8; BINDING_LEN];
+        let other = [8u8; BINDING_LEN];
+        let token = bound_token(secret, &session);
+        assert!(token.starts_with(BOUND_TOKEN_PREFIX));
+        assert!(bound_token_matches(secret, &session, token.as_bytes()));
+        assert!(!bound_token_matches(secret, &other, token.as_bytes()));
+        assert!(!bound_token_matches(
+            b"another secret of enough length!",
+            &session,
+            token.as_bytes()
+        ));
+        let proof = server_proof(secret, &session);
+        assert!(server_proof_matches(secret, &session, proof.as_bytes()));
+        // A caller's token is not a member's proof (a reflected token proves nothing).
+        let reflected = token.trim_start_matches(BOUND_TOKEN_PREFIX);
+        assert!(!server_proof_matches(
+            secret,
+            &session,
+            reflected.as_bytes()
+        ));
+        assert!(!token.contains(&hex(secret)));
+    }
+}

@@ -22,10 +22,12 @@
 
 mod client;
 pub mod credential;
+mod tls;
 mod types;
 
 pub use client::{AdminClient, AdminClientError};
 pub use credential::{MIN_SECRET_LEN, derive_cluster_secret, secrets_match};
+pub use tls::AdminTls;
 pub use types::*;
 
 /// Default port of the admin API.

@@ -126,16 +126,28 @@ impl Security {
         self.secret.as_deref()
     }
 
-    /// Checks an admin request's `Authorization` header value; counts a refusal.
-    pub fn check_admin(&self, authorization: Option<&[u8]>) -> Result<(), AdminRefusal> {
+    /// Checks an admin request's `Authorization` header value: the secret itself, or on a TLS
+    /// session (`binding` exported from it) the secret bound to that session
+    /// ([`ringcache_admin::credential::bound_token`]); counts a refusal.
+    pub fn check_admin(
+        &self,
+        authorization: Option<&[u8]>,
+        binding: Option<&[u8]>,
+    ) -> Result<(), AdminRefusal> {
         let Some(secret) = &self.secret else {
             return Ok(());
+        };
+        let bound = |token: &[u8]| {
+            binding.is_some_and(|binding| {
+                ringcache_admin::credential::bound_token_matches(secret, binding, token)
+            })
         };
         let result = match authorization {
             None => Err(AdminRefusal::Missing),
             Some(value) => match bearer_token(value) {
                 None => Err(AdminRefusal::Malformed),
                 Some(token) if ringcache_admin::secrets_match(secret, token) => Ok(()),
+                Some(token) if bound(token) => Ok(()),
                 Some(_) => Err(AdminRefusal::WrongSecret),
             },
         };
@@ -218,23 +230,23 @@ mod tests {
     #[test]
     fn admin_checks_count_by_reason() {
         let security = Security::new(Some(SECRET.to_vec()));
-        assert_eq!(security.check_admin(None), Err(AdminRefusal::Missing));
+        assert_eq!(security.check_admin(None, None), Err(AdminRefusal::Missing));
         assert_eq!(
-            security.check_admin(Some(b"Basic abc")),
+            security.check_admin(Some(b"Basic abc"), None),
             Err(AdminRefusal::Malformed)
         );
         assert_eq!(
-            security.check_admin(Some(b"Bearer ")),
+            security.check_admin(Some(b"Bearer "), None),
             Err(AdminRefusal::Malformed)
         );
         assert_eq!(
-            security.check_admin(Some(b"Bearer 0123456789abcdef0123456789abcdeX")),
+            security.check_admin(Some(b"Bearer 0123456789abcdef0123456789abcdeX"), None),
             Err(AdminRefusal::WrongSecret)
         );
         let good = [b"Bearer ".as_slice(), SECRET].concat();
-        assert_eq!(security.check_admin(Some(&good)), Ok(()));
+        assert_eq!(security.check_admin(Some(&good), None), Ok(()));
         let lower = [b"bearer ".as_slice(), SECRET].concat();
-        assert_eq!(security.check_admin(Some(&lower)), Ok(()));
+        assert_eq!(security.check_admin(Some(&lower), None), Ok(()));
         for refusal in AdminRefusal::ALL {
             assert_eq!(
                 security.admin_refused(refusal),
@@ -248,9 +260,32 @@ mod tests {
     }
 
     #[test]
+    fn a_credential_bound_to_a_tls_session_counts_only_there() {
+        let security = Security::new(Some(SECRET.to_vec()));
+        let session = [3u8; ringcache_admin::credential::BINDING_LEN];
+        let other = [4u8; ringcache_admin::credential::BINDING_LEN];
+        let token = format!(
+            "Bearer {}",
+            ringcache_admin::credential::bound_token(SECRET, &session)
+        );
+        assert_eq!(
+            security.check_admin(Some(token.as_bytes()), Some(&session)),
+            Ok(())
+        );
+        assert_eq!(
+            security.check_admin(Some(token.as_bytes()), Some(&other)),
+            Err(AdminRefusal::WrongSecret)
+        );
+        assert_eq!(
+            security.check_admin(Some(token.as_bytes()), None),
+            Err(AdminRefusal::WrongSecret)
+        );
+    }
+
+    #[test]
     fn without_a_secret_the_admin_api_is_open() {
         let security = Security::new(None);
-        assert_eq!(security.check_admin(None), Ok(()));
+        assert_eq!(security.check_admin(None, None), Ok(()));
         assert!(!security.is_member_secret(b""));
     }
 

@@ -291,6 +291,12 @@ impl Tls {
         connector.connect(name, stream).await
     }
 
+    /// TLS for calling another member's admin port: its certificate verified like a forwarding
+    /// connection's.
+    pub fn admin_client(&self) -> ringcache_admin::AdminTls {
+        ringcache_admin::AdminTls::Verified(self.configs.read().forward.config().clone())
+    }
+
     /// Reads the files again; installs them when they changed. `Ok(true)`: a new certificate.
     pub fn reload(&self) -> Result<bool, TlsError> {
         let material = load(&self.files)?;

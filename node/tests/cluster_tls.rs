@@ -102,15 +102,65 @@ async fn clients_read_and_write_every_partition_over_tls() {
             answer.len() < 64,
             "the cluster port answered a plain connection: {answer:?}"
         );
-        let metrics = http(&cluster.members[0].admin_address(), "GET", "/metrics", b"").await;
+        let metrics = cluster.admin(0).metrics().await.expect("/metrics over TLS");
         assert!(
-            metrics.body.lines().any(|line| line
+            metrics.lines().any(|line| line
                 .strip_prefix("ringcache_cluster_connections_rejected_total{reason=\"tls\"} ")
                 .and_then(|value| value.trim().parse::<u64>().ok())
                 .is_some_and(|count| count >= 1)),
-            "{}",
-            metrics.body
+            "{metrics}"
         );
+        // The admin port speaks TLS too: a plain HTTP call gets no answer; a caller with another
+        // secret is refused on the TLS session; a member's way (the CA verifies the
+        // certificate, the secret as is) works like the operator's (the secret bound to the
+        // session, which the harness's admin client uses).
+        let admin_address = cluster.members[0].admin_address();
+        let plain = http_raw(
+            &admin_address,
+            b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert!(
+            parse_http(&plain).is_none(),
+            "plain HTTP answered: {plain:?}"
+        );
+        let stranger = ringcache_admin::AdminClient::new(admin_address.clone())
+            .with_credential(Some("a-secret-of-another-cluster-0123456789".to_owned()))
+            .with_tls(Some(ringcache_admin::AdminTls::SecretBound));
+        // Each side finds the other's proof wrong: the member answers 401, and the stranger
+        // does not trust the answer (it proves another secret).
+        let refused = stranger
+            .status()
+            .await
+            .expect_err("another secret is refused");
+        assert!(refused.to_string().contains("does not prove"), "{refused}");
+        let metrics = cluster.admin(0).metrics().await.expect("/metrics over TLS");
+        assert!(
+            metrics.lines().any(|line| line
+                == "ringcache_admin_requests_unauthorized_total{reason=\"wrong_secret\"} 1"),
+            "{metrics}"
+        );
+        let mut roots = rustls::RootCertStore::empty();
+        let ca_pem = std::fs::read(cluster.tls_files().ca).unwrap();
+        use rustls::pki_types::pem::PemObject;
+        for certificate in rustls::pki_types::CertificateDer::pem_slice_iter(&ca_pem) {
+            roots.add(certificate.unwrap()).unwrap();
+        }
+        let verified = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let member_way = ringcache_admin::AdminClient::new(admin_address)
+            .with_credential(Some(CLUSTER_SECRET.to_owned()))
+            .with_tls(Some(ringcache_admin::AdminTls::Verified(
+                std::sync::Arc::new(verified),
+            )));
+        let status = member_way.status().await.expect("the CA-verified call");
+        assert_eq!(status.member.ordinal, 0);
+
         // Plain connections get nothing from a TLS port.
         let plain = redis::Client::open(format!("redis://{}/", cluster.redis_address(0))).unwrap();
         let refused = tokio::time::timeout(

@@ -106,8 +106,18 @@ pub(super) async fn run_pod(
     }
     let admin_port = admin_port(pod);
     let timing = probe::probe_timing(pod);
+    // HTTPS probes (spec.tls) are not verified, as by the kubelet.
+    let https = pod
+        .spec
+        .as_ref()
+        .and_then(|spec| spec.containers.first())
+        .and_then(|container| container.readiness_probe.as_ref())
+        .and_then(|probe| probe.http_get.as_ref())
+        .and_then(|get| get.scheme.as_deref())
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("HTTPS"));
     let answered_ready = ringcache_admin::AdminClient::new(format!("{ip}:{admin_port}"))
         .with_timeout(timing.timeout)
+        .with_tls(https.then_some(ringcache_admin::AdminTls::SecretBound))
         .ready()
         .await
         .unwrap_or(false);

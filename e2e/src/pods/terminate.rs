@@ -29,13 +29,15 @@ pub struct PreStopHook {
     /// `host:port`.
     pub authority: String,
     pub path: String,
+    /// `scheme: HTTPS` (the certificate is not verified, as by the kubelet).
+    pub https: bool,
 }
 
 /// How a pod's process is to be stopped (from the pod it was started for).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StopPlan {
     pub pre_stop: Option<PreStopHook>,
-    /// A hook the runner cannot run (`exec`, `sleep`, HTTPS): named, and skipped.
+    /// A hook the runner cannot run (`exec`, `sleep`, a scheme other than HTTP or HTTPS): named, and skipped.
     pub unsupported_hook: Option<String>,
     pub grace: Duration,
 }
@@ -80,14 +82,15 @@ pub fn stop_plan(pod: &Pod, ip: &str) -> StopPlan {
         });
         return plan;
     };
-    if get
-        .scheme
-        .as_deref()
-        .is_some_and(|scheme| !scheme.eq_ignore_ascii_case("HTTP"))
-    {
-        plan.unsupported_hook = Some(format!("httpGet with scheme {:?}", get.scheme));
-        return plan;
-    }
+    let https = match get.scheme.as_deref() {
+        None => false,
+        Some(scheme) if scheme.eq_ignore_ascii_case("HTTP") => false,
+        Some(scheme) if scheme.eq_ignore_ascii_case("HTTPS") => true,
+        Some(other) => {
+            plan.unsupported_hook = Some(format!("httpGet with scheme {other:?}"));
+            return plan;
+        }
+    };
     let port = match &get.port {
         IntOrString::Int(port) => Some(*port),
         IntOrString::String(name) => container
@@ -109,6 +112,7 @@ pub fn stop_plan(pod: &Pod, ip: &str) -> StopPlan {
         } else {
             format!("/{path}")
         },
+        https,
     });
     plan
 }
@@ -208,8 +212,17 @@ pub async fn stop_with(process: NodeProcess, plan: &StopPlan, reason: StopReason
     termination
 }
 
-/// `GET http://authority/path` (HTTP/1.1, one request): the status and body.
+/// `GET http(s)://authority/path` (HTTP/1.1, one request): the status and body. HTTPS goes
+/// through the admin client without verifying the certificate, as the kubelet does.
 async fn http_get(hook: &PreStopHook) -> Result<(u16, String), String> {
+    if hook.https {
+        return ringcache_admin::AdminClient::new(hook.authority.clone())
+            .with_tls(Some(ringcache_admin::AdminTls::SecretBound))
+            .get(&hook.path)
+            .await
+            .map(|(status, body)| (status, String::from_utf8_lossy(&body).into_owned()))
+            .map_err(|error| error.to_string());
+    }
     let mut stream = tokio::net::TcpStream::connect(&hook.authority)
         .await
         .map_err(|error| format!("connect {}: {error}", hook.authority))?;
@@ -293,6 +306,7 @@ mod tests {
             Some(PreStopHook {
                 authority: "127.9.1.3:9090".to_owned(),
                 path: "/v1/lifecycle/pre-stop".to_owned(),
+                https: false,
             })
         );
         assert_eq!(plan.grace, Duration::from_secs(60));

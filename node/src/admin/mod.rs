@@ -8,6 +8,7 @@
 //! ```
 
 pub mod metrics;
+pub mod tls_listener;
 
 use std::sync::Arc;
 
@@ -27,6 +28,7 @@ use tokio::net::TcpListener;
 
 use crate::cluster::AdminFailure;
 use crate::shared::Shared;
+use tls_listener::{AdminPeer, TlsListener};
 
 /// Serves the admin API on `listener` until `shutdown` completes.
 pub async fn serve(
@@ -34,9 +36,21 @@ pub async fn serve(
     shared: Arc<Shared>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(shared))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let app = router(shared.clone()).into_make_service_with_connect_info::<AdminPeer>();
+    match shared.tls.clone() {
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        // The same certificate as the Redis port; callers authenticate with the cluster secret
+        // (bound to the session when they cannot verify the certificate).
+        Some(tls) => {
+            axum::serve(TlsListener::start(listener, tls)?, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    }
 }
 
 /// The routes (public for tests).
@@ -73,7 +87,36 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/lifecycle/pre-stop", get(pre_stop))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            shared.clone(),
+            prove_membership,
+        ))
         .with_state(shared)
+}
+
+/// On a TLS session, every answer carries the member's proof that it knows the cluster secret
+/// ([`ringcache_admin::credential::server_proof`] of the session's binding), so a caller that
+/// could not verify the certificate (the operator) knows it talks to a member. The proof is
+/// useless on any other session.
+async fn prove_membership(
+    State(shared): State<Arc<Shared>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let binding = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<AdminPeer>>()
+        .and_then(|info| info.0.binding);
+    let mut response = next.run(request).await;
+    if let (Some(binding), Some(secret)) = (binding, shared.security.secret()) {
+        let proof = ringcache_admin::credential::server_proof(secret, &binding);
+        if let Ok(value) = header::HeaderValue::from_str(&proof) {
+            response
+                .headers_mut()
+                .insert(ringcache_admin::credential::PROOF_HEADER, value);
+        }
+    }
+    response
 }
 
 /// Lets a request through when it carries the cluster secret; 401 otherwise (counted by reason).
@@ -86,7 +129,14 @@ async fn require_secret(
         .headers()
         .get(header::AUTHORIZATION)
         .map(|value| value.as_bytes());
-    match shared.security.check_admin(authorization) {
+    let binding = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<AdminPeer>>()
+        .and_then(|info| info.0.binding);
+    match shared
+        .security
+        .check_admin(authorization, binding.as_ref().map(|binding| &binding[..]))
+    {
         Ok(()) => next.run(request).await,
         Err(refusal) => {
             let body = ErrorBody {
@@ -273,7 +323,8 @@ async fn form(State(shared): State<Arc<Shared>>, body: ApiJson<FormRequest>) -> 
         .security
         .secret()
         .map(|secret| String::from_utf8_lossy(secret).into_owned());
-    answer(crate::cluster::formation::form(&body, credential).await)
+    let tls = shared.tls.as_ref().map(|tls| tls.admin_client());
+    answer(crate::cluster::formation::form(&body, credential, tls).await)
 }
 
 async fn join(State(shared): State<Arc<Shared>>, body: ApiJson<JoinRequest>) -> Answer {

@@ -20,6 +20,7 @@ const MEMBER_WAIT: Duration = Duration::from_secs(60);
 pub async fn form(
     request: &FormRequest,
     credential: Option<String>,
+    tls: Option<ringcache_admin::AdminTls>,
 ) -> Result<FormResponse, AdminFailure> {
     let settings = request.settings;
     let count = request.members.len();
@@ -52,8 +53,9 @@ pub async fn form(
     let mut sorted = request.members.clone();
     sorted.sort_by_key(|member| member.ordinal);
     for member in &sorted {
-        let client =
-            AdminClient::new(member.admin_address.clone()).with_credential(credential.clone());
+        let client = AdminClient::new(member.admin_address.clone())
+            .with_credential(credential.clone())
+            .with_tls(tls.clone());
         let status = wait_for_status(&client).await?;
         if status.member.ordinal != member.ordinal {
             return Err(AdminFailure::new(

@@ -454,6 +454,14 @@ impl TestCluster {
         AdminClient::new(self.members[ordinal].admin_address())
             .with_timeout(WAIT * 2)
             .with_credential(Some(CLUSTER_SECRET.to_owned()))
+            // A TLS cluster's admin port speaks TLS: called as the operator does, without the
+            // CA, the secret bound to the session.
+            .with_tls(
+                self.root
+                    .join("tls")
+                    .exists()
+                    .then_some(ringcache_admin::AdminTls::SecretBound),
+            )
     }
 
     pub fn redis_address(&self, ordinal: usize) -> String {

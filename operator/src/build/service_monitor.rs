@@ -30,6 +30,12 @@ pub fn build_service_monitor(desired: &DesiredCluster) -> Option<DynamicObject> 
     let mut selector = identity.selector_labels();
     selector.insert(LABEL_SERVICE_ROLE.to_owned(), "headless".to_owned());
     let mut endpoint = json!({ "port": "admin", "path": "/metrics", "scheme": "http" });
+    if desired.cluster.spec.tls.is_some() {
+        // The admin port speaks TLS. /metrics holds figures, never keys or values, and
+        // Prometheus would need the CA (optional in the Secret) to verify: encrypted, unverified.
+        endpoint["scheme"] = json!("https");
+        endpoint["tlsConfig"] = json!({ "insecureSkipVerify": true });
+    }
     if let Some(interval) = &options.interval {
         endpoint["interval"] = json!(interval);
     }
@@ -79,6 +85,22 @@ mod tests {
         assert_eq!(
             value["spec"]["endpoints"],
             json!([{ "port": "admin", "path": "/metrics", "scheme": "http", "interval": "15s" }])
+        );
+    }
+
+    #[test]
+    fn scrapes_over_https_when_tls_is_on() {
+        let mut cluster = cluster(3);
+        cluster.spec.monitoring.service_monitor.enabled = true;
+        cluster.spec.tls = Some(crate::api::TlsSpec {
+            secret_name: "demo-tls".to_owned(),
+        });
+        let monitor = build_service_monitor(&desired(cluster)).unwrap();
+        let value = serde_json::to_value(&monitor).unwrap();
+        assert_eq!(value["spec"]["endpoints"][0]["scheme"], "https");
+        assert_eq!(
+            value["spec"]["endpoints"][0]["tlsConfig"],
+            json!({ "insecureSkipVerify": true })
         );
     }
 }

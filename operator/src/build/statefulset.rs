@@ -231,11 +231,13 @@ fn value_env(name: &str, value: String) -> EnvVar {
     }
 }
 
-fn http_get(path: &str) -> HTTPGetAction {
+/// A kubelet call to the admin port: HTTPS when `spec.tls` is on (the kubelet does not verify
+/// the certificate, and these paths need no credential).
+fn http_get(path: &str, tls: bool) -> HTTPGetAction {
     HTTPGetAction {
         path: Some(path.to_owned()),
         port: IntOrString::String("admin".to_owned()),
-        scheme: Some("HTTP".to_owned()),
+        scheme: Some(if tls { "HTTPS" } else { "HTTP" }.to_owned()),
         ..HTTPGetAction::default()
     }
 }
@@ -315,26 +317,26 @@ fn node_container(desired: &DesiredCluster) -> Container {
             container_port("admin", ADMIN_PORT),
         ]),
         readiness_probe: Some(Probe {
-            http_get: Some(http_get(READINESS_PATH)),
+            http_get: Some(http_get(READINESS_PATH, spec.tls.is_some())),
             period_seconds: Some(5),
             failure_threshold: Some(3),
             ..Probe::default()
         }),
         liveness_probe: Some(Probe {
-            http_get: Some(http_get(LIVENESS_PATH)),
+            http_get: Some(http_get(LIVENESS_PATH, spec.tls.is_some())),
             period_seconds: Some(10),
             failure_threshold: Some(6),
             ..Probe::default()
         }),
         startup_probe: Some(Probe {
-            http_get: Some(http_get(LIVENESS_PATH)),
+            http_get: Some(http_get(LIVENESS_PATH, spec.tls.is_some())),
             period_seconds: Some(2),
             failure_threshold: Some(150),
             ..Probe::default()
         }),
         lifecycle: Some(Lifecycle {
             pre_stop: Some(LifecycleHandler {
-                http_get: Some(http_get(PRE_STOP_PATH)),
+                http_get: Some(http_get(PRE_STOP_PATH, spec.tls.is_some())),
                 ..LifecycleHandler::default()
             }),
             ..Lifecycle::default()
@@ -566,6 +568,31 @@ mod tests {
             "--tls-ca-file=/etc/ringcache/tls/ca.crt",
         ] {
             assert!(args.iter().any(|arg| arg == flag), "{flag} in {args:?}");
+        }
+        for handler in [
+            container(&statefulset)
+                .readiness_probe
+                .as_ref()
+                .unwrap()
+                .http_get
+                .as_ref(),
+            container(&statefulset)
+                .liveness_probe
+                .as_ref()
+                .unwrap()
+                .http_get
+                .as_ref(),
+            container(&statefulset)
+                .lifecycle
+                .as_ref()
+                .unwrap()
+                .pre_stop
+                .as_ref()
+                .unwrap()
+                .http_get
+                .as_ref(),
+        ] {
+            assert_eq!(handler.unwrap().scheme.as_deref(), Some("HTTPS"));
         }
         let mount = container(&statefulset)
             .volume_mounts

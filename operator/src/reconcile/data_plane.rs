@@ -31,14 +31,19 @@ pub struct Credential {
     pub secret: ClusterSecret,
     /// The Secret object that carries it to the members, named when a member refuses it.
     pub secret_name: String,
+    /// Whether the members' admin ports speak TLS (`spec.tls`). The operator holds no CA (it
+    /// never reads the TLS Secret), so it binds the secret to each TLS session and requires the
+    /// member's proof of the secret on every answer instead of verifying the certificate.
+    pub tls: bool,
 }
 
 impl Credential {
-    /// The credential of the cluster `identity` names.
-    pub fn of(key: &OperatorKey, identity: &ClusterIdentity) -> Self {
+    /// The credential of the cluster `identity` names; `tls`: its admin ports speak TLS.
+    pub fn of(key: &OperatorKey, identity: &ClusterIdentity, tls: bool) -> Self {
         Credential {
             secret: key.cluster_secret(identity),
             secret_name: identity.cluster_secret_name(),
+            tls,
         }
     }
 
@@ -47,6 +52,7 @@ impl Credential {
         AdminClient::new(address)
             .with_timeout(timeout)
             .with_credential(Some(self.secret.expose().to_owned()))
+            .with_tls(self.tls.then_some(ringcache_admin::AdminTls::SecretBound))
     }
 
     /// What to tell people when `members` (for example `member 2` or `members 0, 1`) refused the

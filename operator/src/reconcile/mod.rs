@@ -145,7 +145,7 @@ async fn run_phases(
         name: cluster.name_any(),
     })?;
     // Derived once per reconcile: the Secret's content and every admin call's credential.
-    let credential = Credential::of(&context.key, &identity);
+    let credential = Credential::of(&context.key, &identity, cluster.spec.tls.is_some());
     let observed = Observed::read(&context.client, &identity).await?;
     let statefulset_before = observed.statefulset_replicas();
     let now = Time(k8s_openapi::jiff::Timestamp::now());
