@@ -380,8 +380,10 @@ impl AdminClient {
                 .await
                 .map_err(io)?;
             // On a secret-bound session the member must prove it knows the secret, or the
-            // answer may come from an interceptor.
-            if let (Some(secret), Some(binding)) = (&self.credential, &binding) {
+            // answer may come from an interceptor. A refusal (401) is believed without: it
+            // grants nothing, and a member with another secret can only prove that one.
+            let refused = parse_response(&answer).is_ok_and(|(status, _)| status == 401);
+            if let (Some(secret), Some(binding), false) = (&self.credential, &binding, refused) {
                 let proof = header_value(&answer, crate::credential::PROOF_HEADER);
                 let proven = proof.is_some_and(|proof| {
                     crate::credential::server_proof_matches(

@@ -20,7 +20,8 @@ pub enum AdminTls {
     /// Verify the member's certificate with this configuration, then send the secret as is.
     Verified(Arc<rustls::ClientConfig>),
     /// Do not verify the certificate; authenticate both ends with the cluster secret bound to
-    /// the TLS session instead.
+    /// the TLS session instead. Without a credential on the client this checks nothing (what a
+    /// kubelet's HTTPS probe does).
     SecretBound,
 }
 

@@ -332,10 +332,8 @@ impl Config {
                 ReadPolicyArg::Lease => ringcache_replication::ReadPolicy::LeaderLease,
                 ReadPolicyArg::ReadIndex => ringcache_replication::ReadPolicy::ReadIndex,
             },
-            cluster_secret: self
-                .cluster_secret()?
-                .map(|secret| ringcache_replication::ClusterSecret::new(&secret)),
-            // Set by the server once the TLS files are loaded.
+            // Set by the server, which reads the secret and the TLS files once for every use.
+            cluster_secret: None,
             cluster_tls: None,
         })
     }

@@ -15,18 +15,25 @@ use crate::shared::Shared;
 /// How often the password file is read.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
+/// Starts following `path` (from `--requirepass-file`), if given, for as long as `shared` lives.
+pub fn follow(path: Option<PathBuf>, shared: &std::sync::Arc<Shared>) {
+    if let Some(path) = path {
+        tokio::spawn(watch_password_file(path, std::sync::Arc::downgrade(shared)));
+    }
+}
+
 /// Follows the password file until `shared` is gone. Only a change of the file's content is
 /// applied, so a `CONFIG SET requirepass` stays until the file changes again. An unreadable or
 /// empty file keeps the current password (logged once per episode).
 pub async fn watch_password_file(path: PathBuf, shared: Weak<Shared>) {
-    let mut last_read = read(&path).ok();
+    let mut last_read = read(&path).await.ok();
     let mut complained = false;
     loop {
         tokio::time::sleep(POLL_INTERVAL).await;
         let Some(shared) = shared.upgrade() else {
             return;
         };
-        match read(&path) {
+        match read(&path).await {
             Ok(password) => {
                 complained = false;
                 if last_read.as_ref() != Some(&password) {
@@ -44,7 +51,15 @@ pub async fn watch_password_file(path: PathBuf, shared: Weak<Shared>) {
     }
 }
 
-fn read(path: &std::path::Path) -> Result<String, String> {
+/// Reads the file off the async workers (file IO blocks).
+async fn read(path: &std::path::Path) -> Result<String, String> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || read_now(&path))
+        .await
+        .map_err(|error| error.to_string())?
+}
+
+fn read_now(path: &std::path::Path) -> Result<String, String> {
     let text = std::fs::read_to_string(path).map_err(|error| error.to_string())?;
     let password = text.trim_end_matches(['\r', '\n']);
     if password.is_empty() {

@@ -47,8 +47,14 @@ pub async fn run_node(
     let password = config.password()?;
     config.prepare_data_dir()?;
     let tls = load_tls(&config)?;
+    // Read once: the cluster port, the admin API and forwarding must use the same value even if
+    // the file changes meanwhile.
+    let secret = config.cluster_secret()?;
     let cluster_options = if config.cluster_enabled {
         let mut options = config.cluster_options(port)?;
+        options.cluster_secret = secret
+            .as_deref()
+            .map(ringcache_replication::ClusterSecret::new);
         options.cluster_tls = tls
             .clone()
             .map(|tls| tls as Arc<dyn ringcache_replication::ClusterTls>);
@@ -56,7 +62,6 @@ pub async fn run_node(
     } else {
         None
     };
-    let secret = config.cluster_secret()?;
     if config.cluster_enabled && secret.is_none() {
         tracing::warn!(
             "no --cluster-secret-file: the admin API and the cluster port accept anyone who can \
@@ -68,12 +73,7 @@ pub async fn run_node(
     shared.security = crate::security::Security::new(secret);
     shared.tls = tls;
     let shared = Arc::new(shared);
-    if let Some(path) = password_file {
-        tokio::spawn(crate::password_watch::watch_password_file(
-            path,
-            Arc::downgrade(&shared),
-        ));
-    }
+    crate::password_watch::follow(password_file, &shared);
     let (stop_sender, stop_receiver) = watch::channel(false);
     let mut cluster = None;
     if let Some(options) = cluster_options {
@@ -134,12 +134,7 @@ pub async fn run(
     let mut shared = Shared::new(config, port, password);
     shared.tls = tls;
     let shared = Arc::new(shared);
-    if let Some(path) = password_file {
-        tokio::spawn(crate::password_watch::watch_password_file(
-            path,
-            Arc::downgrade(&shared),
-        ));
-    }
+    crate::password_watch::follow(password_file, &shared);
     run_with(listener, shared, shutdown).await;
     Ok(())
 }

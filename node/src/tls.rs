@@ -132,13 +132,45 @@ fn read(path: &Path) -> Result<Vec<u8>, TlsError> {
     })
 }
 
+/// The three files' contents (the CA's when it exists).
+struct Contents {
+    cert: Vec<u8>,
+    key: Vec<u8>,
+    ca: Option<Vec<u8>>,
+}
+
+impl Contents {
+    fn read(files: &TlsFiles) -> Result<Self, TlsError> {
+        Ok(Contents {
+            cert: read(&files.cert)?,
+            key: read(&files.key)?,
+            ca: match &files.ca {
+                Some(path) if path.exists() => Some(read(path)?),
+                _ => None,
+            },
+        })
+    }
+
+    /// All of it in one buffer, to notice a change before parsing anything.
+    fn joined(&self) -> Vec<u8> {
+        let mut joined = self.cert.clone();
+        joined.extend_from_slice(&self.key);
+        joined.extend_from_slice(self.ca.as_deref().unwrap_or_default());
+        joined
+    }
+}
+
 fn load(files: &TlsFiles) -> Result<Material, TlsError> {
-    let cert_pem = read(&files.cert)?;
-    let key_pem = read(&files.key)?;
-    let ca_pem = match &files.ca {
-        Some(path) if path.exists() => Some(read(path)?),
-        _ => None,
-    };
+    build(files, Contents::read(files)?)
+}
+
+fn build(files: &TlsFiles, contents: Contents) -> Result<Material, TlsError> {
+    let source = contents.joined();
+    let Contents {
+        cert: cert_pem,
+        key: key_pem,
+        ca: ca_pem,
+    } = contents;
     let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&cert_pem)
         .filter_map(Result::ok)
         .collect();
@@ -190,9 +222,6 @@ fn load(files: &TlsFiles) -> Result<Material, TlsError> {
             detail: "no certificate to trust".to_owned(),
         });
     }
-    let mut source = cert_pem;
-    source.extend_from_slice(&key_pem);
-    source.extend_from_slice(ca_pem.as_deref().unwrap_or_default());
     Ok(Material {
         source,
         key: Arc::new(certified),
@@ -291,18 +320,13 @@ impl Tls {
         connector.connect(name, stream).await
     }
 
-    /// TLS for calling another member's admin port: its certificate verified like a forwarding
-    /// connection's.
-    pub fn admin_client(&self) -> ringcache_admin::AdminTls {
-        ringcache_admin::AdminTls::Verified(self.configs.read().forward.config().clone())
-    }
-
     /// Reads the files again; installs them when they changed. `Ok(true)`: a new certificate.
     pub fn reload(&self) -> Result<bool, TlsError> {
-        let material = load(&self.files)?;
-        if *self.source.read() == material.source {
+        let contents = Contents::read(&self.files)?;
+        if *self.source.read() == contents.joined() {
             return Ok(false);
         }
+        let material = build(&self.files, contents)?;
         let configs = configs(&material, &self.current)?;
         *self.current.0.write() = material.key;
         *self.configs.write() = configs;
@@ -332,7 +356,15 @@ pub async fn watch(tls: Weak<Tls>) {
         let Some(tls) = tls.upgrade() else {
             return;
         };
-        match tls.reload() {
+        // File reads and key parsing block: off the async workers.
+        let reloaded = {
+            let tls = tls.clone();
+            tokio::task::spawn_blocking(move || tls.reload()).await
+        };
+        let Ok(reloaded) = reloaded else {
+            return;
+        };
+        match reloaded {
             Ok(true) => {
                 complained = false;
                 tracing::info!(cert = %tls.files.cert.display(), "TLS certificate changed: new connections get the new one");

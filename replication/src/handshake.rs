@@ -134,6 +134,20 @@ impl RejectionCounters {
     }
 }
 
+/// Whether a handshake failure may be logged at warn now: at most one every 10 s per process, so
+/// a peer with another secret, or anyone probing the port, cannot flood the log.
+pub(crate) fn log_now() -> bool {
+    static LAST: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs());
+    let last = LAST.load(Ordering::Relaxed);
+    now >= last + 10
+        && LAST
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+}
+
 fn nonce() -> std::io::Result<[u8; NONCE_LEN]> {
     let mut nonce = [0u8; NONCE_LEN];
     SystemRandom::new()

@@ -135,7 +135,12 @@ pub(crate) struct Transport {
     secret: Option<ClusterSecret>,
     /// Mutual TLS on every connection (`None`: plain TCP).
     tls: Option<Arc<dyn crate::tls::ClusterTls>>,
+    /// When a peer last failed the handshake, by address.
+    handshake_failures: Mutex<HashMap<String, std::time::Instant>>,
 }
+
+/// How long after a failed handshake a peer is not dialled again.
+const HANDSHAKE_RETRY: Duration = Duration::from_secs(1);
 
 impl Transport {
     /// `source`: the address outgoing connections are bound to (`None`: the system picks).
@@ -150,6 +155,7 @@ impl Transport {
         Transport {
             secret,
             tls,
+            handshake_failures: Mutex::new(HashMap::new()),
             source,
             links: Mutex::new(HashMap::new()),
             next_request_id: AtomicU64::new(1),
@@ -233,6 +239,17 @@ impl Transport {
         {
             return Ok((link.queue.clone(), Arc::clone(&link.pending)));
         }
+        // A peer that just failed the handshake (another secret, another CA) is not dialled
+        // again at once: every waiting call would otherwise make a full TCP, TLS and HMAC
+        // handshake of its own.
+        if let Some(failed) = self.handshake_failures.lock().get(address).copied()
+            && failed.elapsed() < HANDSHAKE_RETRY
+        {
+            return Err(CallError::Unreachable(format!(
+                "{address} failed the cluster handshake {:?} ago; retrying after {HANDSHAKE_RETRY:?}",
+                failed.elapsed()
+            )));
+        }
         let dial = cluster_port_address(address);
         // Connecting and proving membership share one deadline, so a peer that accepts but
         // never answers the handshake holds this slot no longer than an unreachable one.
@@ -242,7 +259,14 @@ impl Transport {
             })?;
             let _ = stream.set_nodelay(true);
             let refused = |error: String| {
-                tracing::warn!(peer = address, %error, "cluster handshake failed");
+                if handshake::log_now() {
+                    tracing::warn!(peer = address, %error, "cluster handshake failed (further failures within 10 s are logged at debug)");
+                } else {
+                    tracing::debug!(peer = address, %error, "cluster handshake failed");
+                }
+                self.handshake_failures
+                    .lock()
+                    .insert(address.to_owned(), std::time::Instant::now());
                 CallError::Unreachable(format!("{address}: {error}"))
             };
             match &self.tls {
@@ -273,6 +297,7 @@ impl Transport {
         let link = tokio::time::timeout(self.rpc_timeout, connect)
             .await
             .map_err(|_| CallError::Unreachable(format!("connect to {address} timed out")))??;
+        self.handshake_failures.lock().remove(address);
         let handles = (link.queue.clone(), Arc::clone(&link.pending));
         *slot = Some(link);
         Ok(handles)
@@ -435,7 +460,12 @@ pub(crate) fn serve(
                     tokio::spawn(async move {
                         let refuse = |rejection: Rejection| {
                             counters.rejected.count(rejection);
-                            tracing::warn!(%peer, reason = rejection.label(), "refused a cluster connection: {rejection}");
+                            // Anyone can connect: counted always, logged at most every 10 s.
+                            if handshake::log_now() {
+                                tracing::warn!(%peer, reason = rejection.label(), "refused a cluster connection: {rejection} (further refusals within 10 s are logged at debug; all are counted in ringcache_cluster_connections_rejected_total)");
+                            } else {
+                                tracing::debug!(%peer, reason = rejection.label(), "refused a cluster connection: {rejection}");
+                            }
                         };
                         let Some(tls) = tls else {
                             if let Some(secret) = &secret

@@ -159,7 +159,7 @@ pub fn render(shared: &Shared) -> String {
     counter(
         &mut text,
         "ringcache_cluster_connections_rejected_total",
-        "Cluster-port connections closed before any frame because the peer did not prove it knows the cluster secret, by reason.",
+        "Cluster-port connections closed before any frame: the peer failed mutual TLS or did not prove it knows the cluster secret, by reason.",
         &rejected
             .iter()
             .map(|(label, value)| (label.as_str(), *value))

@@ -94,6 +94,14 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .with_state(shared)
 }
 
+/// The binding exported from the request's TLS session (`None` on plain HTTP).
+fn session_binding(request: &Request) -> Option<[u8; ringcache_admin::credential::BINDING_LEN]> {
+    request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<AdminPeer>>()
+        .and_then(|info| info.0.binding)
+}
+
 /// On a TLS session, every answer carries the member's proof that it knows the cluster secret
 /// ([`ringcache_admin::credential::server_proof`] of the session's binding), so a caller that
 /// could not verify the certificate (the operator) knows it talks to a member. The proof is
@@ -103,10 +111,7 @@ async fn prove_membership(
     request: Request,
     next: Next,
 ) -> Response {
-    let binding = request
-        .extensions()
-        .get::<axum::extract::ConnectInfo<AdminPeer>>()
-        .and_then(|info| info.0.binding);
+    let binding = session_binding(&request);
     let mut response = next.run(request).await;
     if let (Some(binding), Some(secret)) = (binding, shared.security.secret()) {
         let proof = ringcache_admin::credential::server_proof(secret, &binding);
@@ -129,10 +134,7 @@ async fn require_secret(
         .headers()
         .get(header::AUTHORIZATION)
         .map(|value| value.as_bytes());
-    let binding = request
-        .extensions()
-        .get::<axum::extract::ConnectInfo<AdminPeer>>()
-        .and_then(|info| info.0.binding);
+    let binding = session_binding(&request);
     match shared
         .security
         .check_admin(authorization, binding.as_ref().map(|binding| &binding[..]))
@@ -323,7 +325,13 @@ async fn form(State(shared): State<Arc<Shared>>, body: ApiJson<FormRequest>) -> 
         .security
         .secret()
         .map(|secret| String::from_utf8_lossy(secret).into_owned());
-    let tls = shared.tls.as_ref().map(|tls| tls.admin_client());
+    // The request names members by the admin addresses the operator sees (pod IPs), which a
+    // certificate issued for the members' DNS names does not cover: members authenticate each
+    // other with the secret bound to the session, as the operator does, not with the CA.
+    let tls = shared
+        .tls
+        .is_some()
+        .then_some(ringcache_admin::AdminTls::SecretBound);
     answer(crate::cluster::formation::form(&body, credential, tls).await)
 }
 

@@ -8,7 +8,8 @@
 //! | 9090 admin | the cluster's pods, the operator's pods, `monitoring` |
 //!
 //! The cluster's own pods are in every rule: members forward client requests to each other on the
-//! Redis port, replicate on the cluster port, and ask each other for routes on the admin port.
+//! Redis port (also to ask each other for routes), replicate on the cluster port, and call each
+//! other's admin port while forming the cluster.
 //! Traffic from the pod's own node (kubelet probes, the pre-stop hook) is admitted by the
 //! NetworkPolicy API itself. Egress is not restricted.
 
