@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use parking_lot::RwLock;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use tokio::net::TcpStream;
@@ -305,17 +305,7 @@ impl Tls {
         address: &str,
         stream: TcpStream,
     ) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
-        let host = address
-            .rsplit_once(':')
-            .map_or(address, |(host, _)| host)
-            .trim_start_matches('[')
-            .trim_end_matches(']');
-        let name = ServerName::try_from(host.to_owned()).map_err(|error| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
-                format!("{host} is not a TLS server name: {error}"),
-            )
-        })?;
+        let name = ringcache_replication::tls_server_name(address)?;
         let connector = self.configs.read().forward.clone();
         connector.connect(name, stream).await
     }

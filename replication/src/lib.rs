@@ -58,7 +58,7 @@ pub use idle_poll::{note_activity, start_idle_polling};
 pub use node_id::{IDENTITY_FILE, RaftNodeId};
 pub use state_machine::{RestoreError, SNAPSHOT_CHUNK_TARGET, SnapshotError, StateMachine};
 pub use status::{CatchUp, GroupStatus, Role};
-pub use tls::ClusterTls;
+pub use tls::{ClusterTls, server_name as tls_server_name};
 pub use transport::{WireCounters, cluster_port_address, connect_from};
 
 /// Entry points for the fuzz targets in `fuzz/` (not an API).

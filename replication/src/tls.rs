@@ -24,24 +24,31 @@ pub trait ClusterTls: Send + Sync + std::fmt::Debug + 'static {
     fn client(&self) -> Arc<rustls::ClientConfig>;
 }
 
+/// The name a member's certificate is verified for when it is dialled at `address`
+/// (`host:port`, `[v6]:port`): the host, a DNS name or an IP address.
+pub fn server_name(address: &str) -> std::io::Result<rustls::pki_types::ServerName<'static>> {
+    let host = address
+        .rsplit_once(':')
+        .map_or(address, |(host, _)| host)
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|error| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{host} is not a TLS server name: {error}"),
+        )
+    })
+}
+
 /// TLS to the member at `address` (`host:port`), its certificate verified for `host`.
 pub(crate) async fn dial(
     tls: &dyn ClusterTls,
     address: &str,
     stream: TcpStream,
 ) -> std::io::Result<client::TlsStream<TcpStream>> {
-    let host = address
-        .rsplit_once(':')
-        .map_or(address, |(host, _)| host)
-        .trim_start_matches('[')
-        .trim_end_matches(']');
-    let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|error| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidInput,
-            format!("{host} is not a TLS server name: {error}"),
-        )
-    })?;
-    TlsConnector::from(tls.client()).connect(name, stream).await
+    TlsConnector::from(tls.client())
+        .connect(server_name(address)?, stream)
+        .await
 }
 
 /// Accepts a member's TLS handshake (its certificate verified by the server configuration).
