@@ -3,12 +3,10 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::time::Instant;
 
 use parking_lot::Mutex;
-
-use crate::command::{CommandSpec, specs};
 
 /// What other connections may see of a client. Fields a connection changes often are atomics.
 #[derive(Debug)]
@@ -21,7 +19,7 @@ pub struct ClientHandle {
     pub last_interaction_ms: AtomicU64,
     /// Address of the last command's table entry (0: none yet), resolved only by `CLIENT LIST`, so
     /// recording it is one relaxed store instead of a lock per batch.
-    last_command: AtomicUsize,
+    last_command: Mutex<&'static str>,
     pub connected_at_ms: u64,
     pub protocol: AtomicU8,
     pub names: Mutex<ClientNames>,
@@ -44,7 +42,7 @@ impl ClientHandle {
             local: unspecified,
             connected_at: Instant::now(),
             last_interaction_ms: AtomicU64::new(0),
-            last_command: AtomicUsize::new(0),
+            last_command: Mutex::new("NULL"),
             connected_at_ms: 0,
             protocol: AtomicU8::new(2),
             names: Mutex::new(ClientNames::default()),
@@ -52,18 +50,13 @@ impl ClientHandle {
     }
 
     /// Records a batch: its time and its last command.
-    pub fn record(&self, now_ms: u64, last_command: &'static CommandSpec) {
+    pub fn record(&self, now_ms: u64, last_command: &'static str) {
         self.last_interaction_ms.store(now_ms, Ordering::Relaxed);
-        self.last_command
-            .store(std::ptr::from_ref(last_command) as usize, Ordering::Relaxed);
+        *self.last_command.lock() = last_command;
     }
 
     fn last_command_name(&self) -> &'static str {
-        let address = self.last_command.load(Ordering::Relaxed);
-        specs()
-            .iter()
-            .find(|spec| std::ptr::from_ref(*spec) as usize == address)
-            .map_or("NULL", |spec| spec.name)
+        *self.last_command.lock()
     }
 
     /// One `CLIENT LIST` line in Redis's format.
@@ -108,7 +101,7 @@ impl Clients {
             local,
             connected_at: Instant::now(),
             last_interaction_ms: AtomicU64::new(0),
-            last_command: AtomicUsize::new(0),
+            last_command: Mutex::new("NULL"),
             connected_at_ms: crate::store::unix_ms(),
             protocol: AtomicU8::new(2),
             names: Mutex::new(ClientNames::default()),

@@ -8,7 +8,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
 use crate::clients::ClientHandle;
-use crate::command::{self, ClientState, Context};
+use crate::command::{ClientState, Session};
+use crate::executor::{ConnectionState, Executor};
 use crate::protocol::{Limits, ParseOutcome, Parser, Protocol, ReplyWriter};
 use crate::shared::Shared;
 use crate::stats::LocalStats;
@@ -24,8 +25,7 @@ const OUTPUT_FLUSH_THRESHOLD: usize = 64 * 1024;
 /// (then the batch in progress is finished first).
 pub async fn serve<S>(
     mut stream: S,
-    shared: Arc<Shared>,
-    handle: Arc<ClientHandle>,
+    (shared, executor, handle): (Arc<Shared>, Executor, Arc<ClientHandle>),
     mut shutdown: watch::Receiver<bool>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin,
@@ -36,11 +36,10 @@ pub async fn serve<S>(
     let mut input = BytesMut::with_capacity(READ_CHUNK);
     let mut out = ReplyWriter::new(Protocol::Resp2);
     let mut stats = LocalStats::default();
-    let cluster = shared.cluster.get().cloned();
-    let mut routing = crate::cluster::dispatch::ConnectionRouting::default();
+    let mut executor_state = ConnectionState::default();
 
     'connection: loop {
-        routing.new_batch();
+        executor_state.new_batch();
         let mut last_command = None;
         // One clock read per batch (refreshed every 64 commands): the commands of a batch run within
         // microseconds of each other.
@@ -52,25 +51,15 @@ pub async fn serve<S>(
                     if args.is_empty() {
                         continue;
                     }
-                    let mut context = Context {
+                    let mut session = Session {
                         shared: &shared,
                         client: &mut client,
                         stats: &mut stats,
                         now_ms,
                     };
-                    let executed_command = match &cluster {
-                        Some(cluster) => {
-                            crate::cluster::dispatch::serve(
-                                &mut context,
-                                cluster,
-                                &mut routing,
-                                &args,
-                                &mut out,
-                            )
-                            .await
-                        }
-                        None => command::execute(&mut context, &args, &mut out),
-                    };
+                    let executed_command = executor
+                        .execute(&mut session, &mut executor_state, &args, &mut out)
+                        .await;
                     last_command = executed_command.or(last_command);
                     executed += 1;
                     if executed.is_multiple_of(64) {
@@ -104,7 +93,7 @@ pub async fn serve<S>(
             out.clear();
         }
         if let Some(command) = last_command {
-            handle.record(now_ms, command);
+            handle.record(now_ms, command.name);
         }
         shared.stats.add(&mut stats);
         if client.closing {

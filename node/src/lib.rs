@@ -4,7 +4,8 @@
 //! with `--cluster-enabled` as one member of a cluster where every partition is a Raft group (see
 //! [`cluster`] for the replicated request path, and [`admin`] for the admin HTTP API).
 //!
-//! How a request flows:
+//! How a request flows (layers import downward only: connection → executor → cluster → command →
+//! store → protocol):
 //!
 //! ```text
 //!  TCP socket ──► connection.rs: read into a bounded buffer
@@ -13,20 +14,37 @@
 //!                protocol::Parser ── arguments as zero-copy Bytes slices of the read buffer
 //!                   │
 //!                   ▼
-//!                command::execute ── name lookup, arity, AUTH, maxmemory (eviction.rs)
+//!                command::prepare ── name lookup, arity, AUTH, then parsed once into a typed
+//!                   │                Parsed::{Read, Write, Flush, Server, Cluster}
+//!                   ▼
+//!                executor::Executor ── chosen at start-up
 //!                   │
-//!                   ▼
-//!                store::Keyspace ── shard = slot's partition, one mutex each
-//!                   │  reads: Store::get/peek(now)     writes: Store::apply(WriteOp)
-//!                   ▼
-//!                protocol::ReplyWriter ── RESP2 or RESP3 into one output buffer
-//!                   │
-//!                   ▼
+//!      ┌────────────┴──────────────────────────────┐
+//!      ▼ Local (single process)                    ▼ Replicated (--cluster-enabled, cluster::dispatch)
+//!   maxmemory (eviction.rs)                    keys → slot → partition; -CROSSSLOT
+//!   Read::run on the keyspace                  leader elsewhere: -MOVED or forward the request
+//!   Keyspace::with_keys → Write::apply         leader here: Read::run after a confirmed read,
+//!      │                                         or PartitionCommand::Write { now_ms, write }
+//!      │                                         proposed → committed → every replica's
+//!      │                                         cluster::machine applies Write::apply alike
+//!      ▼                                         (only the proposer renders the reply Frame)
+//!   store::Keyspace ── shard = slot's partition, one mutex each; a Db holds the shards of the
+//!      │               command's keys, locked in ascending order
+//!      ▼
+//!   protocol::ReplyWriter ── RESP2 or RESP3 into one output buffer
+//!      │
+//!      ▼
 //!  TCP socket ◄── one write per pipelined batch, replies in request order
 //! ```
 //!
-//! Background: `expiry.rs` sweeps expired keys ten times a second; `server.rs` accepts connections
-//! and shuts down gracefully.
+//! A SET: `command/set.rs` parses it into `Set { key, value, expiry, condition }` (a relative
+//! expiry made absolute with the clock of the member that parsed it); the executor locks the key's
+//! shard and `Set::apply` calls `Store::apply` (or, in a cluster, the leader proposes it and each
+//! replica does that when the entry commits).
+//!
+//! Background: `expiry.rs` sweeps expired keys ten times a second (single process; in a cluster
+//! the partition leaders propose expiry, `cluster/expiry.rs`); `server.rs` accepts connections and
+//! shuts down gracefully.
 
 pub mod admin;
 pub mod clients;
@@ -35,6 +53,7 @@ pub mod command;
 pub mod config;
 pub mod connection;
 pub mod eviction;
+pub mod executor;
 pub mod expiry;
 pub mod glob;
 pub mod info;

@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{Config, ConfigError};
+use crate::executor::Executor;
 use crate::shared::Shared;
 
 /// How long shutdown waits for connections to finish their current batch.
@@ -81,7 +82,6 @@ pub async fn run_node(
             std::io::Error::new(std::io::ErrorKind::InvalidInput, "no cluster listener")
         })?;
         let started = crate::cluster::Cluster::start(&shared, options, listener).await?;
-        let _ = shared.cluster.set(started.clone());
         tokio::spawn(crate::cluster::routes::refresh(Arc::downgrade(&started)));
         tokio::spawn(crate::cluster::expiry::run(
             Arc::downgrade(&started),
@@ -89,13 +89,21 @@ pub async fn run_node(
         ));
         cluster = Some(started);
     }
+    let executor = match &cluster {
+        Some(cluster) => Executor::Replicated(cluster.clone()),
+        None => Executor::Local,
+    };
     let admin = listeners.admin.map(|listener| {
         let mut stop = stop_receiver.clone();
-        tokio::spawn(crate::admin::serve(listener, shared.clone(), async move {
+        let state = Arc::new(crate::admin::AdminState {
+            shared: shared.clone(),
+            cluster: cluster.clone(),
+        });
+        tokio::spawn(crate::admin::serve(listener, state, async move {
             let _ = stop.wait_for(|stopped| *stopped).await;
         }))
     });
-    run_with(listeners.client, shared.clone(), shutdown).await;
+    run_with(listeners.client, shared.clone(), executor, shutdown).await;
     if let Some(cluster) = cluster {
         // Hand leadership away first, so clients see a short failover instead of an election
         // timeout (the pre-stop hook normally did this already).
@@ -135,7 +143,7 @@ pub async fn run(
     shared.tls = tls;
     let shared = Arc::new(shared);
     crate::password_watch::follow(password_file, &shared);
-    run_with(listener, shared, shutdown).await;
+    run_with(listener, shared, Executor::Local, shutdown).await;
     Ok(())
 }
 
@@ -143,16 +151,14 @@ pub async fn run(
 pub async fn run_with(
     listener: TcpListener,
     shared: Arc<Shared>,
+    executor: Executor,
     shutdown: impl Future<Output = ()>,
 ) {
     let (shutdown_sender, shutdown_receiver) = watch::channel(false);
     // Every connection task holds a sender; when all are dropped, `recv` returns None.
     let (done_sender, mut done_receiver) = mpsc::channel::<()>(1);
     // In cluster mode expiry is proposed by partition leaders instead (cluster::expiry).
-    let sweeper = shared
-        .cluster
-        .get()
-        .is_none()
+    let sweeper = matches!(executor, Executor::Local)
         .then(|| tokio::spawn(crate::expiry::run(shared.clone())));
     tokio::pin!(shutdown);
 
@@ -192,14 +198,19 @@ pub async fn run_with(
         let handle = shared.clients.register(peer, local);
         tracing::debug!(client = handle.id, %peer, "client connected");
         let task_shared = shared.clone();
+        let task_executor = executor.clone();
         let task_shutdown = shutdown_receiver.clone();
         let task_done = done_sender.clone();
         tokio::spawn(async move {
             match task_shared.tls.clone() {
-                None => crate::connection::serve(stream, task_shared, handle, task_shutdown).await,
+                None => {
+                    let connection = (task_shared, task_executor, handle);
+                    crate::connection::serve(stream, connection, task_shutdown).await
+                }
                 Some(tls) => match tls.accept(stream).await {
                     Ok(stream) => {
-                        crate::connection::serve(stream, task_shared, handle, task_shutdown).await
+                        let connection = (task_shared, task_executor, handle);
+                        crate::connection::serve(stream, connection, task_shutdown).await
                     }
                     Err(error) => {
                         tracing::debug!(client = handle.id, %peer, %error, "TLS handshake failed");

@@ -33,8 +33,6 @@ pub struct Shared {
     pub security: crate::security::Security,
     /// TLS on the Redis port and between members' Redis ports, when configured.
     pub tls: Option<std::sync::Arc<crate::tls::Tls>>,
-    /// Cluster mode: this member's cluster, set once at start-up.
-    pub cluster: std::sync::OnceLock<std::sync::Arc<crate::cluster::Cluster>>,
 }
 
 impl Shared {
@@ -78,7 +76,6 @@ impl Shared {
             config,
             security: crate::security::Security::new(None),
             tls: None,
-            cluster: std::sync::OnceLock::new(),
         }
     }
 }

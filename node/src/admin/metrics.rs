@@ -6,8 +6,6 @@ use std::sync::atomic::Ordering;
 
 use ringcache_admin::Role;
 
-use crate::shared::Shared;
-
 /// A per-partition gauge: metric name, help text, and its value for one partition.
 type PartitionGauge = (
     &'static str,
@@ -16,7 +14,7 @@ type PartitionGauge = (
 );
 
 /// Renders every metric of the node.
-pub fn render(shared: &Shared) -> String {
+pub fn render(shared: &super::AdminState) -> String {
     let mut text = String::new();
     let stats = &shared.stats;
     counter(
@@ -66,7 +64,7 @@ pub fn render(shared: &Shared) -> String {
             ("result=\"rate_limited\"", limited),
         ],
     );
-    let Some(cluster) = shared.cluster.get() else {
+    let Some(cluster) = shared.cluster.as_ref() else {
         return text;
     };
     let counters = &cluster.counters;

@@ -27,13 +27,29 @@ use ringcache_admin::{
 use tokio::net::TcpListener;
 
 use crate::cluster::AdminFailure;
+use crate::cluster::Cluster;
 use crate::shared::Shared;
 use tls_listener::{AdminPeer, TlsListener};
+
+/// What the admin API serves: the node's shared state and, for a cluster member, its cluster.
+#[derive(Debug)]
+pub struct AdminState {
+    pub shared: Arc<Shared>,
+    pub cluster: Option<Arc<Cluster>>,
+}
+
+impl std::ops::Deref for AdminState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.shared
+    }
+}
 
 /// Serves the admin API on `listener` until `shutdown` completes.
 pub async fn serve(
     listener: TcpListener,
-    shared: Arc<Shared>,
+    shared: Arc<AdminState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(shared.clone()).into_make_service_with_connect_info::<AdminPeer>();
@@ -54,7 +70,7 @@ pub async fn serve(
 }
 
 /// The routes (public for tests).
-pub fn router(shared: Arc<Shared>) -> Router {
+pub fn router(shared: Arc<AdminState>) -> Router {
     Router::new()
         .route("/v1/status", get(status))
         .route("/v1/cluster/form", post(form))
@@ -107,7 +123,7 @@ fn session_binding(request: &Request) -> Option<[u8; ringcache_admin::credential
 /// could not verify the certificate (the operator) knows it talks to a member. The proof is
 /// useless on any other session.
 async fn prove_membership(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<AdminState>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -126,7 +142,7 @@ async fn prove_membership(
 
 /// Lets a request through when it carries the cluster secret; 401 otherwise (counted by reason).
 async fn require_secret(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<AdminState>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -159,7 +175,7 @@ async fn require_secret(
 /// The kubelet's pre-stop hook (no credential): hands this member's leaderships away so clients
 /// see a short failover. Harmless by design: it never leaves the cluster or drops data, and it
 /// runs at most once per [`PRE_STOP_INTERVAL`](crate::security::PRE_STOP_INTERVAL).
-async fn pre_stop(State(shared): State<Arc<Shared>>) -> Response {
+async fn pre_stop(State(shared): State<Arc<AdminState>>) -> Response {
     let cluster = match cluster_of(&shared) {
         Ok(cluster) => cluster,
         Err(failure) => return answer::<()>(Err(failure)).into_response(),
@@ -206,8 +222,8 @@ fn answer<T: serde::Serialize>(result: Result<T, AdminFailure>) -> Answer {
     Answer(result.map(|value| serde_json::to_value(value).unwrap_or(serde_json::Value::Null)))
 }
 
-fn cluster_of(shared: &Shared) -> Result<&Arc<crate::cluster::Cluster>, AdminFailure> {
-    shared.cluster.get().ok_or_else(|| {
+fn cluster_of(shared: &AdminState) -> Result<&Arc<crate::cluster::Cluster>, AdminFailure> {
+    shared.cluster.as_ref().ok_or_else(|| {
         AdminFailure::new(
             ErrorKind::BadRequest,
             "this node runs without cluster mode (start it with --cluster-enabled)",
@@ -287,8 +303,8 @@ async fn not_found(uri: axum::http::Uri, method: axum::http::Method) -> Response
     (StatusCode::NOT_FOUND, Json(body)).into_response()
 }
 
-async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
-    let readiness = match shared.cluster.get() {
+async fn readyz(State(shared): State<Arc<AdminState>>) -> Response {
+    let readiness = match shared.cluster.as_ref() {
         Some(cluster) => cluster.readiness(),
         None => Ok(()),
     };
@@ -302,7 +318,7 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
     }
 }
 
-async fn metrics_text(State(shared): State<Arc<Shared>>) -> Response {
+async fn metrics_text(State(shared): State<Arc<AdminState>>) -> Response {
     (
         [(
             header::CONTENT_TYPE,
@@ -313,11 +329,11 @@ async fn metrics_text(State(shared): State<Arc<Shared>>) -> Response {
         .into_response()
 }
 
-async fn status(State(shared): State<Arc<Shared>>) -> Answer {
+async fn status(State(shared): State<Arc<AdminState>>) -> Answer {
     answer(cluster_of(&shared).map(|cluster| cluster.status()))
 }
 
-async fn form(State(shared): State<Arc<Shared>>, body: ApiJson<FormRequest>) -> Answer {
+async fn form(State(shared): State<Arc<AdminState>>, body: ApiJson<FormRequest>) -> Answer {
     if let Err(failure) = cluster_of(&shared) {
         return answer::<()>(Err(failure));
     }
@@ -335,7 +351,7 @@ async fn form(State(shared): State<Arc<Shared>>, body: ApiJson<FormRequest>) -> 
     answer(crate::cluster::formation::form(&body, credential, tls).await)
 }
 
-async fn join(State(shared): State<Arc<Shared>>, body: ApiJson<JoinRequest>) -> Answer {
+async fn join(State(shared): State<Arc<AdminState>>, body: ApiJson<JoinRequest>) -> Answer {
     match cluster_of(&shared) {
         Ok(cluster) => answer(cluster.join_with_seeds(&body)),
         Err(failure) => answer::<()>(Err(failure)),
@@ -343,7 +359,7 @@ async fn join(State(shared): State<Arc<Shared>>, body: ApiJson<JoinRequest>) -> 
 }
 
 async fn host_partition(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<AdminState>>,
     ApiPath(partition): ApiPath<u32>,
     body: ApiJson<HostRequest>,
 ) -> Answer {
@@ -354,7 +370,7 @@ async fn host_partition(
 }
 
 async fn drop_partition(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<AdminState>>,
     ApiPath(partition): ApiPath<u32>,
 ) -> Answer {
     match cluster_of(&shared) {
@@ -364,7 +380,7 @@ async fn drop_partition(
 }
 
 async fn bootstrap(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<AdminState>>,
     ApiPath(partition): ApiPath<u32>,
     body: ApiJson<BootstrapRequest>,
 ) -> Answer {
@@ -375,7 +391,7 @@ async fn bootstrap(
 }
 
 async fn add_learner(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<AdminState>>,
     ApiPath(partition): ApiPath<u32>,
     body: ApiJson<AddLearnerRequest>,
 ) -> Answer {
@@ -386,7 +402,7 @@ async fn add_learner(
 }
 
 async fn promote(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<AdminState>>,
     ApiPath(partition): ApiPath<u32>,
     body: ApiJson<PromoteRequest>,
 ) -> Answer {
@@ -397,7 +413,7 @@ async fn promote(
 }
 
 async fn transfer_leadership(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<AdminState>>,
     ApiPath(partition): ApiPath<u32>,
     body: ApiJson<TransferLeadershipRequest>,
 ) -> Answer {
@@ -408,7 +424,7 @@ async fn transfer_leadership(
 }
 
 async fn remove_replica(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<AdminState>>,
     ApiPath((partition, id)): ApiPath<(u32, u64)>,
 ) -> Answer {
     match cluster_of(&shared) {
@@ -417,7 +433,7 @@ async fn remove_replica(
     }
 }
 
-async fn leave(State(shared): State<Arc<Shared>>) -> Answer {
+async fn leave(State(shared): State<Arc<AdminState>>) -> Answer {
     match cluster_of(&shared) {
         Ok(cluster) => answer(Ok(cluster.leave().await)),
         Err(failure) => answer::<()>(Err(failure)),

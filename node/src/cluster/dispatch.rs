@@ -13,8 +13,8 @@ use serde_bytes::ByteBuf;
 use super::forward::{ForwardError, Forwarder};
 use super::machine::PartitionCommand;
 use super::{Cluster, Route};
-use crate::command::{self, Checked, CommandSpec, Context, Flags};
-use crate::protocol::{Protocol, ReplyWriter};
+use crate::command::{self, CommandSpec, CrossSlot, Flags, Parsed, Read, Session};
+use crate::protocol::ReplyWriter;
 use crate::store::key_slot;
 
 /// How long a request waits for a partition without a known leader (an election) before it
@@ -37,105 +37,94 @@ impl ConnectionRouting {
     }
 }
 
-/// The slot all keys of a request hash to; `Ok(None)` for keyless commands.
-pub fn request_slot(spec: &CommandSpec, args: &[Bytes]) -> Result<Option<u16>, CrossSlot> {
-    if spec.first_key <= 0 || spec.step <= 0 {
-        return Ok(None);
-    }
-    let first = spec.first_key as usize;
-    let last = if spec.last_key < 0 {
-        args.len() as i64 + i64::from(spec.last_key)
-    } else {
-        i64::from(spec.last_key)
-    };
-    if last < first as i64 {
-        return Ok(None);
-    }
-    let mut slot = None;
-    for index in (first..=last as usize).step_by(spec.step as usize) {
-        let Some(key) = args.get(index) else { break };
-        let key_slot = key_slot(key);
-        match slot {
-            None => slot = Some(key_slot),
-            Some(known) if known != key_slot => return Err(CrossSlot),
-            Some(_) => {}
-        }
-    }
-    Ok(slot)
-}
-
-/// Keys of one request hash to different slots.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CrossSlot;
-
-/// Serves one request in cluster mode. Returns the command (for `CLIENT LIST`).
+/// Serves one parsed request in cluster mode.
 pub async fn serve(
-    context: &mut Context<'_>,
+    session: &mut Session<'_>,
     cluster: &Arc<Cluster>,
     routing: &mut ConnectionRouting,
+    (spec, parsed): (&'static CommandSpec, Parsed),
     args: &[Bytes],
     out: &mut ReplyWriter,
-) -> Option<&'static CommandSpec> {
-    let spec = match command::checked(context, args, out) {
-        Checked::Ready(spec) => spec,
-        Checked::Rejected(spec) => return spec,
+) {
+    let (slot, write) = match &parsed {
+        Parsed::Read(read) => (read.keys().slot(), false),
+        Parsed::Write(write) => (write.keys().slot(), true),
+        Parsed::Flush => return flush_led_partitions(cluster, out).await,
+        Parsed::Server(handler) => return command::run_server(*handler, session, args, out),
+        Parsed::Cluster => return super::commands::run(session, cluster, args, out),
     };
-    if matches!(spec.name, "flushall" | "flushdb") {
-        flush_led_partitions(cluster, out).await;
-        return Some(spec);
-    }
-    let slot = match request_slot(spec, args) {
+    let slot = match slot {
         Ok(Some(slot)) => slot,
         Ok(None) => {
-            command::run(context, spec, args, out);
-            return Some(spec);
+            // Keyless reads (KEYS, SCAN, DBSIZE) answer for what this member holds.
+            if let Parsed::Read(read) = &parsed {
+                command::run_read(session, read, out);
+            }
+            return;
         }
         Err(CrossSlot) => {
             cluster.counters.crossslot.fetch_add(1, Ordering::Relaxed);
             out.error("CROSSSLOT Keys in request don't hash to the same slot");
-            return Some(spec);
+            return;
         }
     };
     let Some(partition) = cluster.partition_of(slot) else {
         out.error("CLUSTERDOWN Hash slot not served: this member has not joined a cluster yet");
-        return Some(spec);
+        return;
     };
-    let write = spec.flags.contains(Flags::WRITE);
     // Refused where it arrives: never forwarded, copied or encoded (the leader checks the exact
     // encoded size again when it proposes).
     if write {
         let (size, limit) = (least_encoded_size(args), cluster.host().max_command_len());
         if size > limit {
             out.error(&too_large(size, limit));
-            return Some(spec);
+            return;
         }
     }
-    if !write && context.client.readonly && cluster.hosts(partition) {
+    let (read, proposal) = match parsed {
+        Parsed::Read(read) => (Some(read), None),
+        Parsed::Write(write) => (
+            None,
+            Some(PartitionCommand::Write {
+                now_ms: session.now_ms,
+                write,
+            }),
+        ),
+        _ => return,
+    };
+    if let Some(read) = &read
+        && session.client.readonly
+        && cluster.hosts(partition)
+    {
         // READONLY: the client accepts a possibly stale answer from any replica.
         cluster.counters.reads_stale.fetch_add(1, Ordering::Relaxed);
-        command::run(context, spec, args, out);
-        return Some(spec);
+        command::run_read(session, read, out);
+        return;
     }
     let deadline = Instant::now() + LEADER_WAIT;
     loop {
         match cluster.route(partition) {
             Route::Local => {
-                let done = if write {
-                    propose(context, cluster, partition, args, out).await
-                } else {
-                    read(context, cluster, routing, partition, spec, args, out).await
+                let done = match (&read, &proposal) {
+                    (_, Some(proposal)) => {
+                        propose(session, cluster, partition, spec, proposal, out).await
+                    }
+                    (Some(read), None) => {
+                        read_here(session, cluster, routing, partition, read, out).await
+                    }
+                    (None, None) => true,
                 };
                 if done {
-                    return Some(spec);
+                    return;
                 }
             }
             Route::Remote(leader) => {
-                if context.client.cluster_aware {
+                if session.client.cluster_aware {
                     cluster.counters.moved.fetch_add(1, Ordering::Relaxed);
                     out.error(&format!("MOVED {slot} {}", leader.client_address()));
                 } else {
                     let forwarded = forward(
-                        context,
+                        session,
                         cluster,
                         routing,
                         (partition, leader.client_address()),
@@ -155,7 +144,7 @@ pub async fn serve(
                         ));
                     }
                 }
-                return Some(spec);
+                return;
             }
             Route::Unknown => {}
         }
@@ -163,7 +152,7 @@ pub async fn serve(
             out.error(&format!(
                 "CLUSTERDOWN partition {partition} (slot {slot}) has no leader right now; retry"
             ));
-            return Some(spec);
+            return;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -171,28 +160,26 @@ pub async fn serve(
 
 /// Proposes a write; `false` when this member turned out not to lead (route again).
 async fn propose(
-    context: &mut Context<'_>,
+    session: &mut Session<'_>,
     cluster: &Cluster,
     partition: u32,
-    args: &[Bytes],
+    spec: &'static CommandSpec,
+    proposal: &PartitionCommand,
     out: &mut ReplyWriter,
 ) -> bool {
-    if let Err(error) = evict_for_room(context, cluster).await {
+    if let Err(error) = evict_for_room(session, cluster).await
+        && spec.flags.contains(Flags::DENY_OOM)
+    {
         out.error(&error);
         return true;
     }
-    let command = PartitionCommand::Client {
-        now_ms: context.now_ms,
-        resp3: out.protocol() == Protocol::Resp3,
-        args: args.iter().map(|arg| ByteBuf::from(arg.to_vec())).collect(),
-    };
-    match cluster.host().propose(partition, &command).await {
+    match cluster.host().propose(partition, proposal).await {
         Ok(reply) => {
             cluster
                 .counters
                 .proposals_committed
                 .fetch_add(1, Ordering::Relaxed);
-            out.buffer_mut().extend_from_slice(&reply);
+            out.frame(&reply);
             true
         }
         Err(ProposeError::NotLeader { .. }) => {
@@ -240,10 +227,10 @@ fn too_large(size: usize, limit: usize) -> String {
 /// Over `maxmemory`: evicts keys of partitions this member leads, chosen by the policy and
 /// deleted through each partition's log (so every replica evicts the same keys). Fails with the
 /// `-OOM` text when over the limit and nothing here may be evicted.
-async fn evict_for_room(context: &Context<'_>, cluster: &Cluster) -> Result<(), String> {
+async fn evict_for_room(session: &Session<'_>, cluster: &Cluster) -> Result<(), String> {
     /// Victims per write, so one write never stalls on a huge eviction.
     const MAX_VICTIMS: usize = 64;
-    let keyspace = &context.shared.keyspace;
+    let keyspace = &session.shared.keyspace;
     let maxmemory = keyspace.maxmemory();
     if maxmemory == 0 || keyspace.used_memory() <= maxmemory {
         return Ok(());
@@ -255,7 +242,7 @@ async fn evict_for_room(context: &Context<'_>, cluster: &Cluster) -> Result<(), 
             .is_some_and(|partition| cluster.route(partition) == Route::Local)
     };
     let victims = keyspace
-        .choose_victims(context.now_ms, led, MAX_VICTIMS)
+        .choose_victims(session.now_ms, led, MAX_VICTIMS)
         .map_err(|_| out_of_memory())?;
     let mut by_partition: std::collections::BTreeMap<u32, Vec<ByteBuf>> = Default::default();
     for key in victims {
@@ -277,13 +264,12 @@ async fn evict_for_room(context: &Context<'_>, cluster: &Cluster) -> Result<(), 
 }
 
 /// A linearizable read; `false` when this member turned out not to lead.
-async fn read(
-    context: &mut Context<'_>,
+async fn read_here(
+    session: &mut Session<'_>,
     cluster: &Cluster,
     routing: &mut ConnectionRouting,
     partition: u32,
-    spec: &'static CommandSpec,
-    args: &[Bytes],
+    read: &Read,
     out: &mut ReplyWriter,
 ) -> bool {
     let deadline = Instant::now() + LEADER_WAIT;
@@ -304,7 +290,7 @@ async fn read(
         }
     }
     cluster.counters.reads_local.fetch_add(1, Ordering::Relaxed);
-    command::run(context, spec, args, out);
+    command::run_read(session, read, out);
     true
 }
 
@@ -322,7 +308,7 @@ enum Forwarded {
 /// leader, the request is abandoned instead (see [`ForwardError::Abandoned`]): a read is retried
 /// there, a write is reported as of unknown outcome (it was sent, so it may still apply).
 async fn forward(
-    context: &mut Context<'_>,
+    session: &mut Session<'_>,
     cluster: &Cluster,
     routing: &mut ConnectionRouting,
     (partition, address): (u32, &str),
@@ -330,7 +316,7 @@ async fn forward(
     args: &[Bytes],
     out: &mut ReplyWriter,
 ) -> Forwarded {
-    let access = context.shared.peer_access();
+    let access = session.shared.peer_access();
     let replaced = |waited_on: &str| match cluster.route(partition) {
         Route::Local => true,
         Route::Remote(leader) => leader.client_address() != waited_on,
@@ -405,6 +391,7 @@ async fn flush_led_partitions(cluster: &Cluster, out: &mut ReplyWriter) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::command::Kind;
 
     fn slot_of(args: &[&str]) -> Result<Option<u16>, CrossSlot> {
         let args: Vec<Bytes> = args
@@ -413,11 +400,15 @@ mod tests {
             .collect();
         let name = args[0].to_ascii_lowercase();
         let spec = command::lookup(&name).expect("known command");
-        request_slot(spec, &args)
+        match spec.kind {
+            Kind::Read(parse) => parse(&args).expect("parses").keys().slot(),
+            Kind::Write(parse) => parse(&args, 0).expect("parses").keys().slot(),
+            _ => Ok(None),
+        }
     }
 
     #[test]
-    fn slots_follow_the_command_key_specs() {
+    fn slots_follow_the_keys_of_the_parsed_command() {
         assert_eq!(slot_of(&["GET", "foo"]), Ok(Some(12182)));
         assert_eq!(slot_of(&["PING"]), Ok(None));
         assert_eq!(slot_of(&["KEYS", "*"]), Ok(None));

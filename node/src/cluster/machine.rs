@@ -10,19 +10,22 @@ use ringcache_replication::{RestoreError, SnapshotError, StateMachine};
 use serde::{Deserialize, Serialize};
 
 use super::partition_snapshot::{PartitionSnapshot, decode_chunk};
-use crate::protocol::Protocol;
+use crate::command::Write;
+use crate::protocol::Frame;
 use crate::shared::Shared;
-use crate::store::{DeleteReason, Entry, WriteKind, WriteOp, WriteOutcome, key_slot};
+use crate::store::{DeleteReason, Entry, Keyspace, WriteKind, WriteOp, WriteOutcome, key_slot};
 
 /// A committed entry of a partition's log.
 ///
-/// Client writes are replicated as the command itself plus the leader's clock: every replica runs
-/// the same handler on the same state at the same logical time, so they stay identical, and the
+/// Client writes are replicated as the parsed command plus the leader's clock: every replica
+/// applies it to the same state at the same logical time, so they stay identical, and the
 /// proposer gets the exact reply Redis would give. Expiry and eviction are decided by the leader
-/// and replicated as explicit deletes.
+/// and replicated as explicit deletes. Variants are numbered by position in the log: append, never
+/// reorder.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum PartitionCommand {
-    /// A client's write command (already checked by the leader).
+    /// A client's write command as its arguments, as members before the parsed [`Write`] wrote
+    /// it; still applied, so a log written by an older member replays.
     Client {
         now_ms: u64,
         resp3: bool,
@@ -38,6 +41,8 @@ pub enum PartitionCommand {
     Evict { keys: Vec<serde_bytes::ByteBuf> },
     /// FLUSHALL / FLUSHDB, for this partition's slots.
     Flush,
+    /// A client's write command, parsed and checked by the leader, with the leader's clock.
+    Write { now_ms: u64, write: Write },
 }
 
 /// The state machine of one partition hosted on this node.
@@ -62,37 +67,41 @@ impl PartitionMachine {
     }
 }
 
+/// Applies a client's write at the leader's clock.
+fn apply_write(keyspace: &Keyspace, write: &Write, now_ms: u64) -> Frame {
+    match keyspace.with_keys(write.keys().iter(), now_ms, |db| write.apply(db)) {
+        Ok(frame) => frame,
+        Err(error) => Frame::Error(error.to_string()),
+    }
+}
+
 impl StateMachine for PartitionMachine {
     type Command = PartitionCommand;
-    /// The RESP reply for the proposer.
-    type Response = Bytes;
+    /// The reply for the proposer; replicas drop it without encoding it.
+    type Response = Frame;
     type SnapshotChunks = PartitionSnapshot;
 
-    fn apply(&mut self, command: &PartitionCommand) -> Bytes {
+    fn apply(&mut self, command: &PartitionCommand) -> Frame {
         let Some(shared) = self.shared.upgrade() else {
-            return Bytes::from_static(b"-ERR shutting down\r\n");
+            return Frame::Error("ERR shutting down".to_owned());
         };
         let keyspace = &shared.keyspace;
         match command {
-            PartitionCommand::Client {
-                now_ms,
-                resp3,
-                args,
-            } => {
+            PartitionCommand::Write { now_ms, write } => apply_write(keyspace, write, *now_ms),
+            PartitionCommand::Client { now_ms, args, .. } => {
                 let args: Vec<Bytes> = args.iter().map(|arg| Bytes::copy_from_slice(arg)).collect();
-                let protocol = if *resp3 {
-                    Protocol::Resp3
-                } else {
-                    Protocol::Resp2
-                };
-                crate::command::execute_replicated(&shared, &args, *now_ms, protocol)
+                match crate::command::parse_write(&args, *now_ms) {
+                    Ok(write) => apply_write(keyspace, &write, *now_ms),
+                    // Every replica rejects it alike.
+                    Err(error) => Frame::Error(error.to_string()),
+                }
             }
             PartitionCommand::ExpireDue { now_ms, keys } => {
                 let expired = keys
                     .iter()
                     .filter(|key| keyspace.with_key(key, |store| store.expire_if_due(key, *now_ms)))
                     .count();
-                Bytes::from(format!(":{expired}\r\n"))
+                Frame::Integer(expired as i64)
             }
             PartitionCommand::Evict { keys } => {
                 let evicted = keys
@@ -108,11 +117,11 @@ impl StateMachine for PartitionMachine {
                         matches!(keyspace.apply(delete), Ok(WriteOutcome::Deleted(Some(_))))
                     })
                     .count();
-                Bytes::from(format!(":{evicted}\r\n"))
+                Frame::Integer(evicted as i64)
             }
             PartitionCommand::Flush => {
                 let removed = keyspace.remove_slots(self.slots());
-                Bytes::from(format!(":{removed}\r\n"))
+                Frame::Integer(removed as i64)
             }
         }
     }

@@ -16,6 +16,7 @@
 //! hosted elsewhere ([`routes::RouteTable`]). The admin API (`crate::admin`) drives formation and
 //! replica moves through it.
 
+pub mod commands;
 pub mod dispatch;
 pub mod dropping;
 pub mod expiry;

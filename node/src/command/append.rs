@@ -1,18 +1,43 @@
 //! APPEND key value
 
 use bytes::Bytes;
+use serde::{Deserialize, Serialize};
 
-use super::{CommandResult, Context};
-use crate::protocol::ReplyWriter;
-use crate::store::{WriteKind, WriteOutcome};
+use super::{CommandError, Keys, Write};
+use crate::protocol::Frame;
+use crate::store::{Db, WriteKind, WriteOp, WriteOutcome};
 
-pub fn append(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
-    let outcome = context.apply(WriteKind::Append {
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Append {
+    key: Bytes,
+    suffix: Bytes,
+}
+
+pub fn parse(args: &[Bytes], _now_ms: u64) -> Result<Write, CommandError> {
+    Ok(Write::Append(Append {
         key: args[1].clone(),
         suffix: args[2].clone(),
-    })?;
-    if let WriteOutcome::Length(length) = outcome {
-        out.integer(length as i64);
+    }))
+}
+
+impl Append {
+    pub fn keys(&self) -> Keys<'_> {
+        Keys::One(&self.key)
     }
-    Ok(())
+
+    pub fn apply(&self, db: &mut Db<'_>) -> Result<Frame, CommandError> {
+        let op = WriteOp {
+            now_ms: db.now_ms,
+            kind: WriteKind::Append {
+                key: self.key.clone(),
+                suffix: self.suffix.clone(),
+            },
+        };
+        match db.store(&self.key).apply(op)? {
+            WriteOutcome::Length(length) => Ok(Frame::Integer(length as i64)),
+            _ => Err(CommandError::Message(
+                "ERR unexpected APPEND outcome".to_owned(),
+            )),
+        }
+    }
 }

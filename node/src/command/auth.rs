@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::{CommandError, CommandResult, Context};
+use super::{CommandError, CommandResult, Session};
 use crate::protocol::ReplyWriter;
 use crate::shared::Shared;
 
@@ -57,7 +57,7 @@ fn constant_time_eq(expected: &[u8], given: &[u8]) -> bool {
     difference == 0
 }
 
-pub fn auth(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
+pub fn auth(context: &mut Session<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
     let (username, password): (Option<&[u8]>, &[u8]) = match args.len() {
         2 => (None, &args[1]),
         3 => (Some(&args[1]), &args[2]),

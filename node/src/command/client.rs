@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::{CommandError, CommandResult, Context, text};
+use super::{CommandError, CommandResult, Session, text};
 use crate::protocol::ReplyWriter;
 
 /// Redis refuses names with spaces, newlines and other non-printable characters.
@@ -22,7 +22,7 @@ fn arity(args: &[Bytes], expected: usize, name: &str) -> Result<(), CommandError
     Ok(())
 }
 
-pub fn client(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
+pub fn client(context: &mut Session<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
     let subcommand = args[1].to_ascii_lowercase();
     let handle = &context.client.handle;
     match subcommand.as_slice() {

@@ -5,7 +5,7 @@
 
 use bytes::Bytes;
 
-use super::{CommandError, CommandResult, CommandSpec, Context, lookup, specs, text};
+use super::{CommandError, CommandResult, CommandSpec, Session, lookup, specs, text};
 use crate::protocol::{Frame, ReplyWriter};
 
 fn info_frame(spec: &CommandSpec) -> Frame {
@@ -38,7 +38,7 @@ fn named(args: &[Bytes]) -> Vec<Option<&'static CommandSpec>> {
         .collect()
 }
 
-pub fn command(_context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
+pub fn command(_context: &mut Session<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
     let Some(subcommand) = args.get(1) else {
         out.frame(&Frame::Array(specs().iter().map(info_frame).collect()));
         return Ok(());

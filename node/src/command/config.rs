@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use super::{CommandError, CommandResult, Context, text};
+use super::{CommandError, CommandResult, Session, text};
 use crate::eviction::EvictionPolicy;
 use crate::protocol::ReplyWriter;
 use crate::shared::Shared;
@@ -100,7 +100,7 @@ fn set_one(
     Ok(())
 }
 
-pub fn config(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
+pub fn config(context: &mut Session<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
     let subcommand = args[1].to_ascii_lowercase();
     match subcommand.as_slice() {
         b"get" => {

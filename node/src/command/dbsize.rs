@@ -2,10 +2,24 @@
 
 use bytes::Bytes;
 
-use super::{CommandResult, Context};
+use super::{CommandError, CommandResult, Keys, Read, ReadContext};
 use crate::protocol::ReplyWriter;
 
-pub fn dbsize(context: &mut Context<'_>, _args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
-    out.integer(context.shared.keyspace.dbsize(context.now_ms) as i64);
-    Ok(())
+#[derive(Debug)]
+pub struct DbSize;
+
+pub fn parse(_args: &[Bytes]) -> Result<Read, CommandError> {
+    Ok(Read::DbSize(DbSize))
+}
+
+impl DbSize {
+    /// Keyless: it counts the keys this process holds.
+    pub fn keys(&self) -> Keys<'_> {
+        Keys::None
+    }
+
+    pub fn run(&self, context: &mut ReadContext<'_>, out: &mut ReplyWriter) -> CommandResult {
+        out.integer(context.keyspace.dbsize(context.now_ms) as i64);
+        Ok(())
+    }
 }

@@ -1,27 +1,43 @@
-//! DEL key [key ...], UNLINK key [key ...]
+//! DEL key [key ...], UNLINK key [key ...] (UNLINK frees memory in the background in Redis;
+//! values here are freed inline).
 
 use bytes::Bytes;
+use serde::{Deserialize, Serialize};
 
-use super::{CommandResult, Context};
-use crate::protocol::ReplyWriter;
-use crate::store::{DeleteReason, WriteKind, WriteOutcome};
+use super::{CommandError, Keys, Write};
+use crate::protocol::Frame;
+use crate::store::{Db, DeleteReason, WriteKind, WriteOp, WriteOutcome};
 
-pub fn del(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
-    let mut deleted = 0;
-    for key in &args[1..] {
-        let outcome = context.apply(WriteKind::Delete {
-            key: key.clone(),
-            reason: DeleteReason::Command,
-        })?;
-        if matches!(outcome, WriteOutcome::Deleted(Some(_))) {
-            deleted += 1;
-        }
-    }
-    out.integer(deleted);
-    Ok(())
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Del {
+    keys: Vec<Bytes>,
 }
 
-/// UNLINK frees memory in the background in Redis; values here are small enough to free inline.
-pub fn unlink(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
-    del(context, args, out)
+pub fn parse(args: &[Bytes], _now_ms: u64) -> Result<Write, CommandError> {
+    Ok(Write::Del(Del {
+        keys: args[1..].to_vec(),
+    }))
+}
+
+impl Del {
+    pub fn keys(&self) -> Keys<'_> {
+        Keys::many(&self.keys)
+    }
+
+    pub fn apply(&self, db: &mut Db<'_>) -> Result<Frame, CommandError> {
+        let now = db.now_ms;
+        let mut deleted = 0;
+        for key in &self.keys {
+            let kind = WriteKind::Delete {
+                key: key.clone(),
+                reason: DeleteReason::Command,
+            };
+            if let WriteOutcome::Deleted(Some(_)) =
+                db.store(key).apply(WriteOp { now_ms: now, kind })?
+            {
+                deleted += 1;
+            }
+        }
+        Ok(Frame::Integer(deleted))
+    }
 }

@@ -2,9 +2,11 @@
 
 use bytes::Bytes;
 
-use super::{CommandError, CommandResult, Context, integer_arg, text};
-use crate::protocol::ReplyWriter;
-use crate::store::{ExpireCondition, WriteKind, WriteOutcome};
+use serde::{Deserialize, Serialize};
+
+use super::{CommandError, Keys, Write, integer_arg, text};
+use crate::protocol::Frame;
+use crate::store::{Db, ExpireCondition, WriteKind, WriteOp, WriteOutcome};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeUnit {
@@ -64,55 +66,69 @@ fn parse_condition(options: &[Bytes]) -> Result<ExpireCondition, CommandError> {
     })
 }
 
-fn expire_generic(
-    context: &mut Context<'_>,
+/// The write that EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT and PERSIST parse into.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Expire {
+    pub key: Bytes,
+    /// Absolute unix milliseconds; 0 removes the expiry (PERSIST).
+    pub at_ms: u64,
+    pub condition: ExpireCondition,
+}
+
+fn parse_as(
     args: &[Bytes],
-    out: &mut ReplyWriter,
+    now_ms: u64,
     unit: TimeUnit,
     relative: bool,
     name: &'static str,
-) -> CommandResult {
+) -> Result<Write, CommandError> {
     let amount = integer_arg(&args[2])?;
     let condition = parse_condition(&args[3..])?;
-    let at_ms = absolute_expiry(amount, unit, relative, context.now_ms)
-        .ok_or(CommandError::InvalidExpire(name))?;
-    let outcome = context.apply(WriteKind::Expire {
+    let at_ms =
+        absolute_expiry(amount, unit, relative, now_ms).ok_or(CommandError::InvalidExpire(name))?;
+    Ok(Write::Expire(Expire {
         key: args[1].clone(),
         at_ms,
         condition,
-    })?;
-    out.integer(i64::from(matches!(
-        outcome,
-        WriteOutcome::ExpireUpdated(true)
-    )));
-    Ok(())
+    }))
 }
 
-pub fn expire(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
-    expire_generic(context, args, out, TimeUnit::Seconds, true, "expire")
+pub fn expire(args: &[Bytes], now_ms: u64) -> Result<Write, CommandError> {
+    parse_as(args, now_ms, TimeUnit::Seconds, true, "expire")
 }
 
-pub fn pexpire(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
-    expire_generic(context, args, out, TimeUnit::Milliseconds, true, "pexpire")
+pub fn pexpire(args: &[Bytes], now_ms: u64) -> Result<Write, CommandError> {
+    parse_as(args, now_ms, TimeUnit::Milliseconds, true, "pexpire")
 }
 
-pub fn expireat(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
-    expire_generic(context, args, out, TimeUnit::Seconds, false, "expireat")
+pub fn expireat(args: &[Bytes], now_ms: u64) -> Result<Write, CommandError> {
+    parse_as(args, now_ms, TimeUnit::Seconds, false, "expireat")
 }
 
-pub fn pexpireat(
-    context: &mut Context<'_>,
-    args: &[Bytes],
-    out: &mut ReplyWriter,
-) -> CommandResult {
-    expire_generic(
-        context,
-        args,
-        out,
-        TimeUnit::Milliseconds,
-        false,
-        "pexpireat",
-    )
+pub fn pexpireat(args: &[Bytes], now_ms: u64) -> Result<Write, CommandError> {
+    parse_as(args, now_ms, TimeUnit::Milliseconds, false, "pexpireat")
+}
+
+impl Expire {
+    pub fn keys(&self) -> Keys<'_> {
+        Keys::One(&self.key)
+    }
+
+    pub fn apply(&self, db: &mut Db<'_>) -> Result<Frame, CommandError> {
+        let op = WriteOp {
+            now_ms: db.now_ms,
+            kind: WriteKind::Expire {
+                key: self.key.clone(),
+                at_ms: self.at_ms,
+                condition: self.condition,
+            },
+        };
+        let outcome = db.store(&self.key).apply(op)?;
+        Ok(Frame::Integer(i64::from(matches!(
+            outcome,
+            WriteOutcome::ExpireUpdated(true)
+        ))))
+    }
 }
 
 #[cfg(test)]

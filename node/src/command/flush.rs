@@ -1,19 +1,21 @@
-//! FLUSHALL [ASYNC | SYNC], FLUSHDB [ASYNC | SYNC] (one database, so both clear everything)
+//! FLUSHALL [ASYNC | SYNC], FLUSHDB [ASYNC | SYNC]: the executor empties what this process
+//! serves (in cluster mode, the partitions this member leads, as Redis Cluster flushes a node's
+//! slots).
 
 use bytes::Bytes;
 
-use super::{CommandError, CommandResult, Context};
-use crate::protocol::ReplyWriter;
+use super::CommandError;
 
-pub fn flush(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
+/// Checks the optional mode argument.
+pub fn check(args: &[Bytes]) -> Result<(), CommandError> {
     match args.get(1) {
-        None => {}
+        None => Ok(()),
         Some(mode)
             if args.len() == 2
-                && (mode.eq_ignore_ascii_case(b"ASYNC") || mode.eq_ignore_ascii_case(b"SYNC")) => {}
-        Some(_) => return Err(CommandError::Syntax),
+                && (mode.eq_ignore_ascii_case(b"ASYNC") || mode.eq_ignore_ascii_case(b"SYNC")) =>
+        {
+            Ok(())
+        }
+        Some(_) => Err(CommandError::Syntax),
     }
-    context.shared.keyspace.flush(context.now_ms);
-    out.ok();
-    Ok(())
 }

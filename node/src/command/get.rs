@@ -2,26 +2,42 @@
 
 use bytes::Bytes;
 
-use super::{CommandResult, Context};
+use super::{CommandError, CommandResult, Keys, Read, ReadContext};
 use crate::protocol::ReplyWriter;
 
-pub fn get(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
-    let key = &args[1];
-    let now = context.now_ms;
-    // The value is copied into the reply while the shard lock is held: no intermediate allocation.
-    let hit = context
-        .shared
-        .keyspace
-        .with_key(key, |store| match store.get(key, now) {
-            Some(entry) => {
-                out.bulk(entry.value());
-                true
-            }
-            None => {
-                out.null();
-                false
-            }
-        });
-    context.stats.hit_or_miss(hit);
-    Ok(())
+#[derive(Debug)]
+pub struct Get {
+    key: Bytes,
+}
+
+pub fn parse(args: &[Bytes]) -> Result<Read, CommandError> {
+    Ok(Read::Get(Get {
+        key: args[1].clone(),
+    }))
+}
+
+impl Get {
+    pub fn keys(&self) -> Keys<'_> {
+        Keys::One(&self.key)
+    }
+
+    pub fn run(&self, context: &mut ReadContext<'_>, out: &mut ReplyWriter) -> CommandResult {
+        let now = context.now_ms;
+        // The value is copied into the reply while the shard lock is held: no intermediate
+        // allocation.
+        let hit = context
+            .keyspace
+            .with_key(&self.key, |store| match store.get(&self.key, now) {
+                Some(entry) => {
+                    out.bulk(entry.value());
+                    true
+                }
+                None => {
+                    out.null();
+                    false
+                }
+            });
+        context.stats.hit_or_miss(hit);
+        Ok(())
+    }
 }

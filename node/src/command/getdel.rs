@@ -1,19 +1,41 @@
 //! GETDEL key
 
 use bytes::Bytes;
+use serde::{Deserialize, Serialize};
 
-use super::{CommandResult, Context};
-use crate::protocol::ReplyWriter;
-use crate::store::{DeleteReason, WriteKind, WriteOutcome};
+use super::{CommandError, Keys, Write};
+use crate::protocol::Frame;
+use crate::store::{Db, DeleteReason, WriteKind, WriteOp, WriteOutcome};
 
-pub fn getdel(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
-    let outcome = context.apply(WriteKind::Delete {
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GetDel {
+    key: Bytes,
+}
+
+pub fn parse(args: &[Bytes], _now_ms: u64) -> Result<Write, CommandError> {
+    Ok(Write::GetDel(GetDel {
         key: args[1].clone(),
-        reason: DeleteReason::Command,
-    })?;
-    if let WriteOutcome::Deleted(removed) = outcome {
-        context.stats.hit_or_miss(removed.is_some());
-        out.optional_bulk(removed.as_ref().map(|entry| entry.value()));
+    }))
+}
+
+impl GetDel {
+    pub fn keys(&self) -> Keys<'_> {
+        Keys::One(&self.key)
     }
-    Ok(())
+
+    pub fn apply(&self, db: &mut Db<'_>) -> Result<Frame, CommandError> {
+        let op = WriteOp {
+            now_ms: db.now_ms,
+            kind: WriteKind::Delete {
+                key: self.key.clone(),
+                reason: DeleteReason::Command,
+            },
+        };
+        Ok(match db.store(&self.key).apply(op)? {
+            WriteOutcome::Deleted(Some(entry)) => {
+                Frame::Bulk(Bytes::copy_from_slice(entry.value()))
+            }
+            _ => Frame::Null,
+        })
+    }
 }

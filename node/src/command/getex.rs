@@ -2,15 +2,21 @@
 //! PERSIST]
 
 use bytes::Bytes;
+use serde::{Deserialize, Serialize};
 
 use super::expire::{TimeUnit, absolute_expiry};
-use super::{CommandError, CommandResult, Context, integer_arg};
-use crate::protocol::ReplyWriter;
-use crate::store::{ExpireCondition, WriteKind, WriteOp};
+use super::{CommandError, Keys, Write, integer_arg};
+use crate::protocol::Frame;
+use crate::store::{Db, ExpireCondition, WriteKind, WriteOp};
 
-pub fn getex(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
-    let now = context.now_ms;
-    // None: leave the expiry alone; Some(0): PERSIST; Some(at): new absolute expiry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GetEx {
+    key: Bytes,
+    /// None: leave the expiry alone; Some(0): PERSIST; Some(at): new absolute expiry.
+    change: Option<u64>,
+}
+
+pub fn parse(args: &[Bytes], now_ms: u64) -> Result<Write, CommandError> {
     let change = match args.len() {
         2 => None,
         3 if args[2].eq_ignore_ascii_case(b"PERSIST") => Some(0),
@@ -28,31 +34,39 @@ pub fn getex(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -
                 return Err(CommandError::InvalidExpire("getex"));
             }
             Some(
-                absolute_expiry(amount, unit, relative, now)
+                absolute_expiry(amount, unit, relative, now_ms)
                     .ok_or(CommandError::InvalidExpire("getex"))?,
             )
         }
         _ => return Err(CommandError::Syntax),
     };
-    let key = &args[1];
-    let hit = context.shared.keyspace.with_key(key, |store| {
-        let Some(entry) = store.get(key, now) else {
-            out.null();
-            return false;
+    Ok(Write::GetEx(GetEx {
+        key: args[1].clone(),
+        change,
+    }))
+}
+
+impl GetEx {
+    pub fn keys(&self) -> Keys<'_> {
+        Keys::One(&self.key)
+    }
+
+    pub fn apply(&self, db: &mut Db<'_>) -> Result<Frame, CommandError> {
+        let now = db.now_ms;
+        let store = db.store(&self.key);
+        let Some(entry) = store.get(&self.key, now) else {
+            return Ok(Frame::Null);
         };
-        out.bulk(entry.value());
-        if let Some(at_ms) = change {
-            let condition = ExpireCondition::Always;
+        let value = Frame::Bulk(Bytes::copy_from_slice(entry.value()));
+        if let Some(at_ms) = self.change {
             let kind = WriteKind::Expire {
-                key: key.clone(),
+                key: self.key.clone(),
                 at_ms,
-                condition,
+                condition: ExpireCondition::Always,
             };
             // Cannot fail: expiry changes have no error cases.
             let _ = store.apply(WriteOp { now_ms: now, kind });
         }
-        true
-    });
-    context.stats.hit_or_miss(hit);
-    Ok(())
+        Ok(value)
+    }
 }

@@ -4,10 +4,10 @@ use std::sync::atomic::Ordering;
 
 use bytes::Bytes;
 
-use super::{CommandError, CommandResult, Context, auth, text};
+use super::{CommandError, CommandResult, Session, auth, text};
 use crate::protocol::{Frame, Protocol, ReplyWriter};
 
-pub fn hello(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
+pub fn hello(context: &mut Session<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
     let mut protocol = out.protocol();
     if let Some(version) = args.get(1) {
         protocol = match super::integer_arg(version) {

@@ -1,58 +1,103 @@
-//! INCR key, DECR key, INCRBY key increment, DECRBY key decrement, INCRBYFLOAT key increment
+//! INCR, DECR, INCRBY, DECRBY, INCRBYFLOAT
 
 use bytes::Bytes;
+use serde::{Deserialize, Serialize};
 
-use super::{CommandError, CommandResult, Context, integer_arg};
-use crate::protocol::ReplyWriter;
-use crate::store::{WriteKind, WriteOutcome, parse_float};
+use super::{CommandError, Keys, Write, integer_arg};
+use crate::protocol::Frame;
+use crate::store::{Db, WriteKind, WriteOp, WriteOutcome, parse_float};
 
-fn add(context: &mut Context<'_>, key: &Bytes, delta: i64, out: &mut ReplyWriter) -> CommandResult {
-    if let WriteOutcome::Integer(value) = context.apply(WriteKind::IncrBy {
-        key: key.clone(),
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncrBy {
+    key: Bytes,
+    delta: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IncrByFloat {
+    key: Bytes,
+    delta: f64,
+}
+
+fn by(args: &[Bytes], delta: i64) -> Result<Write, CommandError> {
+    Ok(Write::IncrBy(IncrBy {
+        key: args[1].clone(),
         delta,
-    })? {
-        out.integer(value);
-    }
-    Ok(())
+    }))
 }
 
-pub fn incr(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
-    add(context, &args[1], 1, out)
+pub fn incr(args: &[Bytes], _now_ms: u64) -> Result<Write, CommandError> {
+    by(args, 1)
 }
 
-pub fn decr(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
-    add(context, &args[1], -1, out)
+pub fn decr(args: &[Bytes], _now_ms: u64) -> Result<Write, CommandError> {
+    by(args, -1)
 }
 
-pub fn incrby(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
-    let delta = integer_arg(&args[2])?;
-    add(context, &args[1], delta, out)
+pub fn incrby(args: &[Bytes], _now_ms: u64) -> Result<Write, CommandError> {
+    by(args, integer_arg(&args[2])?)
 }
 
-pub fn decrby(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
-    let delta = integer_arg(&args[2])?;
-    let delta = delta
+pub fn decrby(args: &[Bytes], _now_ms: u64) -> Result<Write, CommandError> {
+    let delta = integer_arg(&args[2])?
         .checked_neg()
         .ok_or_else(|| CommandError::Message("ERR decrement would overflow".to_owned()))?;
-    add(context, &args[1], delta, out)
+    by(args, delta)
 }
 
-pub fn incrbyfloat(
-    context: &mut Context<'_>,
-    args: &[Bytes],
-    out: &mut ReplyWriter,
-) -> CommandResult {
+pub fn incrbyfloat(args: &[Bytes], _now_ms: u64) -> Result<Write, CommandError> {
     let delta = parse_float(&args[2]).ok_or(CommandError::NotFloat)?;
     if !delta.is_finite() {
         return Err(CommandError::Message(
             "ERR increment would produce NaN or Infinity".to_owned(),
         ));
     }
-    if let WriteOutcome::Float(text) = context.apply(WriteKind::IncrByFloat {
+    Ok(Write::IncrByFloat(IncrByFloat {
         key: args[1].clone(),
         delta,
-    })? {
-        out.bulk(&text);
+    }))
+}
+
+impl IncrBy {
+    pub fn keys(&self) -> Keys<'_> {
+        Keys::One(&self.key)
     }
-    Ok(())
+
+    pub fn apply(&self, db: &mut Db<'_>) -> Result<Frame, CommandError> {
+        let op = WriteOp {
+            now_ms: db.now_ms,
+            kind: WriteKind::IncrBy {
+                key: self.key.clone(),
+                delta: self.delta,
+            },
+        };
+        match db.store(&self.key).apply(op)? {
+            WriteOutcome::Integer(value) => Ok(Frame::Integer(value)),
+            _ => Err(CommandError::Message(
+                "ERR unexpected INCR outcome".to_owned(),
+            )),
+        }
+    }
+}
+
+impl IncrByFloat {
+    pub fn keys(&self) -> Keys<'_> {
+        Keys::One(&self.key)
+    }
+
+    pub fn apply(&self, db: &mut Db<'_>) -> Result<Frame, CommandError> {
+        let op = WriteOp {
+            now_ms: db.now_ms,
+            kind: WriteKind::IncrByFloat {
+                key: self.key.clone(),
+                delta: self.delta,
+            },
+        };
+        match db.store(&self.key).apply(op)? {
+            WriteOutcome::Float(text) => Ok(Frame::Bulk(text)),
+            _ => Err(CommandError::Message(
+                "ERR unexpected INCRBYFLOAT outcome".to_owned(),
+            )),
+        }
+    }
 }

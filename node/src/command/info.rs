@@ -2,10 +2,10 @@
 
 use bytes::Bytes;
 
-use super::{CommandResult, Context};
+use super::{CommandResult, Session};
 use crate::protocol::ReplyWriter;
 
-pub fn info(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
+pub fn info(context: &mut Session<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
     let sections: Vec<String> = args[1..]
         .iter()
         .map(|arg| super::text(arg).to_ascii_lowercase())

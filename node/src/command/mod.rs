@@ -1,13 +1,22 @@
-//! Commands: lookup by case-insensitive name, Redis's arity and authentication rules, and one file per
-//! command (closely related variants such as INCR/DECR/INCRBY share one).
+//! Commands: looked up by case-insensitive name, checked against Redis's arity and authentication
+//! rules, and parsed once into a typed value (one file per command; close variants such as
+//! INCR/DECR share one). What a command is decides who runs it:
 //!
-//! Every handler parses its own arguments, performs reads directly on the keyspace and writes as
-//! [`crate::store::WriteOp`]s, and encodes its reply with the connection's [`ReplyWriter`].
+//! * [`Read`]: runs on the local keyspace and writes its reply straight into the output buffer.
+//! * [`Write`]: applied to the stores of its keys through a [`crate::store::Db`]; returns its reply
+//!   as a [`Frame`], so a replica that applies it through the partition's log builds no bytes.
+//!   `Write` is serialized into that log, so its variants are only ever appended.
+//! * Server commands (PING, AUTH, HELLO, CLIENT, CONFIG, INFO, …): touch only the connection and
+//!   the server, never routed and never replicated. `CLUSTER` and `FLUSHALL` are answered by the
+//!   executor, which knows whether the node is a cluster member.
+
+mod read;
+mod table;
+mod write;
 
 mod append;
 mod auth;
 mod client;
-mod cluster;
 mod command_info;
 mod config;
 mod dbsize;
@@ -36,7 +45,6 @@ mod set;
 mod setex;
 mod setnx;
 mod strlen;
-mod table;
 mod time;
 mod ttl;
 mod type_of;
@@ -47,12 +55,14 @@ use bytes::Bytes;
 use thiserror::Error;
 
 use crate::clients::ClientHandle;
-use crate::protocol::ReplyWriter;
+use crate::protocol::{Frame, ReplyWriter};
 use crate::shared::Shared;
 use crate::stats::LocalStats;
-use crate::store::{OutOfMemory, StoreError, WriteOp, WriteOutcome, parse_integer};
+use crate::store::{Keyspace, OutOfMemory, StoreError, parse_integer};
 
-pub use table::{CommandSpec, Flags, lookup, specs};
+pub use read::Read;
+pub use table::{CommandSpec, Flags, Kind, lookup, specs};
+pub use write::Write;
 
 /// Per-connection state that commands read and change.
 #[derive(Debug)]
@@ -81,22 +91,76 @@ impl ClientState {
     }
 }
 
-/// What a handler gets: the shared server, its connection, and the time the command started.
-pub struct Context<'a> {
+/// What a server command gets: the shared server, its connection, and the time the request started.
+pub struct Session<'a> {
     pub shared: &'a Shared,
     pub client: &'a mut ClientState,
     pub stats: &'a mut LocalStats,
     pub now_ms: u64,
 }
 
-impl Context<'_> {
-    pub fn apply(&self, kind: crate::store::WriteKind) -> Result<WriteOutcome, StoreError> {
-        self.shared.keyspace.apply(WriteOp {
-            now_ms: self.now_ms,
-            kind,
-        })
+/// What a read command gets: the keyspace, the connection's counters, and the reader's clock.
+pub struct ReadContext<'a> {
+    pub keyspace: &'a Keyspace,
+    pub stats: &'a mut LocalStats,
+    pub now_ms: u64,
+}
+
+/// A server command's handler.
+pub type ServerHandler = fn(&mut Session<'_>, &[Bytes], &mut ReplyWriter) -> CommandResult;
+
+/// A request parsed into what it is.
+#[derive(Debug)]
+pub enum Parsed {
+    Read(Read),
+    Write(Write),
+    /// FLUSHALL / FLUSHDB.
+    Flush,
+    Server(ServerHandler),
+    /// CLUSTER …
+    Cluster,
+}
+
+/// The keys a command names, in order (a key named twice appears twice).
+#[derive(Debug)]
+pub enum Keys<'a> {
+    None,
+    One(&'a [u8]),
+    Many(Vec<&'a [u8]>),
+}
+
+impl<'a> Keys<'a> {
+    pub fn many(keys: impl IntoIterator<Item = &'a Bytes>) -> Keys<'a> {
+        Keys::Many(keys.into_iter().map(|key| &key[..]).collect())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        let (one, many): (Option<&'a [u8]>, &[&'a [u8]]) = match self {
+            Keys::None => (None, &[]),
+            Keys::One(key) => (Some(*key), &[]),
+            Keys::Many(keys) => (None, keys),
+        };
+        one.into_iter().chain(many.iter().copied())
+    }
+
+    /// The slot every key hashes to: `Ok(None)` without keys, [`CrossSlot`] when they differ.
+    pub fn slot(&self) -> Result<Option<u16>, CrossSlot> {
+        let mut slot = None;
+        for key in self.iter() {
+            let key_slot = crate::store::key_slot(key);
+            match slot {
+                None => slot = Some(key_slot),
+                Some(known) if known != key_slot => return Err(CrossSlot),
+                Some(_) => {}
+            }
+        }
+        Ok(slot)
     }
 }
+
+/// Keys of one request hash to different slots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CrossSlot;
 
 /// An error reply. The text (with its code prefix) is exactly what Redis sends, because clients match
 /// on it.
@@ -122,9 +186,6 @@ pub enum CommandError {
 }
 
 pub type CommandResult = Result<(), CommandError>;
-
-/// A handler: runs one command whose name and arity were already checked.
-pub type Handler = fn(&mut Context<'_>, &[Bytes], &mut ReplyWriter) -> CommandResult;
 
 pub fn integer_arg(arg: &[u8]) -> Result<i64, CommandError> {
     parse_integer(arg).ok_or(CommandError::NotInteger)
@@ -161,111 +222,118 @@ fn unknown_command(args: &[Bytes]) -> String {
     format!("ERR unknown command '{name}', with args beginning with: {listed}")
 }
 
-/// Runs one request: lookup, arity, authentication, memory limit, then the handler. Returns the
-/// command's name when it exists (for `CLIENT LIST`).
-pub fn execute(
-    context: &mut Context<'_>,
+/// Why a request was not parsed: the error reply is written, and the command, when it exists,
+/// is named for `CLIENT LIST`.
+#[derive(Debug)]
+pub struct Rejected(pub Option<&'static CommandSpec>);
+
+/// Lookup, arity, authentication, then parsing into a [`Parsed`] command. Errors are written to
+/// `out` as Redis words them.
+pub fn prepare(
+    session: &mut Session<'_>,
     args: &[Bytes],
     out: &mut ReplyWriter,
-) -> Option<&'static CommandSpec> {
-    let spec = match checked(context, args, out) {
-        Checked::Ready(spec) => spec,
-        Checked::Rejected(spec) => return spec,
-    };
-    if spec.flags.contains(Flags::WRITE)
-        && let Err(error) = context.shared.keyspace.make_room(context.now_ms)
-        && spec.flags.contains(Flags::DENY_OOM)
-    {
-        out.error(&error.to_string());
-        return Some(spec);
-    }
-    run(context, spec, args, out);
-    if spec.flags.contains(Flags::WRITE) {
-        // Evict right after the write too, so under an evicting policy memory is back within the
-        // limit when the command returns (Redis only checks before, and may stay one write over).
-        let _ = context.shared.keyspace.make_room(context.now_ms);
-    }
-    Some(spec)
-}
-
-/// Outcome of [`checked`].
-pub enum Checked {
-    /// Passed every check: run it.
-    Ready(&'static CommandSpec),
-    /// The error reply is written; the command, when it exists, is named for `CLIENT LIST`.
-    Rejected(Option<&'static CommandSpec>),
-}
-
-/// Lookup, arity and authentication.
-pub fn checked(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> Checked {
+) -> Result<(&'static CommandSpec, Parsed), Rejected> {
     let Some(name) = args.first() else {
-        return Checked::Rejected(None);
+        return Err(Rejected(None));
     };
     let mut buffer = [0u8; 32];
     let spec = lowercase_name(name, &mut buffer).and_then(|length| lookup(&buffer[..length]));
     let Some(spec) = spec else {
         out.error(&unknown_command(args));
-        return Checked::Rejected(None);
+        return Err(Rejected(None));
     };
-    context.stats.commands += 1;
+    session.stats.commands += 1;
     let count = args.len() as i64;
     let arity = i64::from(spec.arity);
     if (arity > 0 && count != arity) || count < -arity {
         out.error(&CommandError::WrongArity(spec.name.to_owned()).to_string());
-        return Checked::Rejected(Some(spec));
+        return Err(Rejected(Some(spec)));
     }
-    if !context.client.authenticated && !spec.flags.contains(Flags::NO_AUTH) {
+    if !session.client.authenticated && !spec.flags.contains(Flags::NO_AUTH) {
         out.error("NOAUTH Authentication required.");
-        return Checked::Rejected(Some(spec));
+        return Err(Rejected(Some(spec)));
     }
-    Checked::Ready(spec)
+    match parse_checked(spec, args, session.now_ms) {
+        Ok(parsed) => Ok((spec, parsed)),
+        Err(error) => {
+            out.error(&error.to_string());
+            Err(Rejected(Some(spec)))
+        }
+    }
 }
 
-/// Runs the handler of a checked command, writing its reply or its error.
-pub fn run(
-    context: &mut Context<'_>,
+/// Parses a request whose name and arity are known to be right.
+fn parse_checked(
     spec: &'static CommandSpec,
     args: &[Bytes],
-    out: &mut ReplyWriter,
-) {
-    if let Err(error) = (spec.handler)(context, args, out) {
-        out.error(&error.to_string());
-    }
+    now_ms: u64,
+) -> Result<Parsed, CommandError> {
+    Ok(match spec.kind {
+        Kind::Read(parse) => Parsed::Read(parse(args)?),
+        Kind::Write(parse) => Parsed::Write(parse(args, now_ms)?),
+        Kind::Flush => {
+            flush::check(args)?;
+            Parsed::Flush
+        }
+        Kind::Server(handler) => Parsed::Server(handler),
+        Kind::Cluster => Parsed::Cluster,
+    })
 }
 
-/// Executes a write command as a Raft-replicated partition applies it: with the proposer's clock
-/// and protocol, no authentication or memory checks (the leader made them before proposing), and
-/// a reply that only the proposer sends on. Deterministic: the same state, arguments and clock
-/// give the same result on every replica.
-pub fn execute_replicated(
-    shared: &Shared,
-    args: &[Bytes],
-    now_ms: u64,
-    protocol: crate::protocol::Protocol,
-) -> Bytes {
-    static REPLICATION_CLIENT: std::sync::OnceLock<Arc<ClientHandle>> = std::sync::OnceLock::new();
-    let handle = REPLICATION_CLIENT.get_or_init(|| Arc::new(ClientHandle::internal()));
-    let mut client = ClientState::new(handle.clone(), true);
-    let mut stats = LocalStats::default();
-    let mut out = ReplyWriter::new(protocol);
-    let mut context = Context {
-        shared,
-        client: &mut client,
-        stats: &mut stats,
-        now_ms,
-    };
+/// Parses a write command for a replica that applies a log entry written by an older member
+/// (which stored the request's arguments, not the parsed command).
+pub fn parse_write(args: &[Bytes], now_ms: u64) -> Result<Write, CommandError> {
     let mut buffer = [0u8; 32];
     let spec = args
         .first()
         .and_then(|name| lowercase_name(name, &mut buffer))
         .and_then(|length| lookup(&buffer[..length]));
-    match spec {
-        Some(spec) if spec.flags.contains(Flags::WRITE) => run(&mut context, spec, args, &mut out),
-        // Only checked write commands are proposed; anything else came from an incompatible
-        // member version, and every replica rejects it alike.
-        _ => out.error("ERR not a replicable write command"),
+    match spec.map(|spec| (spec, spec.kind)) {
+        Some((spec, Kind::Write(parse))) => {
+            let count = args.len() as i64;
+            let arity = i64::from(spec.arity);
+            if (arity > 0 && count != arity) || count < -arity {
+                return Err(CommandError::WrongArity(spec.name.to_owned()));
+            }
+            parse(args, now_ms)
+        }
+        _ => Err(CommandError::Message(
+            "ERR not a replicable write command".to_owned(),
+        )),
     }
-    out.buffer_mut().split().freeze()
+}
+
+/// Runs a read on the local keyspace, writing its reply or its error.
+pub fn run_read(session: &mut Session<'_>, read: &Read, out: &mut ReplyWriter) {
+    let mut context = ReadContext {
+        keyspace: &session.shared.keyspace,
+        stats: session.stats,
+        now_ms: session.now_ms,
+    };
+    if let Err(error) = read.run(&mut context, out) {
+        out.error(&error.to_string());
+    }
+}
+
+/// Runs a server command, writing its reply or its error.
+pub fn run_server(
+    handler: ServerHandler,
+    session: &mut Session<'_>,
+    args: &[Bytes],
+    out: &mut ReplyWriter,
+) {
+    if let Err(error) = handler(session, args, out) {
+        out.error(&error.to_string());
+    }
+}
+
+/// Renders a write's outcome.
+pub fn write_reply(outcome: &Result<Frame, CommandError>, out: &mut ReplyWriter) {
+    match outcome {
+        Ok(frame) => out.frame(frame),
+        Err(error) => out.error(&error.to_string()),
+    }
 }
 
 #[cfg(test)]

@@ -2,19 +2,14 @@
 
 use bytes::Bytes;
 
-use super::{CommandResult, Context};
-use crate::protocol::ReplyWriter;
-use crate::store::{ExpireCondition, WriteKind, WriteOutcome};
+use super::expire::Expire;
+use super::{CommandError, Write};
+use crate::store::ExpireCondition;
 
-pub fn persist(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
-    let outcome = context.apply(WriteKind::Expire {
+pub fn parse(args: &[Bytes], _now_ms: u64) -> Result<Write, CommandError> {
+    Ok(Write::Expire(Expire {
         key: args[1].clone(),
         at_ms: 0,
         condition: ExpireCondition::Xx,
-    })?;
-    out.integer(i64::from(matches!(
-        outcome,
-        WriteOutcome::ExpireUpdated(true)
-    )));
-    Ok(())
+    }))
 }

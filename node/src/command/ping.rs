@@ -2,10 +2,10 @@
 
 use bytes::Bytes;
 
-use super::{CommandError, CommandResult, Context};
+use super::{CommandError, CommandResult, Session};
 use crate::protocol::ReplyWriter;
 
-pub fn ping(_context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
+pub fn ping(_context: &mut Session<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
     match args.len() {
         1 => out.simple("PONG"),
         2 => out.bulk(&args[1]),

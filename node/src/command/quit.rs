@@ -2,10 +2,10 @@
 
 use bytes::Bytes;
 
-use super::{CommandResult, Context};
+use super::{CommandResult, Session};
 use crate::protocol::ReplyWriter;
 
-pub fn quit(context: &mut Context<'_>, _args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
+pub fn quit(context: &mut Session<'_>, _args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
     context.client.closing = true;
     out.ok();
     Ok(())

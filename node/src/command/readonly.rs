@@ -3,11 +3,11 @@
 
 use bytes::Bytes;
 
-use super::{CommandResult, Context};
+use super::{CommandResult, Session};
 use crate::protocol::ReplyWriter;
 
 pub fn readonly(
-    context: &mut Context<'_>,
+    context: &mut Session<'_>,
     _args: &[Bytes],
     out: &mut ReplyWriter,
 ) -> CommandResult {
@@ -17,7 +17,7 @@ pub fn readonly(
 }
 
 pub fn readwrite(
-    context: &mut Context<'_>,
+    context: &mut Session<'_>,
     _args: &[Bytes],
     out: &mut ReplyWriter,
 ) -> CommandResult {

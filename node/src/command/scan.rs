@@ -5,56 +5,78 @@
 
 use bytes::Bytes;
 
-use super::{CommandError, CommandResult, Context, integer_arg};
+use super::{CommandError, CommandResult, Keys, Read, ReadContext, integer_arg};
 use crate::protocol::ReplyWriter;
 use crate::store::ScanCursor;
 
-pub fn scan(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
+#[derive(Debug)]
+pub struct Scan {
+    cursor: u64,
+    /// `None` matches every key.
+    pattern: Option<Bytes>,
+    count: usize,
+    /// `TYPE`: only keys of this type (lower-case, as TYPE names it).
+    type_name: Option<Bytes>,
+}
+
+pub fn parse(args: &[Bytes]) -> Result<Read, CommandError> {
     let cursor = std::str::from_utf8(&args[1])
         .ok()
         .and_then(|text| text.parse::<u64>().ok())
         .ok_or_else(|| CommandError::Message("ERR invalid cursor".to_owned()))?;
-    let mut pattern: Option<&[u8]> = None;
-    let mut count = 10usize;
-    let mut strings_only = true;
+    let mut scan = Scan {
+        cursor,
+        pattern: None,
+        count: 10,
+        type_name: None,
+    };
     let mut index = 2;
     while index < args.len() {
         let Some(value) = args.get(index + 1) else {
             return Err(CommandError::Syntax);
         };
         match args[index].to_ascii_uppercase().as_slice() {
-            b"MATCH" => pattern = Some(value).filter(|p| &p[..] != b"*").map(|p| &p[..]),
+            b"MATCH" => scan.pattern = Some(value.clone()).filter(|p| &p[..] != b"*"),
             b"COUNT" => {
                 let requested = integer_arg(value)?;
                 if requested < 1 {
                     return Err(CommandError::Syntax);
                 }
-                count = requested as usize;
+                scan.count = requested as usize;
             }
-            // Every value is a string, so any other type filter matches nothing.
-            b"TYPE" => strings_only = value.eq_ignore_ascii_case(b"string"),
+            b"TYPE" => scan.type_name = Some(Bytes::from(value.to_ascii_lowercase())),
             _ => return Err(CommandError::Syntax),
         }
         index += 2;
     }
-    let (next, keys) = if strings_only {
-        context
-            .shared
-            .keyspace
-            .scan(ScanCursor::decode(cursor), count, context.now_ms, |key| {
-                pattern.is_none_or(|pattern| crate::glob::matches(pattern, key))
-            })
-    } else {
-        context
-            .shared
-            .keyspace
-            .scan(ScanCursor::decode(cursor), count, context.now_ms, |_| false)
-    };
-    out.array_header(2);
-    out.bulk(next.encode().to_string().as_bytes());
-    out.array_header(keys.len());
-    for key in &keys {
-        out.bulk(key);
+    Ok(Read::Scan(scan))
+}
+
+impl Scan {
+    /// Keyless: it walks the keys this process holds.
+    pub fn keys(&self) -> Keys<'_> {
+        Keys::None
     }
-    Ok(())
+
+    pub fn run(&self, context: &mut ReadContext<'_>, out: &mut ReplyWriter) -> CommandResult {
+        let pattern = self.pattern.as_deref();
+        // Every value is a string, so any other type filter matches nothing.
+        let strings_only = self
+            .type_name
+            .as_deref()
+            .is_none_or(|name| name == b"string");
+        let (next, keys) = context.keyspace.scan(
+            ScanCursor::decode(self.cursor),
+            self.count,
+            context.now_ms,
+            |key| strings_only && pattern.is_none_or(|pattern| crate::glob::matches(pattern, key)),
+        );
+        out.array_header(2);
+        out.bulk(next.encode().to_string().as_bytes());
+        out.array_header(keys.len());
+        for key in &keys {
+            out.bulk(key);
+        }
+        Ok(())
+    }
 }

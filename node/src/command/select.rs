@@ -2,10 +2,10 @@
 
 use bytes::Bytes;
 
-use super::{CommandError, CommandResult, Context, integer_arg};
+use super::{CommandError, CommandResult, Session, integer_arg};
 use crate::protocol::ReplyWriter;
 
-pub fn select(_context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
+pub fn select(_context: &mut Session<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
     match integer_arg(&args[1])? {
         0 => {
             out.ok();

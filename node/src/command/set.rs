@@ -1,14 +1,36 @@
 //! SET key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds |
-//! PXAT unix-time-milliseconds | KEEPTTL]
+//! PXAT unix-time-milliseconds | KEEPTTL]; also the write that SETNX, SETEX, PSETEX and GETSET
+//! parse into.
 
 use bytes::Bytes;
+use serde::{Deserialize, Serialize};
 
 use super::expire::{TimeUnit, absolute_expiry};
-use super::{CommandError, CommandResult, Context, integer_arg};
-use crate::protocol::ReplyWriter;
-use crate::store::{SetCondition, SetExpiry, WriteKind, WriteOutcome};
+use super::{CommandError, Keys, Write, integer_arg};
+use crate::protocol::Frame;
+use crate::store::{Db, SetCondition, SetExpiry, WriteKind, WriteOp, WriteOutcome};
 
-pub fn set(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Set {
+    pub key: Bytes,
+    pub value: Bytes,
+    pub expiry: SetExpiry,
+    pub condition: SetCondition,
+    pub reply: SetReply,
+}
+
+/// The reply shapes of the commands that parse into [`Set`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SetReply {
+    /// `+OK`, or nil when a condition stopped it (SET, SETEX).
+    Status,
+    /// 1 when written, 0 when not (SETNX).
+    Written,
+    /// The old value or nil (SET … GET, GETSET).
+    Old,
+}
+
+pub fn parse(args: &[Bytes], now_ms: u64) -> Result<Write, CommandError> {
     let mut condition = SetCondition::Always;
     let mut expiry = SetExpiry::Clear;
     let mut expiry_given = false;
@@ -37,7 +59,7 @@ pub fn set(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> 
                 if value <= 0 {
                     return Err(CommandError::InvalidExpire("set"));
                 }
-                let at = absolute_expiry(value, unit, relative, context.now_ms)
+                let at = absolute_expiry(value, unit, relative, now_ms)
                     .ok_or(CommandError::InvalidExpire("set"))?;
                 expiry = SetExpiry::At(at);
                 index += 1;
@@ -46,21 +68,45 @@ pub fn set(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> 
         }
         index += 1;
     }
-    let outcome = context.apply(WriteKind::Set {
+    Ok(Write::Set(Set {
         key: args[1].clone(),
         value: args[2].clone(),
         expiry,
         condition,
-        return_old,
-    })?;
-    if let WriteOutcome::Set { written, old } = outcome {
-        if return_old {
-            out.optional_bulk(old.as_deref());
-        } else if written {
-            out.ok();
+        reply: if return_old {
+            SetReply::Old
         } else {
-            out.null();
-        }
+            SetReply::Status
+        },
+    }))
+}
+
+impl Set {
+    pub fn keys(&self) -> Keys<'_> {
+        Keys::One(&self.key)
     }
-    Ok(())
+
+    pub fn apply(&self, db: &mut Db<'_>) -> Result<Frame, CommandError> {
+        let op = WriteOp {
+            now_ms: db.now_ms,
+            kind: WriteKind::Set {
+                key: self.key.clone(),
+                value: self.value.clone(),
+                expiry: self.expiry,
+                condition: self.condition,
+                return_old: self.reply == SetReply::Old,
+            },
+        };
+        let WriteOutcome::Set { written, old } = db.store(&self.key).apply(op)? else {
+            return Err(CommandError::Message(
+                "ERR unexpected SET outcome".to_owned(),
+            ));
+        };
+        Ok(match self.reply {
+            SetReply::Old => old.map_or(Frame::Null, Frame::Bulk),
+            SetReply::Written => Frame::Integer(i64::from(written)),
+            SetReply::Status if written => Frame::Ok,
+            SetReply::Status => Frame::Null,
+        })
+    }
 }

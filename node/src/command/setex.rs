@@ -3,38 +3,35 @@
 use bytes::Bytes;
 
 use super::expire::{TimeUnit, absolute_expiry};
-use super::{CommandError, CommandResult, Context, integer_arg};
-use crate::protocol::ReplyWriter;
-use crate::store::{SetCondition, SetExpiry, WriteKind};
+use super::set::{Set, SetReply};
+use super::{CommandError, Write, integer_arg};
+use crate::store::{SetCondition, SetExpiry};
 
-fn set_with_expiry(
-    context: &mut Context<'_>,
+fn parse_in(
     args: &[Bytes],
-    out: &mut ReplyWriter,
+    now_ms: u64,
     unit: TimeUnit,
     name: &'static str,
-) -> CommandResult {
+) -> Result<Write, CommandError> {
     let amount = integer_arg(&args[2])?;
     if amount <= 0 {
         return Err(CommandError::InvalidExpire(name));
     }
-    let at = absolute_expiry(amount, unit, true, context.now_ms)
-        .ok_or(CommandError::InvalidExpire(name))?;
-    context.apply(WriteKind::Set {
+    let at =
+        absolute_expiry(amount, unit, true, now_ms).ok_or(CommandError::InvalidExpire(name))?;
+    Ok(Write::Set(Set {
         key: args[1].clone(),
         value: args[3].clone(),
         expiry: SetExpiry::At(at),
         condition: SetCondition::Always,
-        return_old: false,
-    })?;
-    out.ok();
-    Ok(())
+        reply: SetReply::Status,
+    }))
 }
 
-pub fn setex(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
-    set_with_expiry(context, args, out, TimeUnit::Seconds, "setex")
+pub fn setex(args: &[Bytes], now_ms: u64) -> Result<Write, CommandError> {
+    parse_in(args, now_ms, TimeUnit::Seconds, "setex")
 }
 
-pub fn psetex(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
-    set_with_expiry(context, args, out, TimeUnit::Milliseconds, "psetex")
+pub fn psetex(args: &[Bytes], now_ms: u64) -> Result<Write, CommandError> {
+    parse_in(args, now_ms, TimeUnit::Milliseconds, "psetex")
 }

@@ -2,15 +2,31 @@
 
 use bytes::Bytes;
 
-use super::{CommandResult, Context};
+use super::{CommandError, CommandResult, Keys, Read, ReadContext};
 use crate::protocol::ReplyWriter;
 
-pub fn strlen(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
-    let key = &args[1];
-    let now = context.now_ms;
-    let length = context.shared.keyspace.with_key(key, |store| {
-        store.get(key, now).map_or(0, |e| e.value().len())
-    });
-    out.integer(length as i64);
-    Ok(())
+#[derive(Debug)]
+pub struct StrLen {
+    key: Bytes,
+}
+
+pub fn parse(args: &[Bytes]) -> Result<Read, CommandError> {
+    Ok(Read::StrLen(StrLen {
+        key: args[1].clone(),
+    }))
+}
+
+impl StrLen {
+    pub fn keys(&self) -> Keys<'_> {
+        Keys::One(&self.key)
+    }
+
+    pub fn run(&self, context: &mut ReadContext<'_>, out: &mut ReplyWriter) -> CommandResult {
+        let now = context.now_ms;
+        let length = context.keyspace.with_key(&self.key, |store| {
+            store.get(&self.key, now).map_or(0, |e| e.value().len())
+        });
+        out.integer(length as i64);
+        Ok(())
+    }
 }

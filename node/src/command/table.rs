@@ -1,13 +1,15 @@
 //! The command table: name, Redis arity, flags and key positions (what `COMMAND INFO` reports and
-//! what the dispatcher enforces), and the handler.
+//! what the dispatcher enforces), and how the command is parsed and run.
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use super::{Handler, append, auth, client, command_info, config, dbsize, del, echo, exists};
-use super::{cluster, persist, ping, quit, readonly, scan, select, set, setex, setnx, strlen};
-use super::{expire, flush, get, getdel, getex, getset, hello, incr, info, keys, mget, mset};
-use super::{time, ttl, type_of};
+use bytes::Bytes;
+
+use super::{CommandError, Read, ServerHandler, Write};
+use super::{append, auth, client, command_info, config, dbsize, del, echo, exists, expire};
+use super::{get, getdel, getex, getset, hello, incr, info, keys, mget, mset, persist, ping};
+use super::{quit, readonly, scan, select, set, setex, setnx, strlen, time, ttl, type_of};
 
 /// Command flags, named as Redis names them in `COMMAND INFO`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,11 +65,23 @@ const CONN: Flags = Flags::NOSCRIPT
     .union(Flags::LOADING)
     .union(Flags::STALE)
     .union(Flags::FAST);
+const FAST: Flags = Flags::FAST;
+const LOADING_STALE: Flags = Flags::LOADING.union(Flags::STALE);
 const CONN_NOAUTH: Flags = CONN.union(Flags::NO_AUTH);
 const ADMIN: Flags = Flags::ADMIN
     .union(Flags::NOSCRIPT)
     .union(Flags::LOADING)
     .union(Flags::STALE);
+
+/// Who runs a command, and the function that parses it (see [`super::Parsed`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    Read(fn(&[Bytes]) -> Result<Read, CommandError>),
+    Write(fn(&[Bytes], u64) -> Result<Write, CommandError>),
+    Flush,
+    Server(ServerHandler),
+    Cluster,
+}
 
 #[derive(Debug)]
 pub struct CommandSpec {
@@ -82,528 +96,133 @@ pub struct CommandSpec {
     pub group: &'static str,
     pub since: &'static str,
     pub summary: &'static str,
-    pub handler: Handler,
+    pub kind: Kind,
 }
 
-macro_rules! command {
-    ($name:literal, $arity:expr, $flags:expr, ($first:expr, $last:expr, $step:expr), $group:literal, $since:literal, $summary:literal, $handler:expr) => {
-        CommandSpec {
-            name: $name,
-            arity: $arity,
-            flags: $flags,
-            first_key: $first,
-            last_key: $last,
-            step: $step,
-            group: $group,
-            since: $since,
-            summary: $summary,
-            handler: $handler,
-        }
+/// One entry per command: name, arity, flags, key positions (first, last, step) as `COMMAND INFO`
+/// reports them, group, the Redis version that introduced it, who runs it, and its summary.
+macro_rules! commands {
+    ($($name:literal, $arity:expr, $flags:expr, ($first:expr, $last:expr, $step:expr), $group:literal,
+       $since:literal, $kind:ident $(($parse:path))?, $summary:literal;)*) => {
+        static COMMANDS: &[CommandSpec] = &[$(
+            CommandSpec {
+                name: $name,
+                arity: $arity,
+                flags: $flags,
+                first_key: $first,
+                last_key: $last,
+                step: $step,
+                group: $group,
+                since: $since,
+                summary: $summary,
+                kind: Kind::$kind $(($parse))?,
+            },
+        )*];
     };
 }
 
-static COMMANDS: &[CommandSpec] = &[
-    command!(
-        "get",
-        2,
-        RF,
-        (1, 1, 1),
-        "string",
-        "1.0.0",
-        "Returns the string value of a key.",
-        get::get
-    ),
-    command!(
-        "set",
-        -3,
-        W,
-        (1, 1, 1),
-        "string",
-        "1.0.0",
-        "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.",
-        set::set
-    ),
-    command!(
-        "setnx",
-        3,
-        WF,
-        (1, 1, 1),
-        "string",
-        "1.0.0",
-        "Set the string value of a key only when the key doesn't exist.",
-        setnx::setnx
-    ),
-    command!(
-        "setex",
-        4,
-        W,
-        (1, 1, 1),
-        "string",
-        "2.0.0",
-        "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.",
-        setex::setex
-    ),
-    command!(
-        "psetex",
-        4,
-        W,
-        (1, 1, 1),
-        "string",
-        "2.6.0",
-        "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.",
-        setex::psetex
-    ),
-    command!(
-        "getset",
-        3,
-        WF,
-        (1, 1, 1),
-        "string",
-        "1.0.0",
-        "Returns the previous string value of a key after setting it to a new value.",
-        getset::getset
-    ),
-    command!(
-        "getdel",
-        2,
-        DELF,
-        (1, 1, 1),
-        "string",
-        "6.2.0",
-        "Returns the string value of a key after deleting the key.",
-        getdel::getdel
-    ),
-    command!(
-        "getex",
-        -2,
-        DELF,
-        (1, 1, 1),
-        "string",
-        "6.2.0",
-        "Returns the string value of a key after setting its expiration time.",
-        getex::getex
-    ),
-    command!(
-        "mget",
-        -2,
-        RF,
-        (1, -1, 1),
-        "string",
-        "1.0.0",
-        "Atomically returns the string values of one or more keys.",
-        mget::mget
-    ),
-    command!(
-        "mset",
-        -3,
-        W,
-        (1, -1, 2),
-        "string",
-        "1.0.1",
-        "Atomically creates or modifies the string values of one or more keys.",
-        mset::mset
-    ),
-    command!(
-        "msetnx",
-        -3,
-        W,
-        (1, -1, 2),
-        "string",
-        "1.0.1",
-        "Atomically modifies the string values of one or more keys only when all keys don't exist.",
-        mset::msetnx
-    ),
-    command!(
-        "append",
-        3,
-        WF,
-        (1, 1, 1),
-        "string",
-        "2.0.0",
-        "Appends a string to the value of a key. Creates the key if it doesn't exist.",
-        append::append
-    ),
-    command!(
-        "strlen",
-        2,
-        RF,
-        (1, 1, 1),
-        "string",
-        "2.2.0",
-        "Returns the length of a string value.",
-        strlen::strlen
-    ),
-    command!(
-        "incr",
-        2,
-        WF,
-        (1, 1, 1),
-        "string",
-        "1.0.0",
-        "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
-        incr::incr
-    ),
-    command!(
-        "decr",
-        2,
-        WF,
-        (1, 1, 1),
-        "string",
-        "1.0.0",
-        "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.",
-        incr::decr
-    ),
-    command!(
-        "incrby",
-        3,
-        WF,
-        (1, 1, 1),
-        "string",
-        "1.0.0",
-        "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
-        incr::incrby
-    ),
-    command!(
-        "decrby",
-        3,
-        WF,
-        (1, 1, 1),
-        "string",
-        "1.0.0",
-        "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.",
-        incr::decrby
-    ),
-    command!(
-        "incrbyfloat",
-        3,
-        WF,
-        (1, 1, 1),
-        "string",
-        "2.6.0",
-        "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.",
-        incr::incrbyfloat
-    ),
-    command!(
-        "del",
-        -2,
-        DEL,
-        (1, -1, 1),
-        "generic",
-        "1.0.0",
-        "Deletes one or more keys.",
-        del::del
-    ),
-    command!(
-        "unlink",
-        -2,
-        DELF,
-        (1, -1, 1),
-        "generic",
-        "4.0.0",
-        "Asynchronously deletes one or more keys.",
-        del::unlink
-    ),
-    command!(
-        "exists",
-        -2,
-        RF,
-        (1, -1, 1),
-        "generic",
-        "1.0.0",
-        "Determines whether one or more keys exist.",
-        exists::exists
-    ),
-    command!(
-        "type",
-        2,
-        RF,
-        (1, 1, 1),
-        "generic",
-        "1.0.0",
-        "Determines the type of value stored at a key.",
-        type_of::type_of
-    ),
-    command!(
-        "expire",
-        -3,
-        DELF,
-        (1, 1, 1),
-        "generic",
-        "1.0.0",
-        "Sets the expiration time of a key in seconds.",
-        expire::expire
-    ),
-    command!(
-        "pexpire",
-        -3,
-        DELF,
-        (1, 1, 1),
-        "generic",
-        "2.6.0",
-        "Sets the expiration time of a key in milliseconds.",
-        expire::pexpire
-    ),
-    command!(
-        "expireat",
-        -3,
-        DELF,
-        (1, 1, 1),
-        "generic",
-        "1.2.0",
-        "Sets the expiration time of a key to a Unix timestamp.",
-        expire::expireat
-    ),
-    command!(
-        "pexpireat",
-        -3,
-        DELF,
-        (1, 1, 1),
-        "generic",
-        "2.6.0",
-        "Sets the expiration time of a key to a Unix milliseconds timestamp.",
-        expire::pexpireat
-    ),
-    command!(
-        "ttl",
-        2,
-        RF,
-        (1, 1, 1),
-        "generic",
-        "1.0.0",
-        "Returns the expiration time in seconds of a key.",
-        ttl::ttl
-    ),
-    command!(
-        "pttl",
-        2,
-        RF,
-        (1, 1, 1),
-        "generic",
-        "2.6.0",
-        "Returns the expiration time in milliseconds of a key.",
-        ttl::pttl
-    ),
-    command!(
-        "expiretime",
-        2,
-        RF,
-        (1, 1, 1),
-        "generic",
-        "7.0.0",
-        "Returns the expiration time of a key as a Unix timestamp.",
-        ttl::expiretime
-    ),
-    command!(
-        "pexpiretime",
-        2,
-        RF,
-        (1, 1, 1),
-        "generic",
-        "7.0.0",
-        "Returns the expiration time of a key as a Unix milliseconds timestamp.",
-        ttl::pexpiretime
-    ),
-    command!(
-        "persist",
-        2,
-        DELF,
-        (1, 1, 1),
-        "generic",
-        "2.2.0",
-        "Removes the expiration time of a key.",
-        persist::persist
-    ),
-    command!(
-        "keys",
-        2,
-        R,
-        (0, 0, 0),
-        "generic",
-        "1.0.0",
-        "Returns all key names that match a pattern.",
-        keys::keys
-    ),
-    command!(
-        "scan",
-        -2,
-        R,
-        (0, 0, 0),
-        "generic",
-        "2.8.0",
-        "Iterates over the key names in the database.",
-        scan::scan
-    ),
-    command!(
-        "dbsize",
-        1,
-        RF,
-        (0, 0, 0),
-        "server",
-        "1.0.0",
-        "Returns the number of keys in the database.",
-        dbsize::dbsize
-    ),
-    command!(
-        "flushall",
-        -1,
-        DEL,
-        (0, 0, 0),
-        "server",
-        "1.0.0",
-        "Removes all keys from all databases.",
-        flush::flush
-    ),
-    command!(
-        "flushdb",
-        -1,
-        DEL,
-        (0, 0, 0),
-        "server",
-        "1.0.0",
-        "Remove all keys from the current database.",
-        flush::flush
-    ),
-    command!(
-        "ping",
-        -1,
-        Flags::FAST,
-        (0, 0, 0),
-        "connection",
-        "1.0.0",
-        "Returns the server's liveliness response.",
-        ping::ping
-    ),
-    command!(
-        "echo",
-        2,
-        Flags::FAST,
-        (0, 0, 0),
-        "connection",
-        "1.0.0",
-        "Returns the given string.",
-        echo::echo
-    ),
-    command!(
-        "select",
-        2,
-        CONN,
-        (0, 0, 0),
-        "connection",
-        "1.0.0",
-        "Changes the selected database.",
-        select::select
-    ),
-    command!(
-        "auth",
-        -2,
-        CONN_NOAUTH,
-        (0, 0, 0),
-        "connection",
-        "1.0.0",
-        "Authenticates the connection.",
-        auth::auth
-    ),
-    command!(
-        "hello",
-        -1,
-        CONN_NOAUTH,
-        (0, 0, 0),
-        "connection",
-        "6.0.0",
-        "Handshakes with the Redis server.",
-        hello::hello
-    ),
-    command!(
-        "quit",
-        -1,
-        CONN_NOAUTH,
-        (0, 0, 0),
-        "connection",
-        "1.0.0",
-        "Closes the connection.",
-        quit::quit
-    ),
-    command!(
-        "info",
-        -1,
-        Flags::LOADING.union(Flags::STALE),
-        (0, 0, 0),
-        "server",
-        "1.0.0",
-        "Returns information and statistics about the server.",
-        info::info
-    ),
-    command!(
-        "config",
-        -2,
-        ADMIN,
-        (0, 0, 0),
-        "server",
-        "2.0.0",
-        "A container for server configuration commands.",
-        config::config
-    ),
-    command!(
-        "client",
-        -2,
-        CONN,
-        (0, 0, 0),
-        "connection",
-        "2.4.0",
-        "A container for client connection commands.",
-        client::client
-    ),
-    command!(
-        "command",
-        -1,
-        Flags::LOADING.union(Flags::STALE),
-        (0, 0, 0),
-        "server",
-        "2.8.13",
-        "Returns detailed information about all commands.",
-        command_info::command
-    ),
-    command!(
-        "time",
-        1,
-        CONN,
-        (0, 0, 0),
-        "server",
-        "2.6.0",
-        "Returns the server time.",
-        time::time
-    ),
-    command!(
-        "cluster",
-        -2,
-        CONN,
-        (0, 0, 0),
-        "cluster",
-        "3.0.0",
-        "A container for Redis Cluster commands.",
-        cluster::cluster
-    ),
-    command!(
-        "readonly",
-        1,
-        CONN,
-        (0, 0, 0),
-        "cluster",
-        "3.0.0",
-        "Enables read-only queries for a connection to a Redis Cluster replica node.",
-        readonly::readonly
-    ),
-    command!(
-        "readwrite",
-        1,
-        CONN,
-        (0, 0, 0),
-        "cluster",
-        "3.0.0",
-        "Enables read-write queries for a connection to a Redis Cluster replica node.",
-        readonly::readwrite
-    ),
-];
+commands! {
+    "get", 2, RF, (1, 1, 1), "string", "1.0.0", Read(get::parse),
+        "Returns the string value of a key.";
+    "set", -3, W, (1, 1, 1), "string", "1.0.0", Write(set::parse),
+        "Sets the string value of a key, ignoring its type. The key is created if it doesn't exist.";
+    "setnx", 3, WF, (1, 1, 1), "string", "1.0.0", Write(setnx::parse),
+        "Set the string value of a key only when the key doesn't exist.";
+    "setex", 4, W, (1, 1, 1), "string", "2.0.0", Write(setex::setex),
+        "Sets the string value and expiration time of a key. Creates the key if it doesn't exist.";
+    "psetex", 4, W, (1, 1, 1), "string", "2.6.0", Write(setex::psetex),
+        "Sets both string value and expiration time in milliseconds of a key. The key is created if it doesn't exist.";
+    "getset", 3, WF, (1, 1, 1), "string", "1.0.0", Write(getset::parse),
+        "Returns the previous string value of a key after setting it to a new value.";
+    "getdel", 2, DELF, (1, 1, 1), "string", "6.2.0", Write(getdel::parse),
+        "Returns the string value of a key after deleting the key.";
+    "getex", -2, DELF, (1, 1, 1), "string", "6.2.0", Write(getex::parse),
+        "Returns the string value of a key after setting its expiration time.";
+    "mget", -2, RF, (1, -1, 1), "string", "1.0.0", Read(mget::parse),
+        "Atomically returns the string values of one or more keys.";
+    "mset", -3, W, (1, -1, 2), "string", "1.0.1", Write(mset::mset),
+        "Atomically creates or modifies the string values of one or more keys.";
+    "msetnx", -3, W, (1, -1, 2), "string", "1.0.1", Write(mset::msetnx),
+        "Atomically modifies the string values of one or more keys only when all keys don't exist.";
+    "append", 3, WF, (1, 1, 1), "string", "2.0.0", Write(append::parse),
+        "Appends a string to the value of a key. Creates the key if it doesn't exist.";
+    "strlen", 2, RF, (1, 1, 1), "string", "2.2.0", Read(strlen::parse),
+        "Returns the length of a string value.";
+    "incr", 2, WF, (1, 1, 1), "string", "1.0.0", Write(incr::incr),
+        "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.";
+    "decr", 2, WF, (1, 1, 1), "string", "1.0.0", Write(incr::decr),
+        "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist.";
+    "incrby", 3, WF, (1, 1, 1), "string", "1.0.0", Write(incr::incrby),
+        "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist.";
+    "decrby", 3, WF, (1, 1, 1), "string", "1.0.0", Write(incr::decrby),
+        "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist.";
+    "incrbyfloat", 3, WF, (1, 1, 1), "string", "2.6.0", Write(incr::incrbyfloat),
+        "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist.";
+    "del", -2, DEL, (1, -1, 1), "generic", "1.0.0", Write(del::parse),
+        "Deletes one or more keys.";
+    "unlink", -2, DELF, (1, -1, 1), "generic", "4.0.0", Write(del::parse),
+        "Asynchronously deletes one or more keys.";
+    "exists", -2, RF, (1, -1, 1), "generic", "1.0.0", Read(exists::parse),
+        "Determines whether one or more keys exist.";
+    "type", 2, RF, (1, 1, 1), "generic", "1.0.0", Read(type_of::parse),
+        "Determines the type of value stored at a key.";
+    "expire", -3, DELF, (1, 1, 1), "generic", "1.0.0", Write(expire::expire),
+        "Sets the expiration time of a key in seconds.";
+    "pexpire", -3, DELF, (1, 1, 1), "generic", "2.6.0", Write(expire::pexpire),
+        "Sets the expiration time of a key in milliseconds.";
+    "expireat", -3, DELF, (1, 1, 1), "generic", "1.2.0", Write(expire::expireat),
+        "Sets the expiration time of a key to a Unix timestamp.";
+    "pexpireat", -3, DELF, (1, 1, 1), "generic", "2.6.0", Write(expire::pexpireat),
+        "Sets the expiration time of a key to a Unix milliseconds timestamp.";
+    "ttl", 2, RF, (1, 1, 1), "generic", "1.0.0", Read(ttl::ttl),
+        "Returns the expiration time in seconds of a key.";
+    "pttl", 2, RF, (1, 1, 1), "generic", "2.6.0", Read(ttl::pttl),
+        "Returns the expiration time in milliseconds of a key.";
+    "expiretime", 2, RF, (1, 1, 1), "generic", "7.0.0", Read(ttl::expiretime),
+        "Returns the expiration time of a key as a Unix timestamp.";
+    "pexpiretime", 2, RF, (1, 1, 1), "generic", "7.0.0", Read(ttl::pexpiretime),
+        "Returns the expiration time of a key as a Unix milliseconds timestamp.";
+    "persist", 2, DELF, (1, 1, 1), "generic", "2.2.0", Write(persist::parse),
+        "Removes the expiration time of a key.";
+    "keys", 2, R, (0, 0, 0), "generic", "1.0.0", Read(keys::parse),
+        "Returns all key names that match a pattern.";
+    "scan", -2, R, (0, 0, 0), "generic", "2.8.0", Read(scan::parse),
+        "Iterates over the key names in the database.";
+    "dbsize", 1, RF, (0, 0, 0), "server", "1.0.0", Read(dbsize::parse),
+        "Returns the number of keys in the database.";
+    "flushall", -1, DEL, (0, 0, 0), "server", "1.0.0", Flush,
+        "Removes all keys from all databases.";
+    "flushdb", -1, DEL, (0, 0, 0), "server", "1.0.0", Flush,
+        "Remove all keys from the current database.";
+    "select", 2, CONN, (0, 0, 0), "connection", "1.0.0", Server(select::select),
+        "Changes the selected database.";
+    "auth", -2, CONN_NOAUTH, (0, 0, 0), "connection", "1.0.0", Server(auth::auth),
+        "Authenticates the connection.";
+    "hello", -1, CONN_NOAUTH, (0, 0, 0), "connection", "6.0.0", Server(hello::hello),
+        "Handshakes with the Redis server.";
+    "quit", -1, CONN_NOAUTH, (0, 0, 0), "connection", "1.0.0", Server(quit::quit),
+        "Closes the connection.";
+    "config", -2, ADMIN, (0, 0, 0), "server", "2.0.0", Server(config::config),
+        "A container for server configuration commands.";
+    "client", -2, CONN, (0, 0, 0), "connection", "2.4.0", Server(client::client),
+        "A container for client connection commands.";
+    "time", 1, CONN, (0, 0, 0), "server", "2.6.0", Server(time::time),
+        "Returns the server time.";
+    "cluster", -2, CONN, (0, 0, 0), "cluster", "3.0.0", Cluster,
+        "A container for Redis Cluster commands.";
+    "readonly", 1, CONN, (0, 0, 0), "cluster", "3.0.0", Server(readonly::readonly),
+        "Enables read-only queries for a connection to a Redis Cluster replica node.";
+    "readwrite", 1, CONN, (0, 0, 0), "cluster", "3.0.0", Server(readonly::readwrite),
+        "Enables read-write queries for a connection to a Redis Cluster replica node.";
+    "ping", -1, FAST, (0, 0, 0), "connection", "1.0.0", Server(ping::ping),
+        "Returns the server's liveliness response.";
+    "echo", 2, FAST, (0, 0, 0), "connection", "1.0.0", Server(echo::echo),
+        "Returns the given string.";
+    "info", -1, LOADING_STALE, (0, 0, 0), "server", "1.0.0", Server(info::info),
+        "Returns information and statistics about the server.";
+    "command", -1, LOADING_STALE, (0, 0, 0), "server", "2.8.13", Server(command_info::command),
+        "Returns detailed information about all commands.";
+}
 
 static BY_NAME: LazyLock<HashMap<&'static [u8], &'static CommandSpec>> = LazyLock::new(|| {
     COMMANDS

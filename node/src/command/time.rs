@@ -2,10 +2,10 @@
 
 use bytes::Bytes;
 
-use super::{CommandResult, Context};
+use super::{CommandResult, Session};
 use crate::protocol::ReplyWriter;
 
-pub fn time(_context: &mut Context<'_>, _args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
+pub fn time(_context: &mut Session<'_>, _args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
     // The same clock as expiry decisions (a fault test may shift it).
     let micros = crate::store::unix_micros();
     out.array_header(2);

@@ -2,16 +2,31 @@
 
 use bytes::Bytes;
 
-use super::{CommandResult, Context};
+use super::{CommandError, CommandResult, Keys, Read, ReadContext};
 use crate::protocol::ReplyWriter;
 
-pub fn type_of(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
-    let key = &args[1];
-    let now = context.now_ms;
-    let exists = context
-        .shared
-        .keyspace
-        .with_key(key, |store| store.peek(key, now).is_some());
-    out.simple(if exists { "string" } else { "none" });
-    Ok(())
+#[derive(Debug)]
+pub struct TypeOf {
+    key: Bytes,
+}
+
+pub fn parse(args: &[Bytes]) -> Result<Read, CommandError> {
+    Ok(Read::Type(TypeOf {
+        key: args[1].clone(),
+    }))
+}
+
+impl TypeOf {
+    pub fn keys(&self) -> Keys<'_> {
+        Keys::One(&self.key)
+    }
+
+    pub fn run(&self, context: &mut ReadContext<'_>, out: &mut ReplyWriter) -> CommandResult {
+        let now = context.now_ms;
+        let exists = context
+            .keyspace
+            .with_key(&self.key, |store| store.peek(&self.key, now).is_some());
+        out.simple(if exists { "string" } else { "none" });
+        Ok(())
+    }
 }

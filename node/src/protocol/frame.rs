@@ -9,6 +9,8 @@ use bytes::Bytes;
 /// doubles and verbatim strings become bulk strings).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
+    /// `+OK`, the most common reply, without an allocation.
+    Ok,
     Simple(String),
     Error(String),
     Integer(i64),

@@ -176,6 +176,7 @@ impl ReplyWriter {
 
     pub fn frame(&mut self, frame: &Frame) {
         match frame {
+            Frame::Ok => self.ok(),
             Frame::Simple(text) => self.simple(text),
             Frame::Error(text) => self.error(text),
             Frame::Integer(value) => self.integer(*value),

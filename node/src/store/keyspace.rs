@@ -102,27 +102,36 @@ impl ScanCursor {
     }
 }
 
-/// Several shards locked together (ascending order), for atomic multi-key commands.
-pub struct MultiShard<'a> {
-    guards: Vec<(usize, MutexGuard<'a, Store>)>,
+/// The stores a command works on: the shards of the keys it named, locked together in ascending
+/// order (so multi-key commands are atomic and deadlock-free), and the clock of whoever decided a
+/// write (this process, or the partition leader that proposed it). One shard, the common case,
+/// needs no allocation.
+pub struct Db<'a> {
+    first: (usize, MutexGuard<'a, Store>),
+    rest: Vec<(usize, MutexGuard<'a, Store>)>,
+    pub now_ms: u64,
 }
 
-impl MultiShard<'_> {
+impl Db<'_> {
+    /// The store of `key`'s shard. Only keys named when the shards were locked may be passed.
     pub fn store(&mut self, key: &[u8]) -> &mut Store {
         let shard = Keyspace::shard_of(key);
-        let position = self
-            .guards
-            .iter()
-            .position(|(index, _)| *index == shard)
-            .unwrap_or(0);
-        &mut self.guards[position].1
+        if self.first.0 == shard {
+            return &mut self.first.1;
+        }
+        match self.rest.iter().position(|(index, _)| *index == shard) {
+            Some(position) => &mut self.rest[position].1,
+            None => &mut self.first.1,
+        }
     }
 
     fn used_memory(&self) -> u64 {
-        self.guards
-            .iter()
-            .map(|(_, guard)| guard.used_memory())
-            .sum()
+        self.first.1.used_memory()
+            + self
+                .rest
+                .iter()
+                .map(|(_, guard)| guard.used_memory())
+                .sum::<u64>()
     }
 }
 
@@ -299,25 +308,45 @@ impl Keyspace {
         self.with_shard(Self::shard_of(key), work)
     }
 
-    /// Runs `work` with the shards of all `keys` locked, in ascending shard order.
+    /// Runs `work` with the shards of all `keys` locked (in ascending shard order) at the clock
+    /// `now_ms`, keeping the memory total in step. With no key, shard 0 is locked.
     pub fn with_keys<'k, R>(
         &self,
         keys: impl IntoIterator<Item = &'k [u8]>,
-        work: impl FnOnce(&mut MultiShard<'_>) -> R,
+        now_ms: u64,
+        work: impl FnOnce(&mut Db<'_>) -> R,
     ) -> R {
-        let mut indices: Vec<usize> = keys.into_iter().map(Self::shard_of).collect();
-        indices.sort_unstable();
-        indices.dedup();
-        let mut locked = MultiShard {
-            guards: indices
-                .iter()
-                .map(|&index| (index, self.shards[index].lock()))
-                .collect(),
+        let mut keys = keys.into_iter();
+        let first = keys.next().map_or(0, Self::shard_of);
+        let mut others: Vec<usize> = keys
+            .map(Self::shard_of)
+            .filter(|&index| index != first)
+            .collect();
+        let mut db = if others.is_empty() {
+            Db {
+                first: (first, self.shards[first].lock()),
+                rest: Vec::new(),
+                now_ms,
+            }
+        } else {
+            others.push(first);
+            others.sort_unstable();
+            others.dedup();
+            let lowest = others[0];
+            Db {
+                first: (lowest, self.shards[lowest].lock()),
+                rest: others[1..]
+                    .iter()
+                    .map(|&index| (index, self.shards[index].lock()))
+                    .collect(),
+                now_ms,
+            }
         };
-        let before = locked.used_memory();
-        let result = work(&mut locked);
-        self.record_memory_change(before, locked.used_memory());
-        drop(locked);
+        let before = db.used_memory();
+        let result = work(&mut db);
+        // Recorded while the locks are held (see `with_shard`).
+        self.record_memory_change(before, db.used_memory());
+        drop(db);
         result
     }
 

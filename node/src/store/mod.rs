@@ -18,7 +18,7 @@ mod op;
 mod state_machine;
 
 pub use entry::{ENTRY_OVERHEAD, Entry, estimated_size};
-pub use keyspace::{Keyspace, MultiShard, OutOfMemory, SHARDS, ScanCursor, SlotUsage, key_slot};
+pub use keyspace::{Db, Keyspace, OutOfMemory, SHARDS, ScanCursor, SlotUsage, key_slot};
 pub use op::{
     DeleteReason, ExpireCondition, SetCondition, SetExpiry, StoreError, WriteKind, WriteOp,
     WriteOutcome,

@@ -6,6 +6,7 @@
 //! decided by whoever owns the clock (today this process, later the partition leader).
 
 use bytes::Bytes;
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::Entry;
@@ -56,7 +57,7 @@ pub enum WriteKind {
     Flush,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SetExpiry {
     /// Drop any existing expiry (plain SET).
     Clear,
@@ -66,7 +67,7 @@ pub enum SetExpiry {
     At(u64),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SetCondition {
     Always,
     /// `NX`: only if the key does not exist.
@@ -75,7 +76,7 @@ pub enum SetCondition {
     IfPresent,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ExpireCondition {
     Always,
     /// Only if the key has no expiry.

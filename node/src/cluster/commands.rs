@@ -9,8 +9,8 @@
 use bytes::Bytes;
 use ringcache_admin::{PartitionStatus, Replica};
 
-use super::{CommandError, CommandResult, Context, text};
-use crate::cluster::Cluster;
+use super::Cluster;
+use crate::command::{CommandError, CommandResult, Session, integer_arg, text};
 use crate::protocol::ReplyWriter;
 use crate::store::key_slot;
 
@@ -22,12 +22,19 @@ struct SlotRange {
     followers: Vec<Replica>,
 }
 
-pub fn cluster(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
-    let Some(cluster) = context.shared.cluster.get() else {
-        return Err(CommandError::Message(
-            "ERR This instance has cluster support disabled".to_owned(),
-        ));
-    };
+/// Runs one CLUSTER subcommand, writing its reply or its error.
+pub fn run(session: &mut Session<'_>, cluster: &Cluster, args: &[Bytes], out: &mut ReplyWriter) {
+    if let Err(error) = subcommand(session, cluster, args, out) {
+        out.error(&error.to_string());
+    }
+}
+
+fn subcommand(
+    context: &mut Session<'_>,
+    cluster: &Cluster,
+    args: &[Bytes],
+    out: &mut ReplyWriter,
+) -> CommandResult {
     let subcommand = args[1].to_ascii_uppercase();
     let arity_error = || {
         CommandError::Message(format!(
@@ -40,7 +47,7 @@ pub fn cluster(context: &mut Context<'_>, args: &[Bytes], out: &mut ReplyWriter)
         (b"MYID", 2) => out.bulk(node_id(cluster.member().id).as_bytes()),
         (b"KEYSLOT", 3) => out.integer(i64::from(key_slot(&args[2]))),
         (b"COUNTKEYSINSLOT", 3) => {
-            let slot = super::integer_arg(&args[2])?;
+            let slot = integer_arg(&args[2])?;
             let slot = u16::try_from(slot)
                 .ok()
                 .filter(|slot| *slot < ringcache_placement::SLOT_COUNT)
