@@ -297,10 +297,7 @@ impl Config {
     }
 
     /// The cluster settings of this member (cluster mode only), resolved from the flags.
-    pub fn cluster_options(
-        &self,
-        client_port: u16,
-    ) -> Result<crate::cluster::ClusterOptions, ConfigError> {
+    pub fn cluster_options(&self, client_port: u16) -> Result<ClusterOptions, ConfigError> {
         let data_dir = self
             .data_dir
             .clone()
@@ -320,7 +317,7 @@ impl Config {
             None => hostname().map_err(ConfigError::NoAdvertiseHost)?,
         };
         let cluster_port = self.cluster_port(client_port)?;
-        Ok(crate::cluster::ClusterOptions {
+        Ok(ClusterOptions {
             ordinal,
             advertise_host,
             client_port,
@@ -413,6 +410,27 @@ pub fn parse_memory(text: &str) -> Result<u64, String> {
 fn parse_policy(text: &str) -> Result<EvictionPolicy, String> {
     text.parse()
         .map_err(|error: crate::eviction::UnknownPolicy| error.to_string())
+}
+
+/// How a member runs in the cluster (from the command line).
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    pub ordinal: u16,
+    /// Host name or IP other members and clients use.
+    pub advertise_host: String,
+    /// The Redis port clients reach (as advertised).
+    pub client_port: u16,
+    /// The cluster (Raft) port, as advertised.
+    pub cluster_port: u16,
+    pub data_dir: PathBuf,
+    pub fsync: bool,
+    /// Largest encoded write a partition's log accepts.
+    pub max_write_size: usize,
+    pub read_policy: ringcache_replication::ReadPolicy,
+    /// Authenticates the cluster port ([`ringcache_replication::handshake`]).
+    pub cluster_secret: Option<ringcache_replication::ClusterSecret>,
+    /// Mutual TLS on the cluster port, with the Redis port's certificate.
+    pub cluster_tls: Option<std::sync::Arc<dyn ringcache_replication::ClusterTls>>,
 }
 
 #[cfg(test)]

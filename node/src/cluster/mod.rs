@@ -42,7 +42,7 @@ use ringcache_admin::{
 };
 use ringcache_placement::PartitionCount;
 use ringcache_replication::{
-    AdminError, Durability, GroupStatus, LeaderView, RaftNodeId, ReadPolicy, ReplicationConfig,
+    AdminError, Durability, GroupStatus, LeaderView, RaftNodeId, ReplicationConfig,
     ReplicationHost, StartError,
 };
 use tokio::net::TcpListener;
@@ -59,26 +59,7 @@ pub const SEEDS_FILE: &str = "seeds.json";
 /// Bound on the pre-stop leadership hand-off.
 pub const LEAVE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How a member runs in the cluster (from the command line).
-#[derive(Debug, Clone)]
-pub struct ClusterOptions {
-    pub ordinal: u16,
-    /// Host name or IP other members and clients use.
-    pub advertise_host: String,
-    /// The Redis port clients reach (as advertised).
-    pub client_port: u16,
-    /// The cluster (Raft) port, as advertised.
-    pub cluster_port: u16,
-    pub data_dir: PathBuf,
-    pub fsync: bool,
-    /// Largest encoded write a partition's log accepts.
-    pub max_write_size: usize,
-    pub read_policy: ReadPolicy,
-    /// Authenticates the cluster port ([`ringcache_replication::handshake`]).
-    pub cluster_secret: Option<ringcache_replication::ClusterSecret>,
-    /// Mutual TLS on the cluster port, with the Redis port's certificate.
-    pub cluster_tls: Option<std::sync::Arc<dyn ringcache_replication::ClusterTls>>,
-}
+pub use crate::config::ClusterOptions;
 
 /// Why cluster mode could not start or change.
 #[derive(Debug, thiserror::Error)]
