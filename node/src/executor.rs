@@ -103,6 +103,7 @@ fn execute_locally(
                 out.error(&error.to_string());
                 return;
             }
+            let write = write.resolve(keyspace, now_ms);
             let outcome = keyspace.with_keys(write.keys().iter(), now_ms, |db| write.apply(db));
             command::write_reply(&outcome, out);
             // Evict right after the write too, so under an evicting policy memory is back within

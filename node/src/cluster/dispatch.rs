@@ -81,15 +81,9 @@ pub async fn serve(
             return;
         }
     }
-    let (read, proposal) = match parsed {
+    let (read, write_command) = match parsed {
         Parsed::Read(read) => (Some(read), None),
-        Parsed::Write(write) => (
-            None,
-            Some(PartitionCommand::Write {
-                now_ms: session.now_ms,
-                write,
-            }),
-        ),
+        Parsed::Write(write) => (None, Some(write)),
         _ => return,
     };
     if let Some(read) = &read
@@ -105,9 +99,16 @@ pub async fn serve(
     loop {
         match cluster.route(partition) {
             Route::Local => {
-                let done = match (&read, &proposal) {
-                    (_, Some(proposal)) => {
-                        propose(session, cluster, partition, spec, proposal, out).await
+                let done = match (&read, &write_command) {
+                    (_, Some(write)) => {
+                        // Decided here, at the leader, on the state it holds.
+                        let proposal = PartitionCommand::Write {
+                            now_ms: session.now_ms,
+                            write: write
+                                .clone()
+                                .resolve(&session.shared.keyspace, session.now_ms),
+                        };
+                        propose(session, cluster, partition, spec, &proposal, out).await
                     }
                     (Some(read), None) => {
                         read_here(session, cluster, routing, partition, read, out).await

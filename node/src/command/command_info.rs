@@ -40,14 +40,16 @@ fn named(args: &[Bytes]) -> Vec<Option<&'static CommandSpec>> {
 
 pub fn command(_context: &mut Session<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
     let Some(subcommand) = args.get(1) else {
-        out.frame(&Frame::Array(specs().iter().map(info_frame).collect()));
+        out.frame(&Frame::Array(
+            specs().iter().copied().map(info_frame).collect(),
+        ));
         return Ok(());
     };
     match subcommand.to_ascii_lowercase().as_slice() {
         b"count" => out.integer(specs().len() as i64),
         b"info" => {
             let frames = if args.len() == 2 {
-                specs().iter().map(info_frame).collect()
+                specs().iter().copied().map(info_frame).collect()
             } else {
                 named(&args[2..])
                     .into_iter()
@@ -58,7 +60,7 @@ pub fn command(_context: &mut Session<'_>, args: &[Bytes], out: &mut ReplyWriter
         }
         b"docs" => {
             let chosen: Vec<&CommandSpec> = if args.len() == 2 {
-                specs().iter().collect()
+                specs().to_vec()
             } else {
                 named(&args[2..]).into_iter().flatten().collect()
             };

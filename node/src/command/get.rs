@@ -4,6 +4,7 @@ use bytes::Bytes;
 
 use super::{CommandError, CommandResult, Keys, Read, ReadContext};
 use crate::protocol::ReplyWriter;
+use crate::store::WrongType;
 
 #[derive(Debug)]
 pub struct Get {
@@ -25,18 +26,19 @@ impl Get {
         let now = context.now_ms;
         // The value is copied into the reply while the shard lock is held: no intermediate
         // allocation.
-        let hit = context
-            .keyspace
-            .with_key(&self.key, |store| match store.get(&self.key, now) {
-                Some(entry) => {
-                    out.bulk(entry.value());
-                    true
-                }
-                None => {
-                    out.null();
-                    false
-                }
-            });
+        let hit =
+            context
+                .keyspace
+                .with_key(&self.key, |store| match store.get(&self.key, now) {
+                    Some(entry) => {
+                        out.bulk(entry.string()?);
+                        Ok(true)
+                    }
+                    None => {
+                        out.null();
+                        Ok::<_, WrongType>(false)
+                    }
+                })?;
         context.stats.hit_or_miss(hit);
         Ok(())
     }

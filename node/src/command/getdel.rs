@@ -24,6 +24,10 @@ impl GetDel {
     }
 
     pub fn apply(&self, db: &mut Db<'_>) -> Result<Frame, CommandError> {
+        let now = db.now_ms;
+        if let Some(entry) = db.store(&self.key).peek(&self.key, now) {
+            entry.string()?;
+        }
         let op = WriteOp {
             now_ms: db.now_ms,
             kind: WriteKind::Delete {

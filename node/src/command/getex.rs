@@ -57,7 +57,7 @@ impl GetEx {
         let Some(entry) = store.get(&self.key, now) else {
             return Ok(Frame::Null);
         };
-        let value = Frame::Bulk(Bytes::copy_from_slice(entry.value()));
+        let value = Frame::Bulk(Bytes::copy_from_slice(entry.string()?));
         if let Some(at_ms) = self.change {
             let kind = WriteKind::Expire {
                 key: self.key.clone(),

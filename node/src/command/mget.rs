@@ -31,7 +31,8 @@ impl MGet {
                     let (mut hits, mut misses) = (0, 0);
                     let now = db.now_ms;
                     for key in keys {
-                        match db.store(key).get(key, now) {
+                        // A key of another type reads as missing, as in Redis.
+                        match db.store(key).get(key, now).filter(|e| e.object().is_none()) {
                             Some(entry) => {
                                 hits += 1;
                                 out.bulk(entry.value());

@@ -10,9 +10,16 @@
 //!   the server, never routed and never replicated. `CLUSTER` and `FLUSHALL` are answered by the
 //!   executor, which knows whether the node is a cluster member.
 
-mod read;
-mod table;
-mod write;
+pub(crate) mod read;
+pub(crate) mod table;
+pub(crate) mod write;
+
+mod bits;
+mod hashes;
+mod keyspace;
+mod lists;
+mod sets;
+mod sorted_sets;
 
 mod append;
 mod auth;
@@ -58,10 +65,12 @@ use crate::clients::ClientHandle;
 use crate::protocol::{Frame, ReplyWriter};
 use crate::shared::Shared;
 use crate::stats::LocalStats;
-use crate::store::{Keyspace, OutOfMemory, StoreError, parse_integer};
+use crate::store::{Keyspace, OutOfMemory, StoreError, WrongType, parse_integer};
 
 pub use read::Read;
 pub use table::{CommandSpec, Flags, Kind, lookup, specs};
+/// Flag sets of the command table, named as in `table.rs`.
+pub use table::{DEL, DELF, R, RF, W, WF};
 pub use write::Write;
 
 /// Per-connection state that commands read and change.
@@ -180,6 +189,8 @@ pub enum CommandError {
     Store(#[from] StoreError),
     #[error("{0}")]
     OutOfMemory(#[from] OutOfMemory),
+    #[error("{0}")]
+    WrongType(#[from] WrongType),
     /// Any other message, including its error code.
     #[error("{0}")]
     Message(String),

@@ -60,16 +60,15 @@ impl Scan {
 
     pub fn run(&self, context: &mut ReadContext<'_>, out: &mut ReplyWriter) -> CommandResult {
         let pattern = self.pattern.as_deref();
-        // Every value is a string, so any other type filter matches nothing.
-        let strings_only = self
-            .type_name
-            .as_deref()
-            .is_none_or(|name| name == b"string");
+        let type_name = self.type_name.as_deref();
         let (next, keys) = context.keyspace.scan(
             ScanCursor::decode(self.cursor),
             self.count,
             context.now_ms,
-            |key| strings_only && pattern.is_none_or(|pattern| crate::glob::matches(pattern, key)),
+            |entry| {
+                type_name.is_none_or(|name| entry.kind().name().as_bytes() == name)
+                    && pattern.is_none_or(|pattern| crate::glob::matches(pattern, entry.key()))
+            },
         );
         out.array_header(2);
         out.bulk(next.encode().to_string().as_bytes());

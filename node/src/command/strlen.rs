@@ -24,8 +24,10 @@ impl StrLen {
     pub fn run(&self, context: &mut ReadContext<'_>, out: &mut ReplyWriter) -> CommandResult {
         let now = context.now_ms;
         let length = context.keyspace.with_key(&self.key, |store| {
-            store.get(&self.key, now).map_or(0, |e| e.value().len())
-        });
+            store
+                .get(&self.key, now)
+                .map_or(Ok(0), |entry| entry.string().map(<[u8]>::len))
+        })?;
         out.integer(length as i64);
         Ok(())
     }

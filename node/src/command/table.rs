@@ -55,20 +55,20 @@ impl Flags {
     }
 }
 
-const W: Flags = Flags::WRITE.union(Flags::DENY_OOM);
-const WF: Flags = W.union(Flags::FAST);
-const R: Flags = Flags::READONLY;
-const RF: Flags = Flags::READONLY.union(Flags::FAST);
-const DEL: Flags = Flags::WRITE;
-const DELF: Flags = Flags::WRITE.union(Flags::FAST);
-const CONN: Flags = Flags::NOSCRIPT
+pub const W: Flags = Flags::WRITE.union(Flags::DENY_OOM);
+pub const WF: Flags = W.union(Flags::FAST);
+pub const R: Flags = Flags::READONLY;
+pub const RF: Flags = Flags::READONLY.union(Flags::FAST);
+pub const DEL: Flags = Flags::WRITE;
+pub const DELF: Flags = Flags::WRITE.union(Flags::FAST);
+pub const CONN: Flags = Flags::NOSCRIPT
     .union(Flags::LOADING)
     .union(Flags::STALE)
     .union(Flags::FAST);
-const FAST: Flags = Flags::FAST;
-const LOADING_STALE: Flags = Flags::LOADING.union(Flags::STALE);
-const CONN_NOAUTH: Flags = CONN.union(Flags::NO_AUTH);
-const ADMIN: Flags = Flags::ADMIN
+pub const FAST: Flags = Flags::FAST;
+pub const LOADING_STALE: Flags = Flags::LOADING.union(Flags::STALE);
+pub const CONN_NOAUTH: Flags = CONN.union(Flags::NO_AUTH);
+pub const ADMIN: Flags = Flags::ADMIN
     .union(Flags::NOSCRIPT)
     .union(Flags::LOADING)
     .union(Flags::STALE);
@@ -102,10 +102,10 @@ pub struct CommandSpec {
 /// One entry per command: name, arity, flags, key positions (first, last, step) as `COMMAND INFO`
 /// reports them, group, the Redis version that introduced it, who runs it, and its summary.
 macro_rules! commands {
-    ($($name:literal, $arity:expr, $flags:expr, ($first:expr, $last:expr, $step:expr), $group:literal,
-       $since:literal, $kind:ident $(($parse:path))?, $summary:literal;)*) => {
-        static COMMANDS: &[CommandSpec] = &[$(
-            CommandSpec {
+    ($table:ident; $($name:literal, $arity:expr, $flags:expr, ($first:expr, $last:expr, $step:expr),
+       $group:literal, $since:literal, $kind:ident $(($parse:path))?, $summary:literal;)*) => {
+        pub static $table: &[$crate::command::CommandSpec] = &[$(
+            $crate::command::CommandSpec {
                 name: $name,
                 arity: $arity,
                 flags: $flags,
@@ -115,13 +115,15 @@ macro_rules! commands {
                 group: $group,
                 since: $since,
                 summary: $summary,
-                kind: Kind::$kind $(($parse))?,
+                kind: $crate::command::Kind::$kind $(($parse))?,
             },
         )*];
     };
 }
 
-commands! {
+pub(crate) use commands;
+
+commands! { STRING_AND_SERVER;
     "get", 2, RF, (1, 1, 1), "string", "1.0.0", Read(get::parse),
         "Returns the string value of a key.";
     "set", -3, W, (1, 1, 1), "string", "1.0.0", Write(set::parse),
@@ -224,10 +226,25 @@ commands! {
         "Returns detailed information about all commands.";
 }
 
+/// Every command: strings, keys and the server's here, each family of types in its own table.
+static ALL: LazyLock<Vec<&'static CommandSpec>> = LazyLock::new(|| {
+    [
+        STRING_AND_SERVER,
+        super::hashes::COMMANDS,
+        super::lists::COMMANDS,
+        super::sets::COMMANDS,
+        super::sorted_sets::COMMANDS,
+        super::keyspace::COMMANDS,
+        super::bits::COMMANDS,
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+});
+
 static BY_NAME: LazyLock<HashMap<&'static [u8], &'static CommandSpec>> = LazyLock::new(|| {
-    COMMANDS
-        .iter()
-        .map(|spec| (spec.name.as_bytes(), spec))
+    ALL.iter()
+        .map(|spec| (spec.name.as_bytes(), *spec))
         .collect()
 });
 
@@ -236,6 +253,6 @@ pub fn lookup(lowercase_name: &[u8]) -> Option<&'static CommandSpec> {
     BY_NAME.get(lowercase_name).copied()
 }
 
-pub fn specs() -> &'static [CommandSpec] {
-    COMMANDS
+pub fn specs() -> &'static [&'static CommandSpec] {
+    &ALL
 }

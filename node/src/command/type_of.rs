@@ -23,10 +23,10 @@ impl TypeOf {
 
     pub fn run(&self, context: &mut ReadContext<'_>, out: &mut ReplyWriter) -> CommandResult {
         let now = context.now_ms;
-        let exists = context
+        let kind = context
             .keyspace
-            .with_key(&self.key, |store| store.peek(&self.key, now).is_some());
-        out.simple(if exists { "string" } else { "none" });
+            .with_key(&self.key, |store| store.kind(&self.key, now));
+        out.simple(kind.map_or("none", |kind| kind.name()));
         Ok(())
     }
 }

@@ -1,4 +1,6 @@
-//! One stored key and its value in a single heap allocation.
+//! One stored key and its value: a string in a single heap allocation, or a collection.
+
+use super::types::{Kind, Object, WrongType};
 
 /// Header layout: absolute expiry in unix milliseconds (8 bytes, 0 = no expiry), last access time
 /// for approximate LRU (4 bytes, low 32 bits of unix milliseconds), key length (4 bytes).
@@ -10,17 +12,33 @@ const HEADER: usize = 16;
 /// docs/benchmarks.md), but it never depends on the allocator, so every replica computes the same.
 pub const ENTRY_OVERHEAD: u64 = 56;
 
-/// A key/value pair with its expiry and access time, stored as one boxed byte slice so the
-/// per-key overhead is one allocation plus a 16-byte fat pointer.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Entry(Box<[u8]>);
+/// A key and its value with its expiry and access time. A string is stored as one boxed byte
+/// slice (header, key, value: one allocation plus a 16-byte pointer); any other type as a boxed
+/// [`ObjectEntry`]. Both fit the same 16 bytes.
+#[derive(Clone, PartialEq)]
+pub struct Entry(Repr);
+
+#[derive(Clone, PartialEq)]
+enum Repr {
+    String(Box<[u8]>),
+    Object(Box<ObjectEntry>),
+}
+
+/// A key whose value is a collection.
+#[derive(Clone, PartialEq)]
+pub struct ObjectEntry {
+    expire_at_ms: u64,
+    access_ms: u32,
+    key: Box<[u8]>,
+    object: Object,
+}
 
 impl std::fmt::Debug for Entry {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter
             .debug_struct("Entry")
             .field("key", &String::from_utf8_lossy(self.key()))
-            .field("value_len", &self.value().len())
+            .field("kind", &self.kind())
             .field("expire_at_ms", &self.expire_at_ms())
             .finish()
     }
@@ -31,7 +49,7 @@ impl Entry {
         Self::from_parts(key, &[value], expire_at_ms, access_ms)
     }
 
-    /// Builds an entry whose value is the concatenation of `value_parts` (used by APPEND).
+    /// Builds a string entry whose value is the concatenation of `value_parts` (used by APPEND).
     pub fn from_parts(
         key: &[u8],
         value_parts: &[&[u8]],
@@ -47,32 +65,86 @@ impl Entry {
         for part in value_parts {
             bytes.extend_from_slice(part);
         }
-        Entry(bytes.into_boxed_slice())
+        Entry(Repr::String(bytes.into_boxed_slice()))
     }
 
-    fn key_len(&self) -> usize {
+    /// An entry holding a collection.
+    pub fn with_object(key: &[u8], object: Object, expire_at_ms: u64, access_ms: u64) -> Entry {
+        Entry(Repr::Object(Box::new(ObjectEntry {
+            expire_at_ms,
+            access_ms: access_ms as u32,
+            key: key.into(),
+            object,
+        })))
+    }
+
+    fn key_len(bytes: &[u8]) -> usize {
         let mut length = [0u8; 4];
-        length.copy_from_slice(&self.0[12..16]);
+        length.copy_from_slice(&bytes[12..16]);
         u32::from_le_bytes(length) as usize
     }
 
     pub fn key(&self) -> &[u8] {
-        &self.0[HEADER..HEADER + self.key_len()]
+        match &self.0 {
+            Repr::String(bytes) => &bytes[HEADER..HEADER + Self::key_len(bytes)],
+            Repr::Object(object) => &object.key,
+        }
     }
 
+    pub fn kind(&self) -> Kind {
+        match &self.0 {
+            Repr::String(_) => Kind::String,
+            Repr::Object(entry) => entry.object.kind(),
+        }
+    }
+
+    /// The value of a string; the empty slice for any other type (see [`Entry::string`]).
     pub fn value(&self) -> &[u8] {
-        &self.0[HEADER + self.key_len()..]
+        match &self.0 {
+            Repr::String(bytes) => &bytes[HEADER + Self::key_len(bytes)..],
+            Repr::Object(_) => &[],
+        }
+    }
+
+    /// The value of a string, or [`WrongType`].
+    pub fn string(&self) -> Result<&[u8], WrongType> {
+        match &self.0 {
+            Repr::String(_) => Ok(self.value()),
+            Repr::Object(_) => Err(WrongType),
+        }
+    }
+
+    pub fn object(&self) -> Option<&Object> {
+        match &self.0 {
+            Repr::String(_) => None,
+            Repr::Object(entry) => Some(&entry.object),
+        }
+    }
+
+    pub fn object_mut(&mut self) -> Option<&mut Object> {
+        match &mut self.0 {
+            Repr::String(_) => None,
+            Repr::Object(entry) => Some(&mut entry.object),
+        }
     }
 
     /// Absolute expiry in unix milliseconds; 0 means the key does not expire.
     pub fn expire_at_ms(&self) -> u64 {
-        let mut expiry = [0u8; 8];
-        expiry.copy_from_slice(&self.0[0..8]);
-        u64::from_le_bytes(expiry)
+        match &self.0 {
+            Repr::String(bytes) => {
+                let mut expiry = [0u8; 8];
+                expiry.copy_from_slice(&bytes[0..8]);
+                u64::from_le_bytes(expiry)
+            }
+            Repr::Object(entry) => entry.expire_at_ms,
+        }
     }
 
     pub fn set_expire_at_ms(&mut self, expire_at_ms: u64) {
-        self.0[0..8].copy_from_slice(&expire_at_ms.to_le_bytes());
+        match &mut self.0 {
+            Repr::String(bytes) => bytes[0..8].copy_from_slice(&expire_at_ms.to_le_bytes()),
+            Repr::Object(entry) => entry.expire_at_ms = expire_at_ms,
+        }
     }
 
     pub fn has_expiry(&self) -> bool {
@@ -87,13 +159,21 @@ impl Entry {
     /// Low 32 bits of the unix-ms time of the last access (wraps every ~49 days; compared with
     /// wrapping arithmetic).
     pub fn access_ms(&self) -> u32 {
-        let mut access = [0u8; 4];
-        access.copy_from_slice(&self.0[8..12]);
-        u32::from_le_bytes(access)
+        match &self.0 {
+            Repr::String(bytes) => {
+                let mut access = [0u8; 4];
+                access.copy_from_slice(&bytes[8..12]);
+                u32::from_le_bytes(access)
+            }
+            Repr::Object(entry) => entry.access_ms,
+        }
     }
 
     pub fn touch(&mut self, now_ms: u64) {
-        self.0[8..12].copy_from_slice(&(now_ms as u32).to_le_bytes());
+        match &mut self.0 {
+            Repr::String(bytes) => bytes[8..12].copy_from_slice(&(now_ms as u32).to_le_bytes()),
+            Repr::Object(entry) => entry.access_ms = now_ms as u32,
+        }
     }
 
     /// Milliseconds since the last access.
@@ -103,9 +183,20 @@ impl Entry {
 
     /// The deterministic memory estimate of this entry.
     pub fn estimated_size(&self) -> u64 {
-        estimated_size(self.key().len(), self.value().len())
+        match &self.0 {
+            Repr::String(_) => estimated_size(self.key().len(), self.value().len()),
+            Repr::Object(entry) => {
+                estimated_size(entry.key.len(), 0)
+                    + OBJECT_ENTRY_OVERHEAD
+                    + entry.object.estimated_size()
+            }
+        }
     }
 }
+
+/// What a collection's entry adds to [`ENTRY_OVERHEAD`]: the boxed [`ObjectEntry`] and its key's
+/// own allocation.
+const OBJECT_ENTRY_OVERHEAD: u64 = 64;
 
 pub fn estimated_size(key_len: usize, value_len: usize) -> u64 {
     key_len as u64 + value_len as u64 + ENTRY_OVERHEAD

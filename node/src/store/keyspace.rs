@@ -436,7 +436,7 @@ impl Keyspace {
         cursor: ScanCursor,
         count: usize,
         now_ms: u64,
-        mut filter: impl FnMut(&[u8]) -> bool,
+        mut filter: impl FnMut(&Entry) -> bool,
     ) -> (ScanCursor, Vec<Bytes>) {
         let mut cursor = cursor;
         let mut keys = Vec::new();
@@ -448,7 +448,7 @@ impl Keyspace {
                 budget,
                 now_ms,
                 |entry| {
-                    if filter(entry.key()) {
+                    if filter(entry) {
                         keys.push(Bytes::copy_from_slice(entry.key()));
                     }
                 },

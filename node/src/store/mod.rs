@@ -12,10 +12,15 @@
 //! * Memory is a deterministic estimate (key + value length + a fixed per-entry overhead), summed
 //!   into one atomic counter so the limit check on the write path costs one load.
 
+pub mod bits;
 mod entry;
+pub mod hll;
 mod keyspace;
 mod op;
+pub mod rdb;
 mod state_machine;
+pub mod types;
+pub mod zset;
 
 pub use entry::{ENTRY_OVERHEAD, Entry, estimated_size};
 pub use keyspace::{Db, Keyspace, OutOfMemory, SHARDS, ScanCursor, SlotUsage, key_slot};
@@ -24,6 +29,7 @@ pub use op::{
     WriteOutcome,
 };
 pub use state_machine::{KeyspaceSummary, MAX_STRING_LEN, Store, parse_float, parse_integer};
+pub use types::{Kind, Object, ValueType, WrongType};
 
 /// The wall clock in unix milliseconds: the only place the node reads time for keyspace decisions.
 /// Shifted by [`CLOCK_OFFSET_VARIABLE`] when that is set (fault tests give a member a wrong clock).

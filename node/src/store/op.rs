@@ -123,4 +123,12 @@ pub enum StoreError {
     NotFinite,
     #[error("ERR string exceeds maximum allowed size (proto-max-bulk-len)")]
     TooLarge,
+    #[error("WRONGTYPE Operation against a key holding the wrong kind of value")]
+    WrongType,
+}
+
+impl From<super::types::WrongType> for StoreError {
+    fn from(_: super::types::WrongType) -> Self {
+        StoreError::WrongType
+    }
 }

@@ -13,6 +13,7 @@ use super::op::{
     DeleteReason, ExpireCondition, SetCondition, SetExpiry, StoreError, WriteKind, WriteOp,
     WriteOutcome,
 };
+use super::types::{Kind, Object, ValueType, WrongType};
 use crate::eviction::SampleRng;
 
 /// Largest string value, as Redis's `proto-max-bulk-len`.
@@ -210,7 +211,7 @@ impl Store {
                 let existing = self.find_live(&key, now);
                 let old = match (return_old, existing) {
                     (true, Some(position)) => {
-                        Some(Bytes::copy_from_slice(self.entries[position].value()))
+                        Some(Bytes::copy_from_slice(self.entries[position].string()?))
                     }
                     _ => None,
                 };
@@ -297,7 +298,7 @@ impl Store {
                 }
                 Some(position) => {
                     let current = &self.entries[position];
-                    let length = current.value().len() + suffix.len();
+                    let length = current.string()?.len() + suffix.len();
                     if length > MAX_STRING_LEN {
                         return Err(StoreError::TooLarge);
                     }
@@ -317,7 +318,7 @@ impl Store {
                     Some(position) => {
                         let entry = &self.entries[position];
                         (
-                            parse_integer(entry.value()).ok_or(StoreError::NotInteger)?,
+                            parse_integer(entry.string()?).ok_or(StoreError::NotInteger)?,
                             entry.expire_at_ms(),
                         )
                     }
@@ -338,7 +339,7 @@ impl Store {
                     Some(position) => {
                         let entry = &self.entries[position];
                         (
-                            parse_float(entry.value()).ok_or(StoreError::NotFloat)?,
+                            parse_float(entry.string()?).ok_or(StoreError::NotFloat)?,
                             entry.expire_at_ms(),
                         )
                     }
@@ -366,6 +367,86 @@ impl Store {
                 Ok(WriteOutcome::Flushed(removed))
             }
         }
+    }
+
+    /// A live collection of type `T` for reading (recording the access): `Ok(None)` when the
+    /// key does not exist, [`WrongType`] when it holds another type.
+    pub fn read<T: ValueType>(&mut self, key: &[u8], now_ms: u64) -> Result<Option<&T>, WrongType> {
+        let Some(entry) = self.get(key, now_ms) else {
+            return Ok(None);
+        };
+        entry.object().and_then(T::cast).map(Some).ok_or(WrongType)
+    }
+
+    /// Changes the collection of type `T` at `key` with `change`, creating an empty one first
+    /// when the key does not exist and `create` is set (otherwise `Ok(None)` and `change` is not
+    /// called). A collection left empty is deleted, as Redis does; memory is accounted.
+    pub fn update<T: ValueType, R>(
+        &mut self,
+        key: &[u8],
+        now_ms: u64,
+        create: bool,
+        change: impl FnOnce(&mut T) -> R,
+    ) -> Result<Option<R>, WrongType> {
+        let position = match self.find_live(key, now_ms) {
+            Some(position) => {
+                let entry = &self.entries[position];
+                if entry.object().and_then(T::cast).is_none() {
+                    return Err(WrongType);
+                }
+                position
+            }
+            None if create => {
+                self.insert_new(Entry::with_object(key, T::empty(), 0, now_ms));
+                self.entries.len() - 1
+            }
+            None => return Ok(None),
+        };
+        let entry = &mut self.entries[position];
+        let before = entry.estimated_size();
+        entry.touch(now_ms);
+        let object = entry.object_mut().ok_or(WrongType)?;
+        let result = change(T::cast_mut(object).ok_or(WrongType)?);
+        let empty = object.is_empty();
+        let after = entry.estimated_size();
+        self.used_memory = self.used_memory - before + after;
+        if empty {
+            self.remove_at(position);
+        }
+        Ok(Some(result))
+    }
+
+    /// Stores `entry` at its key, replacing whatever is there (a *STORE destination, RENAME,
+    /// RESTORE). An empty collection deletes the key instead. Returns whether a key was replaced.
+    pub fn put(&mut self, entry: Entry, now_ms: u64) -> bool {
+        let existing = self.find_live(entry.key(), now_ms);
+        if entry.object().is_some_and(Object::is_empty) {
+            if let Some(position) = existing {
+                self.remove_at(position);
+            }
+            return existing.is_some();
+        }
+        match existing {
+            Some(position) => {
+                self.replace_at(position, entry);
+                true
+            }
+            None => {
+                self.insert_new(entry);
+                false
+            }
+        }
+    }
+
+    /// Removes a live key, returning its entry.
+    pub fn remove(&mut self, key: &[u8], now_ms: u64) -> Option<Entry> {
+        let position = self.find_live(key, now_ms)?;
+        Some(self.remove_at(position))
+    }
+
+    /// The type of a live key (without recording an access).
+    pub fn kind(&self, key: &[u8], now_ms: u64) -> Option<Kind> {
+        self.peek(key, now_ms).map(Entry::kind)
     }
 
     /// Number of live keys at `now_ms`.

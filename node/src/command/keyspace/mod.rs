@@ -1,0 +1,11 @@
+//! The generic commands. (Family skeleton: each command gets its own file here, a variant in the
+//! enums below and an entry in [`COMMANDS`].)
+
+use crate::command::read::reads;
+use crate::command::write::writes;
+
+reads! { KeyspaceRead {} }
+
+writes! { KeyspaceWrite {} }
+
+crate::command::table::commands! { COMMANDS; }
