@@ -6,8 +6,7 @@ use std::collections::HashSet;
 
 /// Parses a complete DUMP payload, checking version, checksum and every length inside.
 ///
-/// An all-zero checksum skips the CRC check, as Redis does for RDB files (its `RESTORE` does not,
-/// see the module docs). Stricter than Redis 7.0's default (`sanitize-dump-payload no`),
+/// An all-zero checksum is refused like any wrong one, as Redis's `RESTORE` does. Stricter than Redis 7.0's default (`sanitize-dump-payload no`),
 /// ziplists, listpacks and intsets are always fully validated and duplicates always rejected,
 /// because the result feeds straight into ringcache's keyspace.
 ///

@@ -9,8 +9,8 @@
 //! (Decoded data can still be up to ~88 times the payload, LZF's best ratio, plus per-element
 //! `Vec` overhead; callers bound the payload size as Redis bounds a bulk string.)
 //!
-//! Where `decode` deliberately differs from Redis 7.0.15's `RESTORE`: it accepts an all-zero
-//! checksum (Redis only skips the check for RDB files) and version 11; it rejects bytes after the
+//! Where `decode` deliberately differs from Redis 7.0.15's `RESTORE`: it accepts version 11 (Redis
+//! 7.2's); it rejects bytes after the
 //! object (Redis ignores them); and it always validates blobs deeply and rejects duplicates, as
 //! Redis does only with `sanitize-dump-payload yes`.
 //!
