@@ -142,8 +142,9 @@ impl StateMachine for PartitionMachine {
     /// of another partition would plant it among keys this machine does not own.
     fn check_chunk(&self, chunk: &[u8]) -> Result<(), RestoreError> {
         let slots = self.slots();
-        for (key, _, _) in decode_chunk(chunk)? {
-            let slot = key_slot(key);
+        for entry in decode_chunk(chunk)? {
+            entry.to_entry()?;
+            let slot = key_slot(entry.key);
             if !slots.contains(&slot) {
                 return Err(RestoreError(format!(
                     "a key of slot {slot} in a snapshot of partition {} (slots {}..{}): the \
@@ -165,12 +166,11 @@ impl StateMachine for PartitionMachine {
         shared.keyspace.remove_slots(self.slots());
         for chunk in chunks {
             let chunk = chunk?;
-            let entries = decode_chunk(&chunk)?;
-            shared.keyspace.insert_entries(
-                entries
-                    .into_iter()
-                    .map(|(key, value, expire_at_ms)| Entry::new(key, value, expire_at_ms, 0)),
-            );
+            let entries = decode_chunk(&chunk)?
+                .iter()
+                .map(|entry| entry.to_entry())
+                .collect::<Result<Vec<Entry>, RestoreError>>()?;
+            shared.keyspace.insert_entries(entries);
         }
         Ok(())
     }

@@ -78,6 +78,26 @@ impl Entry {
         })))
     }
 
+    /// The same value and expiry under another key (RENAME, COPY).
+    pub fn renamed(&self, key: &[u8]) -> Entry {
+        match &self.0 {
+            Repr::String(_) => {
+                Entry::new(key, self.value(), self.expire_at_ms(), 0).with_access(self.access_ms())
+            }
+            Repr::Object(entry) => Entry(Repr::Object(Box::new(ObjectEntry {
+                expire_at_ms: entry.expire_at_ms,
+                access_ms: entry.access_ms,
+                key: key.into(),
+                object: entry.object.clone(),
+            }))),
+        }
+    }
+
+    fn with_access(mut self, access_ms: u32) -> Entry {
+        self.touch(u64::from(access_ms));
+        self
+    }
+
     fn key_len(bytes: &[u8]) -> usize {
         let mut length = [0u8; 4];
         length.copy_from_slice(&bytes[12..16]);

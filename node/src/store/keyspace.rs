@@ -467,6 +467,32 @@ impl Keyspace {
         (cursor, keys)
     }
 
+    /// A live key chosen at random (RANDOMKEY), or `None` when there is none.
+    pub fn random_key(&self, now_ms: u64, seed: u64) -> Option<Bytes> {
+        let mut rng = SampleRng::new(seed);
+        // Random shards first, then every shard from a random start, so a sparse keyspace
+        // still finds its keys.
+        for _ in 0..SHARDS {
+            let store = self.shards[rng.below(SHARDS)].lock();
+            if let Some(entry) = store.sample(&mut rng, false)
+                && !entry.is_expired(now_ms)
+            {
+                return Some(Bytes::copy_from_slice(entry.key()));
+            }
+        }
+        let start = rng.below(SHARDS);
+        (0..SHARDS).find_map(|step| {
+            let store = self.shards[(start + step) % SHARDS].lock();
+            let mut found = None;
+            store.scan(usize::MAX, usize::MAX, now_ms, |entry| {
+                if found.is_none() {
+                    found = Some(Bytes::copy_from_slice(entry.key()));
+                }
+            });
+            found
+        })
+    }
+
     /// Active expiry over all shards: returns the keys expired.
     pub fn sweep_expired(&self, now_ms: u64, budget_per_shard: usize) -> usize {
         let mut expired_total = 0;

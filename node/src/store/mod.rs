@@ -13,6 +13,7 @@
 //!   into one atomic counter so the limit check on the write path costs one load.
 
 pub mod bits;
+pub mod dump;
 mod entry;
 pub mod hll;
 mod keyspace;

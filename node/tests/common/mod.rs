@@ -125,6 +125,14 @@ impl RawClient {
         self.reply()
     }
 
+    /// Sends one command of binary arguments and returns its reply's bytes exactly as received.
+    pub fn cmd_bytes(&mut self, args: &[&[u8]]) -> Vec<u8> {
+        self.send(&Self::encode(args));
+        let mut raw = Vec::new();
+        self.read_reply_into(&mut raw);
+        raw
+    }
+
     /// Reads exactly one reply (recursively for aggregates) and returns its raw text.
     pub fn reply(&mut self) -> String {
         let mut raw = Vec::new();
@@ -178,3 +186,44 @@ pub fn bulk(text: &str) -> String {
 
 pub const NULL: &str = "$-1\r\n";
 pub const OK: &str = "+OK\r\n";
+
+/// A real `redis-server` (Debian's, installed by `scripts/install-deps.sh`) on a free port, without
+/// persistence, stopped on drop: the reference replies and values are compared with.
+pub struct RedisServer {
+    pub addr: SocketAddr,
+    child: std::process::Child,
+}
+
+impl RedisServer {
+    pub fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("redis-server is installed (scripts/install-deps.sh)");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
+        for _ in 0..200 {
+            if TcpStream::connect(addr).is_ok() {
+                return RedisServer { addr, child };
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("redis-server did not start on port {port}");
+    }
+
+    pub fn raw(&self) -> RawClient {
+        RawClient::connect(self.addr)
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

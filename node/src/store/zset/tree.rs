@@ -5,14 +5,14 @@
 //!   [`Key::Vacant`], so slot numbers stay stable while a member lives.
 //! - The hash index maps a member to its slot (a `u32` per table slot; hashes are recomputed from
 //!   the arena on resize instead of being stored).
-//! - Leaves hold up to 64 (score, slot) pairs in order and are doubly linked for range walks.
+//! - Leaves hold up to 84 (score, slot) pairs in order and are doubly linked for range walks.
 //!   Scores are copied into the leaves so a search compares members (an arena access) only on
 //!   equal scores. Inner nodes hold per child the entry count (for ranks) and the minimum key
 //!   (for routing; kept exact, so no key ever refers to a freed slot).
-//! - Nodes live in two `Vec`s with free lists, addressed by `u32`. Non-root nodes keep at least
-//!   half their capacity after a removal (merge or redistribute with a sibling); an append past the
-//!   rightmost leaf (or before the leftmost) starts a new leaf instead of halving a full one, so
-//!   ascending or descending loads pack leaves full.
+//! - Leaves live in a chunked vector, inner nodes in a `Vec`, both with free lists and addressed by
+//!   `u32`. A node that a removal leaves under half full is merged with, or refilled from, a
+//!   sibling; an append past the rightmost leaf (or before the leftmost) starts a new leaf instead
+//!   of halving a full one, so ascending or descending loads pack leaves full.
 //!
 //! Shape depends on history, but nothing observable does: callers only see ranks and order.
 
@@ -27,9 +27,10 @@ use super::{Entry, InsertOutcome, Key, prefix_len};
 pub(super) const NONE: u32 = u32::MAX;
 /// A cursor for an empty window; stepping it yields nothing.
 pub(super) const NO_CURSOR: (u32, usize) = (NONE, 0);
-/// Slots a leaf holds: 64 × 12 bytes + links = 784 bytes; shifting 64 slots is cheap and the tree
-/// is 4 levels deep at a million members.
-const LEAF_SLOTS: usize = 64;
+/// Slots a leaf holds: 84 × 12 bytes + 16 = exactly 1 KiB, so a chunk of 64 leaves is 64 KiB with
+/// no allocator size-class rounding; shifting 84 slots is cheap and a million members sit 4 levels
+/// deep.
+const LEAF_SLOTS: usize = 84;
 /// Children an inner node holds (1,288 bytes).
 const INNER_SLOTS: usize = 64;
 
@@ -163,10 +164,12 @@ enum Target {
 
 #[derive(Clone)]
 pub(super) struct Tree {
-    entries: Vec<Entry>,
+    /// The arena, in 32 KiB chunks.
+    entries: Chunked<Entry, 10>,
     free_entry: u32,
     index: HashTable<u32>,
-    leaves: Vec<Leaf>,
+    /// In 64 KiB chunks.
+    leaves: Chunked<Leaf, 6>,
     inners: Vec<Inner>,
     free_leaf: u32,
     free_inner: u32,
@@ -187,6 +190,105 @@ fn pair_mut<T>(items: &mut [T], a: usize, b: usize) -> (&mut T, &mut T) {
     }
 }
 
+/// A vector stored in chunks of `1 << SHIFT` elements: growing never moves or copies earlier
+/// elements (no multi-megabyte reallocation spikes, no freed old buffers awaiting the allocator's
+/// purge, which with mimalloc nearly doubled the RSS of a freshly grown million-member set), and
+/// spare capacity is at most one chunk. The first chunk grows like a `Vec` so small trees stay
+/// small.
+#[derive(Clone)]
+struct Chunked<T, const SHIFT: u32> {
+    chunks: Vec<Vec<T>>,
+    len: usize,
+}
+
+impl<T, const SHIFT: u32> Chunked<T, SHIFT> {
+    const CHUNK: usize = 1 << SHIFT;
+
+    fn from_vec(items: Vec<T>) -> Self {
+        let len = items.len();
+        if len <= Self::CHUNK {
+            let chunks = if len == 0 { Vec::new() } else { vec![items] };
+            return Chunked { chunks, len };
+        }
+        let mut chunked = Chunked {
+            chunks: Vec::with_capacity(len.div_ceil(Self::CHUNK)),
+            len: 0,
+        };
+        for item in items {
+            chunked.push(item);
+        }
+        chunked
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn get(&self, index: usize) -> Option<&T> {
+        self.chunks
+            .get(index >> SHIFT)?
+            .get(index & (Self::CHUNK - 1))
+    }
+
+    fn get_mut(&mut self, index: usize) -> Option<&mut T> {
+        self.chunks
+            .get_mut(index >> SHIFT)?
+            .get_mut(index & (Self::CHUNK - 1))
+    }
+
+    fn push(&mut self, item: T) {
+        match self.chunks.last_mut() {
+            Some(last) if last.len() < Self::CHUNK => {
+                if last.len() == last.capacity() {
+                    let capacity = last.capacity();
+                    last.reserve_exact((capacity * 2).clamp(4, Self::CHUNK) - capacity);
+                }
+                last.push(item);
+            }
+            _ => {
+                let mut chunk = Vec::with_capacity(if self.chunks.is_empty() {
+                    4
+                } else {
+                    Self::CHUNK
+                });
+                chunk.push(item);
+                self.chunks.push(chunk);
+            }
+        }
+        self.len += 1;
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.chunks.iter().flatten()
+    }
+
+    /// Two distinct elements, mutably.
+    fn pair_mut(&mut self, a: usize, b: usize) -> (&mut T, &mut T) {
+        let (chunk_a, chunk_b) = (a >> SHIFT, b >> SHIFT);
+        let (at_a, at_b) = (a & (Self::CHUNK - 1), b & (Self::CHUNK - 1));
+        if chunk_a == chunk_b {
+            pair_mut(&mut self.chunks[chunk_a], at_a, at_b)
+        } else {
+            let (x, y) = pair_mut(&mut self.chunks, chunk_a, chunk_b);
+            (&mut x[at_a], &mut y[at_b])
+        }
+    }
+}
+
+impl<T, const SHIFT: u32> std::ops::Index<usize> for Chunked<T, SHIFT> {
+    type Output = T;
+
+    fn index(&self, index: usize) -> &T {
+        &self.chunks[index >> SHIFT][index & (Self::CHUNK - 1)]
+    }
+}
+
+impl<T, const SHIFT: u32> std::ops::IndexMut<usize> for Chunked<T, SHIFT> {
+    fn index_mut(&mut self, index: usize) -> &mut T {
+        &mut self.chunks[index >> SHIFT][index & (Self::CHUNK - 1)]
+    }
+}
+
 impl Tree {
     pub(super) const DEFAULT_CAPS: Caps = Caps {
         leaf: LEAF_SLOTS,
@@ -204,10 +306,10 @@ impl Tree {
         };
         let len = entries.len();
         let mut tree = Tree {
-            entries,
+            entries: Chunked::from_vec(entries),
             free_entry: NONE,
             index: HashTable::with_capacity(len),
-            leaves: Vec::new(),
+            leaves: Chunked::from_vec(Vec::new()),
             inners: Vec::new(),
             free_leaf: NONE,
             free_inner: NONE,
@@ -555,7 +657,7 @@ impl Tree {
             self.free_entry = next;
             return Some(id);
         }
-        if self.entries.len() >= NONE as usize {
+        if self.entries.len() >= super::MAX_LEN {
             return None;
         }
         self.entries.push(entry);
@@ -866,7 +968,7 @@ impl Tree {
             let p = &self.inners[parent as usize];
             (p.children[left], p.children[left + 1])
         };
-        let (a, b) = pair_mut(&mut self.leaves, l as usize, r as usize);
+        let (a, b) = self.leaves.pair_mut(l as usize, r as usize);
         let (ln, rn) = (a.len as usize, b.len as usize);
         if ln + rn <= self.caps.leaf {
             a.scores[ln..ln + rn].copy_from_slice(&b.scores[..rn]);
@@ -1071,5 +1173,43 @@ impl Tree {
             total += count;
         }
         total
+    }
+}
+
+#[cfg(test)]
+mod chunked_tests {
+    use super::Chunked;
+
+    #[test]
+    fn chunks_index_grow_and_pair() {
+        let mut chunked: Chunked<u32, 2> = Chunked::from_vec((0..10).collect());
+        assert_eq!(chunked.len(), 10);
+        assert_eq!(chunked.chunks.len(), 3);
+        for i in 10..40 {
+            chunked.push(i);
+        }
+        assert!(chunked.chunks.iter().all(|c| c.len() <= 4));
+        assert_eq!(
+            chunked.iter().copied().collect::<Vec<_>>(),
+            (0..40).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            (chunked[17], chunked.get(39), chunked.get(40)),
+            (17, Some(&39), None)
+        );
+        for (a, b) in [(0, 1), (1, 0), (3, 4), (9, 2), (38, 39)] {
+            let (x, y) = chunked.pair_mut(a, b);
+            assert_eq!((*x, *y), (a as u32, b as u32));
+        }
+        let mut small: Chunked<u32, 4> = Chunked::from_vec(vec![7]);
+        for i in 0..40 {
+            small.push(i);
+        }
+        assert_eq!(small.chunks[0].capacity(), 16);
+        assert_eq!((small.len(), small[0], small[40]), (41, 7, 39));
+        if let Some(x) = small.get_mut(40) {
+            *x = 1;
+        }
+        assert_eq!(small[40], 1);
     }
 }
