@@ -71,7 +71,7 @@ fn copy_touch_randomkey_and_object() {
     );
     assert_eq!(
         c.cmd(&["OBJECT", "NOPE", "src"]),
-        "-ERR unknown subcommand or wrong number of arguments for 'NOPE'. Try OBJECT HELP.\r\n"
+        "-ERR unknown subcommand 'NOPE'. Try OBJECT HELP.\r\n"
     );
 }
 

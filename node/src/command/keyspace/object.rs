@@ -24,19 +24,25 @@ enum What {
 }
 
 pub fn parse(args: &[Bytes]) -> Result<Read, CommandError> {
-    let what = match (args[1].to_ascii_uppercase().as_slice(), args.len()) {
-        (b"ENCODING", 3) => What::Encoding,
-        (b"IDLETIME", 3) => What::IdleTime,
-        (b"FREQ", 3) => What::Freq,
-        (b"REFCOUNT", 3) => What::RefCount,
-        (b"HELP", 2) => What::Help,
+    let (what, arity) = match args[1].to_ascii_uppercase().as_slice() {
+        b"ENCODING" => (What::Encoding, 3),
+        b"IDLETIME" => (What::IdleTime, 3),
+        b"FREQ" => (What::Freq, 3),
+        b"REFCOUNT" => (What::RefCount, 3),
+        b"HELP" => (What::Help, 2),
         _ => {
             return Err(CommandError::Message(format!(
-                "ERR unknown subcommand or wrong number of arguments for '{}'. Try OBJECT HELP.",
+                "ERR unknown subcommand '{}'. Try OBJECT HELP.",
                 text(&args[1])
             )));
         }
     };
+    if args.len() != arity {
+        return Err(CommandError::WrongArity(format!(
+            "object|{}",
+            text(&args[1]).to_ascii_lowercase()
+        )));
+    }
     Ok(Read::Keyspace(KeyspaceRead::Object(ObjectInfo {
         what,
         key: args.get(2).cloned().unwrap_or_default(),
