@@ -23,22 +23,26 @@ pub enum EvictionPolicy {
     AllKeysRandom,
     VolatileRandom,
     VolatileTtl,
+    AllKeysLfu,
+    VolatileLfu,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error(
-    "unknown maxmemory policy '{0}' (expected noeviction, allkeys-lru, volatile-lru, allkeys-random, volatile-random or volatile-ttl)"
+    "unknown maxmemory policy '{0}' (expected noeviction, allkeys-lru, volatile-lru, allkeys-lfu, volatile-lfu, allkeys-random, volatile-random or volatile-ttl)"
 )]
 pub struct UnknownPolicy(pub String);
 
 impl EvictionPolicy {
-    pub const ALL: [EvictionPolicy; 6] = [
+    pub const ALL: [EvictionPolicy; 8] = [
         EvictionPolicy::NoEviction,
         EvictionPolicy::AllKeysLru,
         EvictionPolicy::VolatileLru,
         EvictionPolicy::AllKeysRandom,
         EvictionPolicy::VolatileRandom,
         EvictionPolicy::VolatileTtl,
+        EvictionPolicy::AllKeysLfu,
+        EvictionPolicy::VolatileLfu,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +53,8 @@ impl EvictionPolicy {
             EvictionPolicy::AllKeysRandom => "allkeys-random",
             EvictionPolicy::VolatileRandom => "volatile-random",
             EvictionPolicy::VolatileTtl => "volatile-ttl",
+            EvictionPolicy::AllKeysLfu => "allkeys-lfu",
+            EvictionPolicy::VolatileLfu => "volatile-lfu",
         }
     }
 
@@ -59,6 +65,15 @@ impl EvictionPolicy {
             EvictionPolicy::VolatileLru
                 | EvictionPolicy::VolatileRandom
                 | EvictionPolicy::VolatileTtl
+                | EvictionPolicy::VolatileLfu
+        )
+    }
+
+    /// Keys track an access frequency instead of an access time (see [`lfu_access`]).
+    pub fn is_lfu(self) -> bool {
+        matches!(
+            self,
+            EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu
         )
     }
 
@@ -73,6 +88,9 @@ impl EvictionPolicy {
                 u64::from(entry.idle_ms(now_ms))
             }
             EvictionPolicy::VolatileTtl => u64::MAX - entry.expire_at_ms(),
+            EvictionPolicy::AllKeysLfu | EvictionPolicy::VolatileLfu => {
+                255 - u64::from(lfu_counter(entry.access_ms(), now_ms))
+            }
         }
     }
 
@@ -109,6 +127,50 @@ impl fmt::Display for EvictionPolicy {
 }
 
 /// SplitMix64: tiny, fast and fully determined by its seed.
+/// Redis's LFU, in the 32-bit access field of an entry under an LFU policy: the minute of the last
+/// decrement (low 24 bits of unix minutes) above an 8-bit logarithmic counter. A new key starts
+/// at [`LFU_INIT`]; an access increments the counter with probability 1 / ((counter − 5) × 10 + 1);
+/// every minute without access takes one off (Redis's defaults `lfu-log-factor 10`,
+/// `lfu-decay-time 1`). Local to each member, like LRU times: eviction victims are chosen by a
+/// partition's leader and replicated as deletes.
+pub const LFU_INIT: u8 = 5;
+const LFU_LOG_FACTOR: f64 = 10.0;
+
+fn lfu_minutes(now_ms: u64) -> u32 {
+    ((now_ms / 60_000) & 0xFF_FFFF) as u32
+}
+
+/// The access field of a key created now.
+pub fn lfu_new(now_ms: u64) -> u32 {
+    (lfu_minutes(now_ms) << 8) | u32::from(LFU_INIT)
+}
+
+/// The counter, decayed by the minutes since its last decrement.
+pub fn lfu_counter(field: u32, now_ms: u64) -> u8 {
+    let last = field >> 8;
+    let now = lfu_minutes(now_ms);
+    let elapsed = if now >= last {
+        now - last
+    } else {
+        0xFF_FFFF - last + now
+    };
+    (field as u8).saturating_sub(elapsed.min(255) as u8)
+}
+
+/// The access field after one access now.
+pub fn lfu_access(field: u32, now_ms: u64, rng: &mut SampleRng) -> u32 {
+    let mut counter = lfu_counter(field, now_ms);
+    if counter < 255 {
+        let base = f64::from(counter.saturating_sub(LFU_INIT));
+        let chance = 1.0 / (base * LFU_LOG_FACTOR + 1.0);
+        let draw = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        if draw < chance {
+            counter += 1;
+        }
+    }
+    (lfu_minutes(now_ms) << 8) | u32::from(counter)
+}
+
 #[derive(Debug, Clone)]
 pub struct SampleRng(u64);
 
@@ -132,6 +194,29 @@ impl SampleRng {
 }
 
 #[cfg(test)]
+mod lfu_tests {
+    use super::*;
+
+    #[test]
+    fn frequent_keys_count_higher_and_idle_ones_decay() {
+        let mut rng = SampleRng::new(7);
+        let now = 10 * 60_000;
+        let mut hot = lfu_new(now);
+        for _ in 0..1000 {
+            hot = lfu_access(hot, now, &mut rng);
+        }
+        let cold = lfu_access(lfu_new(now), now, &mut rng);
+        assert!(lfu_counter(hot, now) > lfu_counter(cold, now) + 5);
+        assert_eq!(lfu_counter(lfu_new(now), now), LFU_INIT);
+        // Five idle minutes take five off.
+        assert_eq!(lfu_counter(lfu_new(now), now + 5 * 60_000), 0);
+        let policy = EvictionPolicy::AllKeysLfu;
+        assert!(policy.is_lfu() && !policy.volatile_only());
+        assert!(EvictionPolicy::VolatileLfu.volatile_only());
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -144,7 +229,7 @@ mod tests {
             );
             assert_eq!(EvictionPolicy::from_index(policy.to_index()), policy);
         }
-        assert!("allkeys-lfu".parse::<EvictionPolicy>().is_err());
+        assert!("allkeys-lfx".parse::<EvictionPolicy>().is_err());
     }
 
     #[test]

@@ -203,3 +203,57 @@ fn maxmemory_flag_accepts_units() {
             .contains("maxmemory_policy:volatile-ttl")
     );
 }
+
+#[test]
+fn allkeys_lfu_keeps_the_keys_read_often() {
+    let server = TestServer::start_with(&[
+        "--maxmemory",
+        &limit_for(100),
+        "--maxmemory-policy",
+        "allkeys-lfu",
+    ]);
+    let mut c = server.raw();
+    fill(&mut c, "hot:", 20, None);
+    fill(&mut c, "old:", 60, None);
+    for _ in 0..100 {
+        for i in 0..20 {
+            c.cmd(&["GET", &format!("hot:{i:03}")]);
+        }
+    }
+    let hot_frequency = field_of(&mut c, "hot:000");
+    assert!(
+        hot_frequency > 5,
+        "OBJECT FREQ of a hot key: {hot_frequency}"
+    );
+    // Twice the room's worth of new keys: the cold ones go, the frequently read ones stay.
+    fill(&mut c, "new:", 200, None);
+    let hot_left = (0..20)
+        .filter(|i| c.cmd(&["EXISTS", &format!("hot:{i:03}")]) == ":1\r\n")
+        .count();
+    let old_left = (0..60)
+        .filter(|i| c.cmd(&["EXISTS", &format!("old:{i:03}")]) == ":1\r\n")
+        .count();
+    assert!(hot_left >= 16, "only {hot_left} of 20 hot keys kept");
+    assert!(old_left <= 10, "{old_left} of 60 cold keys kept");
+    assert!(
+        c.cmd(&["OBJECT", "IDLETIME", "hot:000"])
+            .starts_with("-ERR An LFU maxmemory policy is selected")
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "maxmemory-policy", "volatile-lfu"]),
+        OK
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "maxmemory-policy"]),
+        "*2\r\n$16\r\nmaxmemory-policy\r\n$12\r\nvolatile-lfu\r\n"
+    );
+}
+
+fn field_of(c: &mut RawClient, key: &str) -> u64 {
+    let reply = c.cmd(&["OBJECT", "FREQ", key]);
+    reply
+        .trim_start_matches(':')
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("OBJECT FREQ {key}: {reply}"))
+}

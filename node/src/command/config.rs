@@ -67,7 +67,7 @@ fn set_one(
             let policy: EvictionPolicy = value.parse().map_err(|_| {
                 failed(
                     parameter,
-                    "argument(s) must be one of the following: volatile-lru, allkeys-lru, volatile-random, allkeys-random, volatile-ttl, noeviction",
+                    "argument(s) must be one of the following: volatile-lru, allkeys-lru, volatile-lfu, allkeys-lfu, volatile-random, allkeys-random, volatile-ttl, noeviction",
                 )
             })?;
             shared.keyspace.set_policy(policy);

@@ -196,6 +196,15 @@ impl Entry {
         }
     }
 
+    /// Sets the raw access field (an LFU policy keeps a frequency there, see
+    /// `crate::eviction::lfu_access`).
+    pub fn set_access_field(&mut self, field: u32) {
+        match &mut self.0 {
+            Repr::String(bytes) => bytes[8..12].copy_from_slice(&field.to_le_bytes()),
+            Repr::Object(entry) => entry.access_ms = field,
+        }
+    }
+
     /// Milliseconds since the last access.
     pub fn idle_ms(&self, now_ms: u64) -> u32 {
         (now_ms as u32).wrapping_sub(self.access_ms())

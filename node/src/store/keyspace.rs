@@ -137,13 +137,15 @@ impl Db<'_> {
 
 impl Keyspace {
     pub fn new(maxmemory: u64, policy: EvictionPolicy) -> Self {
-        Keyspace {
+        let keyspace = Keyspace {
             shards: (0..SHARDS).map(|_| Mutex::new(Store::new())).collect(),
             used_memory: AtomicU64::new(0),
             maxmemory: AtomicU64::new(maxmemory),
             policy: AtomicU8::new(policy.to_index()),
             eviction_rng: Mutex::new(SampleRng::new(EVICTION_SEED)),
-        }
+        };
+        keyspace.set_policy(policy);
+        keyspace
     }
 
     /// A keyspace replicated by Raft: reads never delete expired keys (see
@@ -282,6 +284,9 @@ impl Keyspace {
 
     pub fn set_policy(&self, policy: EvictionPolicy) {
         self.policy.store(policy.to_index(), Ordering::Relaxed);
+        for shard in self.shards.iter() {
+            shard.lock().set_lfu(policy.is_lfu());
+        }
     }
 
     fn record_memory_change(&self, before: u64, after: u64) {

@@ -43,6 +43,10 @@ pub struct Store {
     /// Replicated mode: reads only hide expired keys and never delete them, because a replica's
     /// clock must not change its state (the partition leader proposes expiry deletes instead).
     keep_expired_on_read: bool,
+    /// An LFU eviction policy: accesses count frequency (see `crate::eviction::lfu_access`).
+    lfu: Option<SampleRng>,
+    /// The latest clock an operation brought, for the LFU minute of keys created.
+    clock_ms: u64,
 }
 
 /// What [`Store::keyspace_summary`] reports for INFO's keyspace section.
@@ -104,7 +108,10 @@ impl Store {
         }
     }
 
-    fn insert_new(&mut self, entry: Entry) {
+    fn insert_new(&mut self, mut entry: Entry) {
+        if self.lfu.is_some() {
+            entry.set_access_field(crate::eviction::lfu_new(self.clock_ms));
+        }
         self.account_added(&entry);
         let position = self.entries.len() as u32;
         let key_hash = hash(entry.key());
@@ -185,9 +192,30 @@ impl Store {
         } else {
             self.find_live(key, now_ms)?
         };
+        self.record_access(position, now_ms);
+        Some(&self.entries[position])
+    }
+
+    /// Records an access to the entry at `position`: its time, or under an LFU policy its
+    /// frequency.
+    fn record_access(&mut self, position: usize, now_ms: u64) {
+        self.clock_ms = self.clock_ms.max(now_ms);
         let entry = &mut self.entries[position];
-        entry.touch(now_ms);
-        Some(entry)
+        match &mut self.lfu {
+            Some(rng) => {
+                let field = crate::eviction::lfu_access(entry.access_ms(), now_ms, rng);
+                entry.set_access_field(field);
+            }
+            None => entry.touch(now_ms),
+        }
+    }
+
+    /// Switches between access times (LRU) and frequencies (LFU); existing keys keep their field
+    /// and adjust over time, as in Redis.
+    pub fn set_lfu(&mut self, lfu: bool) {
+        if lfu != self.lfu.is_some() {
+            self.lfu = lfu.then(|| SampleRng::new(0x1f_u64 ^ self.entries.len() as u64));
+        }
     }
 
     /// Reads a live key without recording an access.
@@ -200,6 +228,7 @@ impl Store {
     /// Applies one write. Either the whole operation takes effect or, on error, nothing does.
     pub fn apply(&mut self, op: WriteOp) -> Result<WriteOutcome, StoreError> {
         let now = op.now_ms;
+        self.clock_ms = self.clock_ms.max(now);
         match op.kind {
             WriteKind::Set {
                 key,
@@ -388,12 +417,14 @@ impl Store {
         create: bool,
         change: impl FnOnce(&mut T) -> R,
     ) -> Result<Option<R>, WrongType> {
+        self.clock_ms = self.clock_ms.max(now_ms);
         let position = match self.find_live(key, now_ms) {
             Some(position) => {
                 let entry = &self.entries[position];
                 if entry.object().and_then(T::cast).is_none() {
                     return Err(WrongType);
                 }
+                self.record_access(position, now_ms);
                 position
             }
             None if create => {
@@ -404,7 +435,6 @@ impl Store {
         };
         let entry = &mut self.entries[position];
         let before = entry.estimated_size();
-        entry.touch(now_ms);
         let object = entry.object_mut().ok_or(WrongType)?;
         let result = change(T::cast_mut(object).ok_or(WrongType)?);
         let empty = object.is_empty();
@@ -419,6 +449,7 @@ impl Store {
     /// Stores `entry` at its key, replacing whatever is there (a *STORE destination, RENAME,
     /// RESTORE). An empty collection deletes the key instead. Returns whether a key was replaced.
     pub fn put(&mut self, entry: Entry, now_ms: u64) -> bool {
+        self.clock_ms = self.clock_ms.max(now_ms);
         let existing = self.find_live(entry.key(), now_ms);
         if entry.object().is_some_and(Object::is_empty) {
             if let Some(position) = existing {

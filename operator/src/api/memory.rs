@@ -26,6 +26,12 @@ pub enum EvictionPolicy {
     /// Evict the key with the nearest expiry.
     #[serde(rename = "volatile-ttl")]
     VolatileTtl,
+    /// Evict the least frequently used key of all keys.
+    #[serde(rename = "allkeys-lfu")]
+    AllKeysLfu,
+    /// Evict the least frequently used key among keys with a TTL.
+    #[serde(rename = "volatile-lfu")]
+    VolatileLfu,
 }
 
 impl EvictionPolicy {
@@ -38,6 +44,8 @@ impl EvictionPolicy {
             EvictionPolicy::AllKeysRandom => "allkeys-random",
             EvictionPolicy::VolatileRandom => "volatile-random",
             EvictionPolicy::VolatileTtl => "volatile-ttl",
+            EvictionPolicy::AllKeysLfu => "allkeys-lfu",
+            EvictionPolicy::VolatileLfu => "volatile-lfu",
         }
     }
 }

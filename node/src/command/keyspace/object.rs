@@ -115,11 +115,20 @@ impl ObjectInfo {
             ));
             return Ok(());
         }
-        if self.what == What::Freq {
+        let lfu = context.keyspace.policy().is_lfu();
+        if self.what == What::Freq && !lfu {
             return Err(CommandError::Message(
                 "ERR An LFU maxmemory policy is not selected, access frequency not tracked. \
                  Please note that when switching between policies at runtime LRU and LFU data \
                  will take some time to adjust."
+                    .to_owned(),
+            ));
+        }
+        if self.what == What::IdleTime && lfu {
+            return Err(CommandError::Message(
+                "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note \
+                 that when switching between policies at runtime LRU and LFU data will take \
+                 some time to adjust."
                     .to_owned(),
             ));
         }
@@ -128,6 +137,10 @@ impl ObjectInfo {
             store.peek(&self.key, now).map(|entry| match self.what {
                 What::Encoding => Frame::bulk(encoding(entry)),
                 What::IdleTime => Frame::Integer(i64::from(entry.idle_ms(now) / 1000)),
+                What::Freq => Frame::Integer(i64::from(crate::eviction::lfu_counter(
+                    entry.access_ms(),
+                    now,
+                ))),
                 _ => Frame::Integer(1),
             })
         });
