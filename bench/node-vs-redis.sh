@@ -3,9 +3,11 @@
 #
 # Throughput: redis-benchmark with the same flags against both servers, in interleaved rounds (the
 # order alternates every round so background noise hits both alike); prints requests/s and the
-# ratio ringcache-node / redis-server per test. Memory: loads MEMORY_KEYS keys with 64-byte values
-# into a fresh instance of each and reports both INFO used_memory (redis: allocator-measured; ringcache:
-# its deterministic estimate) and the growth of the process RSS (the honest comparison).
+# ratio ringcache-node / redis-server per test (strings, and the hash, list, set and sorted-set
+# tests redis-benchmark has). Memory: loads the same data into a fresh instance of each — MEMORY_KEYS
+# string keys with 64-byte values, one hash of MEMORY_KEYS fields, one sorted set of MEMORY_KEYS
+# members — and reports both INFO used_memory (redis: allocator-measured; ringcache: its
+# deterministic estimate) and the growth of the process RSS (the honest comparison).
 #
 # Usage: bench/node-vs-redis.sh            (environment variables below override the defaults)
 set -euo pipefail
@@ -14,7 +16,7 @@ ROUNDS=${ROUNDS:-3}
 REQUESTS=${REQUESTS:-200000}
 CLIENTS=${CLIENTS:-50}
 KEYSPACE=${KEYSPACE:-100000}
-TESTS=${TESTS:-set,get}
+TESTS=${TESTS:-set,get,hset,lpush,lpop,sadd,zadd,lrange_100}
 PIPELINES=${PIPELINES:-"1 16"}
 MEMORY_KEYS=${MEMORY_KEYS:-1000000}
 REDIS_PORT=${REDIS_PORT:-16390}
@@ -71,7 +73,7 @@ wait_ready "$NODE_PORT"
 declare -A total
 run_benchmark() { # port pipeline -> lines "TEST rps"
     redis-benchmark -p "$1" -c "$CLIENTS" -n "$REQUESTS" -r "$KEYSPACE" -P "$2" -t "$TESTS" --csv 2>/dev/null |
-        tr -d '"' | awk -F, 'NR > 1 {print $1, $2}'
+        tr -d '"' | awk -F, 'NR > 1 {sub(/ .*/, "", $1); print $1, $2}'
 }
 
 echo "redis-benchmark -c $CLIENTS -n $REQUESTS -r $KEYSPACE -t $TESTS -P {$PIPELINES}, $ROUNDS interleaved rounds" >&2
@@ -106,38 +108,70 @@ stop "$redis_pid"
 stop "$node_pid"
 
 # ---------------------------------------------------------------- memory
-echo "generating $MEMORY_KEYS SET commands with 64-byte values..." >&2
-value=$(printf 'v%.0s' $(seq 64))
-awk -v n="$MEMORY_KEYS" -v v="$value" 'BEGIN {
-    for (i = 0; i < n; i++) { k = sprintf("key:%012d", i); printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$64\r\n%s\r\n", length(k), k, v }
-}' > "$work/load.resp"
-
-measure_memory() { # name port pid
-    local before_rss before_used after_rss after_used keys
-    before_rss=$(rss_kb "$3")
-    before_used=$(used_memory "$2")
-    redis-cli -p "$2" --pipe < "$work/load.resp" >/dev/null
-    keys=$(redis-cli -p "$2" DBSIZE)
-    after_rss=$(rss_kb "$3")
-    after_used=$(used_memory "$2")
-    echo "$1 $keys $(( (after_rss - before_rss) * 1024 )) $(( after_used - before_used ))"
+MEMORY_CASES=${MEMORY_CASES:-"strings hash zset"}
+generate() { # case -> RESP commands on stdout
+    case $1 in
+        strings)
+            value=$(printf 'v%.0s' $(seq 64))
+            awk -v n="$MEMORY_KEYS" -v v="$value" 'BEGIN {
+                for (i = 0; i < n; i++) { k = sprintf("key:%012d", i); printf "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$64\r\n%s\r\n", length(k), k, v }
+            }' ;;
+        hash) # one hash, field:NNNNNNNNNNNN -> an 8-byte value
+            awk -v n="$MEMORY_KEYS" 'BEGIN {
+                for (i = 0; i < n; i++) { f = sprintf("field:%012d", i); v = sprintf("%08d", i % 100000000); printf "*4\r\n$4\r\nHSET\r\n$4\r\nhash\r\n$%d\r\n%s\r\n$8\r\n%s\r\n", length(f), f, v }
+            }' ;;
+        zset) # one sorted set, member:NNNNNNNNNNNN with an integer score
+            awk -v n="$MEMORY_KEYS" 'BEGIN {
+                for (i = 0; i < n; i++) { m = sprintf("member:%012d", i); s = sprintf("%d", (i * 7919) % 1000003); printf "*4\r\n$4\r\nZADD\r\n$4\r\nzset\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", length(s), s, length(m), m }
+            }' ;;
+    esac
+}
+describe() {
+    case $1 in
+        strings) echo "$MEMORY_KEYS keys (key:NNNNNNNNNNNN, 16 bytes) with 64-byte values" ;;
+        hash) echo "one hash of $MEMORY_KEYS fields (field:NNNNNNNNNNNN, 18 bytes) with 8-byte values" ;;
+        zset) echo "one sorted set of $MEMORY_KEYS members (member:NNNNNNNNNNNN, 19 bytes), integer scores" ;;
+    esac
+}
+size_of() { # case port -> what was loaded
+    case $1 in
+        strings) redis-cli -p "$2" DBSIZE ;;
+        hash) redis-cli -p "$2" HLEN hash ;;
+        zset) redis-cli -p "$2" ZCARD zset ;;
+    esac
 }
 
-start_redis
-wait_ready "$REDIS_PORT"
-read -r _ redis_keys redis_rss redis_used < <(measure_memory redis "$REDIS_PORT" "$redis_pid")
-stop "$redis_pid"
-start_node
-wait_ready "$NODE_PORT"
-read -r _ node_keys node_rss node_used < <(measure_memory node "$NODE_PORT" "$node_pid")
-stop "$node_pid"
+measure_memory() { # case port pid
+    local before_rss before_used after_rss after_used loaded
+    before_rss=$(rss_kb "$3")
+    before_used=$(used_memory "$2")
+    redis-cli -p "$2" --pipe < "$work/$1.resp" >/dev/null
+    loaded=$(size_of "$1" "$2")
+    after_rss=$(rss_kb "$3")
+    after_used=$(used_memory "$2")
+    echo "$loaded $(( (after_rss - before_rss) * 1024 )) $(( after_used - before_used ))"
+}
 
-echo
-echo "## Memory for $MEMORY_KEYS keys (key:NNNNNNNNNNNN, 16 bytes) with 64-byte values"
-printf '%-32s %14s %14s %8s\n' measure redis-server ringcache-node ratio
-printf '%-32s %14s %14s\n' "keys loaded (DBSIZE)" "$redis_keys" "$node_keys"
-printf '%-32s %14s %14s %7sx\n' "RSS growth (bytes)" "$redis_rss" "$node_rss" \
-    "$(awk -v a="$node_rss" -v b="$redis_rss" 'BEGIN {printf "%.2f", a / b}')"
-printf '%-32s %14s %14s %7sx\n' "INFO used_memory growth (bytes)" "$redis_used" "$node_used" \
-    "$(awk -v a="$node_used" -v b="$redis_used" 'BEGIN {printf "%.2f", a / b}')"
+for case in $MEMORY_CASES; do
+    echo "generating the $case load ($(describe "$case"))..." >&2
+    generate "$case" > "$work/$case.resp"
+    start_redis
+    wait_ready "$REDIS_PORT"
+    read -r redis_loaded redis_rss redis_used < <(measure_memory "$case" "$REDIS_PORT" "$redis_pid")
+    stop "$redis_pid"
+    start_node
+    wait_ready "$NODE_PORT"
+    read -r node_loaded node_rss node_used < <(measure_memory "$case" "$NODE_PORT" "$node_pid")
+    stop "$node_pid"
+    rm -f "$work/$case.resp"
+
+    echo
+    echo "## Memory: $(describe "$case")"
+    printf '%-32s %14s %14s %8s\n' measure redis-server ringcache-node ratio
+    printf '%-32s %14s %14s\n' "loaded (DBSIZE/HLEN/ZCARD)" "$redis_loaded" "$node_loaded"
+    printf '%-32s %14s %14s %7sx\n' "RSS growth (bytes)" "$redis_rss" "$node_rss" \
+        "$(awk -v a="$node_rss" -v b="$redis_rss" 'BEGIN {printf "%.2f", a / b}')"
+    printf '%-32s %14s %14s %7sx\n' "INFO used_memory growth (bytes)" "$redis_used" "$node_used" \
+        "$(awk -v a="$node_used" -v b="$redis_used" 'BEGIN {printf "%.2f", a / b}')"
+done
 echo "(redis used_memory is measured by its allocator; ringcache's is its deterministic estimate)"
