@@ -42,6 +42,13 @@
 //! shard and `Set::apply` calls `Store::apply` (or, in a cluster, the leader proposes it and each
 //! replica does that when the entry commits).
 //!
+//! An HSET takes the same path: `command/hashes/hset.rs` parses it into `HSet { key, pairs }`,
+//! wrapped as `Write::Hashes(HashWrite::HSet(..))`; its `apply` calls
+//! `Store::update::<HashValue>` (`store/state_machine.rs`), which finds or creates the hash,
+//! answers `WRONGTYPE` for another type, lets the command change it (`store/types/hash.rs`) and
+//! accounts its memory. Values other than strings are [`store::Object`]s held by the key's entry;
+//! they travel in snapshots and `DUMP` in Redis's serialization format (`store/rdb/`).
+//!
 //! Background: `expiry.rs` sweeps expired keys ten times a second (single process; in a cluster
 //! the partition leaders propose expiry, `cluster/expiry.rs`); `server.rs` accepts connections and
 //! shuts down gracefully.
