@@ -22,9 +22,12 @@ pub fn parse(args: &[Bytes]) -> Result<Read, CommandError> {
     })))
 }
 
+/// A range to count in, `None` for the whole string.
+type Range = Option<(i64, i64, Unit)>;
+
 /// The range in Redis's order of checks: start, end, the shortcut for two negative indexes in
 /// the wrong order (`Ok(None)`: count 0), then the unit.
-fn parse_range(range: &[Bytes]) -> Result<Option<Option<(i64, i64, Unit)>>, CommandError> {
+fn parse_range(range: &[Bytes]) -> Result<Option<Range>, CommandError> {
     match range {
         [] => Ok(Some(None)),
         [start, end, unit @ ..] if unit.len() <= 1 => {

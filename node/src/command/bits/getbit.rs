@@ -29,12 +29,13 @@ impl GetBit {
     /// The bit, 0 past the end of the string or for a missing key.
     pub fn run(&self, context: &mut ReadContext<'_>, out: &mut ReplyWriter) -> CommandResult {
         let now = context.now_ms;
-        let bit = context
-            .keyspace
-            .with_key(&self.key, |store| match store.get(&self.key, now) {
-                Some(entry) => Ok(Some(bits::get_bit(entry.string()?, self.offset))),
-                None => Ok::<_, CommandError>(None),
-            })?;
+        let bit =
+            context
+                .keyspace
+                .with_key(&self.key, |store| match store.get(&self.key, now) {
+                    Some(entry) => Ok(Some(bits::get_bit(entry.string()?, self.offset))),
+                    None => Ok::<_, CommandError>(None),
+                })?;
         context.stats.hit_or_miss(bit.is_some());
         out.integer(i64::from(bit.unwrap_or(0)));
         Ok(())

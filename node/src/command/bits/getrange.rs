@@ -45,20 +45,21 @@ impl GetRange {
     /// The substring; an empty string for a missing key or an empty range.
     pub fn run(&self, context: &mut ReadContext<'_>, out: &mut ReplyWriter) -> CommandResult {
         let now = context.now_ms;
-        let found = context
-            .keyspace
-            .with_key(&self.key, |store| match store.get(&self.key, now) {
-                Some(entry) => {
-                    let value = entry.string()?;
-                    let range = substring(value.len(), self.start, self.end);
-                    out.bulk(range.and_then(|range| value.get(range)).unwrap_or_default());
-                    Ok(true)
-                }
-                None => {
-                    out.bulk(b"");
-                    Ok::<_, CommandError>(false)
-                }
-            })?;
+        let found =
+            context
+                .keyspace
+                .with_key(&self.key, |store| match store.get(&self.key, now) {
+                    Some(entry) => {
+                        let value = entry.string()?;
+                        let range = substring(value.len(), self.start, self.end);
+                        out.bulk(range.and_then(|range| value.get(range)).unwrap_or_default());
+                        Ok(true)
+                    }
+                    None => {
+                        out.bulk(b"");
+                        Ok::<_, CommandError>(false)
+                    }
+                })?;
         context.stats.hit_or_miss(found);
         Ok(())
     }

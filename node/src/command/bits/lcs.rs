@@ -69,11 +69,7 @@ struct Match {
 /// The longest common subsequence of `a` and `b` and, with `ranges`, its runs from the end of the
 /// strings backwards, walked exactly as Redis's `lcsCommand` walks its table (so the chosen
 /// subsequence and the ranges are the same).
-fn longest_common(
-    a: &[u8],
-    b: &[u8],
-    ranges: bool,
-) -> Result<(Vec<u8>, Vec<Match>), CommandError> {
+fn longest_common(a: &[u8], b: &[u8], ranges: bool) -> Result<(Vec<u8>, Vec<Match>), CommandError> {
     let (alen, blen) = (a.len(), b.len());
     let cells = (alen as u64 + 1) * (blen as u64 + 1);
     if cells.saturating_mul(4) > MAX_STRING_LEN as u64 {
@@ -224,7 +220,9 @@ impl Lcs {
 mod tests {
     use super::*;
 
-    fn ranges(a: &str, b: &str) -> Vec<((u32, u32), (u32, u32), u32)> {
+    type Found = ((u32, u32), (u32, u32), u32);
+
+    fn ranges(a: &str, b: &str) -> Vec<Found> {
         longest_common(a.as_bytes(), b.as_bytes(), true)
             .unwrap()
             .1

@@ -146,7 +146,8 @@ mod tests {
     use crate::store::types::SetValue;
 
     const NOW: u64 = 1_000_000;
-    const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+    const WRONGTYPE: &str =
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
 
     fn run(keyspace: &Keyspace, args: &[&[u8]]) -> String {
         let args: Vec<Bytes> = args.iter().map(|arg| Bytes::copy_from_slice(arg)).collect();
