@@ -140,7 +140,7 @@ pub fn bit_pos(value: &[u8], bit: bool, start: Option<i64>, end: Option<i64>, un
 }
 
 /// BITOP operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BitOp {
     And,
     Or,
@@ -177,14 +177,14 @@ pub fn bit_op(op: BitOp, sources: &[&[u8]]) -> Vec<u8> {
 }
 
 /// A BITFIELD type: `i1`..`i64` or `u1`..`u63`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BitfieldType {
     pub signed: bool,
     pub bits: u8,
 }
 
 /// BITFIELD overflow behaviour for SET and INCRBY (WRAP is the default).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Overflow {
     Wrap,
     Sat,
