@@ -1,8 +1,8 @@
 //! ZRANDMEMBER key [count [WITHSCORES]]
 //!
 //! A read, random on every call (it is never replicated). A positive count returns distinct
-//! members (the whole set, in order, when it asks for at least as many as there are), a negative
-//! one `-count` members that may repeat.
+//! members (the whole set, in descending order, when it asks for at least as many as there are),
+//! a negative one `-count` members that may repeat.
 
 use std::collections::HashSet;
 use std::hash::BuildHasher;
@@ -105,7 +105,8 @@ impl ZRandMember {
             }
             (0..wanted).map(|_| rng.below(len)).collect()
         } else if wanted >= len as u64 {
-            write_members(out, zset.iter(), self.with_scores);
+            // The whole set, highest score first (as Redis 7.0 replies it).
+            write_members(out, zset.iter().rev(), self.with_scores);
             return Ok(());
         } else {
             let wanted = wanted as usize;
