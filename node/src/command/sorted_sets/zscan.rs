@@ -158,3 +158,98 @@ impl ZScan {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn full_scan(zset: &SortedSet, count: usize) -> (Vec<Vec<u8>>, usize) {
+        let (mut cursor, mut seen, mut calls) = (0, Vec::new(), 0);
+        loop {
+            let (next, members) = scan_step(zset, cursor, count);
+            seen.extend(members.iter().map(|(member, _)| member.to_vec()));
+            calls += 1;
+            if next == 0 {
+                return (seen, calls);
+            }
+            assert!(next > cursor && next <= 1 << 48, "cursor {next} after {cursor}");
+            cursor = next;
+        }
+    }
+
+    #[test]
+    fn cursors_parse_like_strtoul() {
+        assert_eq!(parse_cursor(b"0"), Some(0));
+        assert_eq!(parse_cursor(b"+7"), Some(7));
+        assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
+        assert_eq!(parse_cursor(b""), Some(0));
+        assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
+        for bad in [&b"18446744073709551616"[..], b" 1", b"1 ", b"x", b"-", b"0x1"] {
+            assert_eq!(parse_cursor(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn small_sets_come_whole_in_order() {
+        let mut zset = SortedSet::new();
+        for index in 0..SMALL_MAX {
+            zset.insert(format!("m{index}").as_bytes(), -(index as f64));
+        }
+        let (next, members) = scan_step(&zset, 12345, 1);
+        assert_eq!(next, 0);
+        assert_eq!(members, zset.iter().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn large_sets_are_walked_once_each_in_batches() {
+        let mut zset = SortedSet::new();
+        for index in 0..5000 {
+            zset.insert(format!("member-{index}").as_bytes(), (index % 7) as f64);
+        }
+        let (seen, calls) = full_scan(&zset, 10);
+        assert_eq!(seen.len(), 5000, "each member once");
+        let distinct: BTreeSet<&Vec<u8>> = seen.iter().collect();
+        assert_eq!(distinct.len(), 5000);
+        // At least 1/64 of the set a call: about 64 calls, not 500.
+        assert!((60..=70).contains(&calls), "{calls} calls");
+        let (_, calls) = full_scan(&zset, 1000);
+        assert!((5..=6).contains(&calls), "{calls} calls");
+    }
+
+    #[test]
+    fn members_present_throughout_are_returned_despite_changes() {
+        let mut zset = SortedSet::new();
+        for index in 0..3000 {
+            zset.insert(format!("stable-{index}").as_bytes(), index as f64);
+        }
+        for index in 0..3000 {
+            zset.insert(format!("doomed-{index}").as_bytes(), index as f64);
+        }
+        let mut seen = BTreeSet::new();
+        let mut cursor = 0;
+        let mut step = 0;
+        loop {
+            let (next, members) = scan_step(&zset, cursor, 50);
+            seen.extend(members.iter().map(|(member, _)| member.to_vec()));
+            // Between calls: remove many members, add new ones, rescore stable ones.
+            for index in (step * 200)..((step + 1) * 200).min(3000) {
+                zset.remove(format!("doomed-{index}").as_bytes());
+                zset.insert(format!("new-{step}-{index}").as_bytes(), 0.5);
+                zset.insert(format!("stable-{index}").as_bytes(), -(index as f64));
+            }
+            step += 1;
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        for index in 0..3000 {
+            assert!(
+                seen.contains(format!("stable-{index}").as_bytes()),
+                "stable-{index} missed"
+            );
+        }
+    }
+}

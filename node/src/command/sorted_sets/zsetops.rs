@@ -436,3 +436,142 @@ impl ZCombineStore {
         Ok(Frame::Integer(stored as i64))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eviction::EvictionPolicy;
+    use crate::store::Keyspace;
+
+    const NOW: u64 = 1_000;
+
+    /// `{t}z` = {a: 1, b: 2, c: 3}, `{t}s` = the set {a, b, q}, `{t}str` a string.
+    fn keyspace() -> Keyspace {
+        let keyspace = Keyspace::new(0, EvictionPolicy::NoEviction);
+        let keys: [&[u8]; 3] = [b"{t}z", b"{t}s", b"{t}str"];
+        keyspace.with_keys(keys, NOW, |db| {
+            let mut zset = SortedSet::new();
+            for (member, score) in [("a", 1.0), ("b", 2.0), ("c", 3.0)] {
+                zset.insert(member.as_bytes(), score);
+            }
+            let entry = Entry::with_object(b"{t}z", Object::ZSet(zset), 0, NOW);
+            db.store(b"{t}z").put(entry, NOW);
+            let mut set = SetValue::default();
+            for member in ["a", "b", "q"] {
+                set.insert(member.as_bytes());
+            }
+            let entry = Entry::with_object(b"{t}s", Object::Set(set), 0, NOW);
+            db.store(b"{t}s").put(entry, NOW);
+            db.store(b"{t}str")
+                .put(Entry::new(b"{t}str", b"x", 0, NOW), NOW);
+        });
+        keyspace
+    }
+
+    fn args(text: &str) -> Vec<Bytes> {
+        text.split(' ')
+            .map(|arg| Bytes::copy_from_slice(arg.as_bytes()))
+            .collect()
+    }
+
+    fn combined(keyspace: &Keyspace, op: SetOp, text: &str) -> Result<Vec<(String, f64)>, String> {
+        let args = args(text);
+        let inputs =
+            parse_inputs(&args, 1, op, Form::Reply, "zunion").map_err(|e| e.to_string())?;
+        let keys: Vec<&[u8]> = inputs.keys.iter().map(|key| &key[..]).collect();
+        let (members, _) = keyspace
+            .with_keys(keys, NOW, |db| combine(db, &inputs, op))
+            .map_err(|e| e.to_string())?;
+        Ok(members
+            .into_iter()
+            .map(|(member, score)| (String::from_utf8(member).unwrap_or_default(), score))
+            .collect())
+    }
+
+    fn pairs(expected: &[(&str, f64)]) -> Vec<(String, f64)> {
+        expected
+            .iter()
+            .map(|(member, score)| (member.to_string(), *score))
+            .collect()
+    }
+
+    #[test]
+    fn sets_are_inputs_whose_members_score_one() {
+        let keyspace = keyspace();
+        // Checked against redis-server 7.0.15 with SADD st a b q.
+        assert_eq!(
+            combined(&keyspace, SetOp::Union, "zunion 2 {t}z {t}s WITHSCORES"),
+            Ok(pairs(&[("q", 1.0), ("a", 2.0), ("b", 3.0), ("c", 3.0)]))
+        );
+        assert_eq!(
+            combined(&keyspace, SetOp::Inter, "zinter 2 {t}z {t}s WITHSCORES"),
+            Ok(pairs(&[("a", 2.0), ("b", 3.0)]))
+        );
+        assert_eq!(
+            combined(&keyspace, SetOp::Diff, "zdiff 2 {t}z {t}s"),
+            Ok(pairs(&[("c", 3.0)]))
+        );
+        assert_eq!(
+            combined(&keyspace, SetOp::Diff, "zdiff 2 {t}s {t}z"),
+            Ok(pairs(&[("q", 1.0)]))
+        );
+        assert_eq!(
+            combined(&keyspace, SetOp::Inter, "zinter 2 {t}s {t}z WEIGHTS 10 1 AGGREGATE MAX"),
+            Ok(pairs(&[("a", 10.0), ("b", 10.0)]))
+        );
+    }
+
+    #[test]
+    fn wrong_types_are_reported_before_bad_options() {
+        let keyspace = keyspace();
+        assert_eq!(
+            combined(&keyspace, SetOp::Union, "zunion 2 {t}z {t}str WEIGHTS 1 x"),
+            Err("WRONGTYPE Operation against a key holding the wrong kind of value".to_owned())
+        );
+        assert_eq!(
+            combined(&keyspace, SetOp::Union, "zunion 2 {t}z {t}s WEIGHTS 1 x"),
+            Err("ERR weight value is not a float".to_owned())
+        );
+        assert_eq!(
+            combined(&keyspace, SetOp::Union, "zunion 3 {t}z {t}s"),
+            Err("ERR syntax error".to_owned())
+        );
+    }
+
+    #[test]
+    fn intercard_and_store_take_sets_too() {
+        let keyspace = keyspace();
+        let card = parse_inputs(
+            &args("zintercard 2 {t}z {t}s LIMIT 1"),
+            1,
+            SetOp::Inter,
+            Form::Cardinality,
+            "zintercard",
+        )
+        .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(card.options.as_ref().map(|o| o.limit), Ok(1));
+        let Ok(Write::SortedSets(ZSetWrite::CombineStore(store))) =
+            zunionstore(&args("zunionstore {t}d 2 {t}s {t}z WEIGHTS 2 1"), NOW)
+        else {
+            panic!("ZUNIONSTORE parses");
+        };
+        let keys: Vec<&[u8]> = store.keys().iter().collect();
+        let reply = keyspace.with_keys(keys, NOW, |db| store.apply(db));
+        assert_eq!(reply.ok(), Some(Frame::Integer(4)));
+        let stored = keyspace.with_key(b"{t}d", |store| {
+            store
+                .read::<SortedSet>(b"{t}d", NOW)
+                .ok()
+                .flatten()
+                .map(|zset| {
+                    zset.iter()
+                        .map(|(member, score)| (String::from_utf8_lossy(member).into_owned(), score))
+                        .collect::<Vec<_>>()
+                })
+        });
+        assert_eq!(
+            stored,
+            Some(pairs(&[("q", 2.0), ("a", 3.0), ("c", 3.0), ("b", 4.0)]))
+        );
+    }
+}
