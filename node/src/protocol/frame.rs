@@ -24,6 +24,9 @@ pub enum Frame {
     Double(f64),
     /// A verbatim string with its three-letter format (`txt`, `mkd`).
     Verbatim(&'static str, Bytes),
+    /// Ordered pairs (a sorted set's members with their scores, as ZPOPMIN with a count replies):
+    /// an array of two-element arrays in RESP3, one flat array of both in RESP2.
+    Pairs(Vec<(Frame, Frame)>),
 }
 
 impl Frame {

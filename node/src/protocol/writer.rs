@@ -1,5 +1,7 @@
 //! Reply encoding for the protocol version a connection negotiated.
 
+use std::fmt::Write as _;
+
 use bytes::{BufMut, BytesMut};
 
 use super::Frame;
@@ -138,6 +140,22 @@ impl ReplyWriter {
         }
     }
 
+    /// The header of `len` ordered pairs (WITHSCORES replies): an array of `len` two-element arrays
+    /// in RESP3 (each opened by [`ReplyWriter::pair_header`]), a flat array of `2 len` in RESP2.
+    pub fn pairs_header(&mut self, len: usize) {
+        match self.protocol {
+            Protocol::Resp2 => self.line(b'*', 2 * len as i64),
+            Protocol::Resp3 => self.line(b'*', len as i64),
+        }
+    }
+
+    /// Opens one pair after [`ReplyWriter::pairs_header`]: `*2` in RESP3, nothing in RESP2.
+    pub fn pair_header(&mut self) {
+        if self.protocol == Protocol::Resp3 {
+            self.buffer.extend_from_slice(b"*2\r\n");
+        }
+    }
+
     /// A text blob: a verbatim string in RESP3 (as Redis does for INFO), a bulk string in RESP2.
     pub fn verbatim(&mut self, format: &str, text: &[u8]) {
         match self.protocol {
@@ -162,13 +180,16 @@ impl ReplyWriter {
         }
     }
 
+    /// A double as Redis 7.0 sends it: `%.17g` text (see [`format_g17`]) as a bulk string in
+    /// RESP2, a `,` double in RESP3.
     pub fn double(&mut self, value: f64) {
-        let text = format_double(value);
+        let text = format_g17(value);
+        let text = text.as_bytes();
         match self.protocol {
-            Protocol::Resp2 => self.bulk(text.as_bytes()),
+            Protocol::Resp2 => self.bulk(text),
             Protocol::Resp3 => {
                 self.buffer.put_u8(b',');
-                self.buffer.extend_from_slice(text.as_bytes());
+                self.buffer.extend_from_slice(text);
                 self.buffer.extend_from_slice(b"\r\n");
             }
         }
@@ -201,6 +222,14 @@ impl ReplyWriter {
             Frame::Boolean(value) => self.boolean(*value),
             Frame::Double(value) => self.double(*value),
             Frame::Verbatim(format, text) => self.verbatim(format, text),
+            Frame::Pairs(pairs) => {
+                self.pairs_header(pairs.len());
+                for (first, second) in pairs {
+                    self.pair_header();
+                    self.frame(first);
+                    self.frame(second);
+                }
+            }
         }
     }
 
@@ -230,6 +259,148 @@ pub fn format_double(value: f64) -> String {
         return format!("{}", value as i64);
     }
     format!("{value}")
+}
+
+/// A double as Redis 7.0 replies it (`addReplyDouble`, RESP2 bulk string and RESP3 double alike):
+/// C's `%.17g`, infinities as `inf`/`-inf`. For example 1 → `1`, 0.1 → `0.10000000000000001`,
+/// 3e20 → `3e+20`, 1e-7 → `9.9999999999999995e-08`, -0 → `-0`. (Sorted-set scores; not
+/// INCRBYFLOAT, whose value is text formatted by [`format_double`].)
+pub fn format_g17(value: f64) -> G17 {
+    let mut buf = G17::new();
+    format_into(value, &mut buf);
+    buf
+}
+
+/// The longest `%.17g` output is 24 bytes (`-2.2250738585072014e-308`).
+const FORMAT_BUF: usize = 32;
+
+/// A double formatted by [`format_g17`] in a fixed buffer (no allocation); overflowing it
+/// (impossible for the formats written here) truncates instead of panicking.
+pub struct G17 {
+    bytes: [u8; FORMAT_BUF],
+    len: usize,
+}
+
+impl G17 {
+    fn new() -> Self {
+        G17 {
+            bytes: [0; FORMAT_BUF],
+            len: 0,
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or(&[])
+    }
+
+    fn push(&mut self, byte: u8) {
+        if let Some(slot) = self.bytes.get_mut(self.len) {
+            *slot = byte;
+            self.len += 1;
+        }
+    }
+
+    fn push_all(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.push(byte);
+        }
+    }
+}
+
+impl std::fmt::Write for G17 {
+    fn write_str(&mut self, text: &str) -> std::fmt::Result {
+        if self.len + text.len() > FORMAT_BUF {
+            return Err(std::fmt::Error);
+        }
+        self.push_all(text.as_bytes());
+        Ok(())
+    }
+}
+
+fn format_into(score: f64, out: &mut G17) {
+    if score.is_nan() {
+        // Never stored (inserts reject NaN); glibc's spelling.
+        out.push_all(b"nan");
+        return;
+    }
+    if score.is_infinite() {
+        out.push_all(if score > 0.0 { b"inf" } else { b"-inf" });
+        return;
+    }
+    if score.fract() == 0.0 && score.abs() < 1e17 {
+        // Fast path for the common integral scores: below 1e17 `%.17g` prints every digit, no
+        // exponent, and the value fits an i64 exactly.
+        if score == 0.0 && score.is_sign_negative() {
+            out.push_all(b"-0");
+        } else {
+            let _ = write!(out, "{}", score as i64);
+        }
+        return;
+    }
+    // Rust prints the exactly rounded 17 significant digits (ties to even, as glibc); `%g` then
+    // picks fixed or exponent notation from the decimal exponent and strips trailing zeros.
+    let mut sci = G17::new();
+    if write!(sci, "{score:.16e}").is_err() {
+        return;
+    }
+    let text = sci.as_bytes();
+    let (negative, text) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    let Some(e_at) = text.iter().position(|&b| b == b'e') else {
+        return;
+    };
+    let (mantissa, exponent) = (&text[..e_at], &text[e_at + 1..]);
+    let mut digits = [b'0'; 17];
+    let mut count = 0;
+    for &b in mantissa.iter().filter(|b| b.is_ascii_digit()) {
+        if let Some(slot) = digits.get_mut(count) {
+            *slot = b;
+            count += 1;
+        }
+    }
+    let exp: i32 = std::str::from_utf8(exponent)
+        .ok()
+        .and_then(|e| e.parse().ok())
+        .unwrap_or(0);
+    if negative {
+        out.push(b'-');
+    }
+    let significant = {
+        let mut end = digits.len();
+        while end > 1 && digits[end - 1] == b'0' {
+            end -= 1;
+        }
+        &digits[..end]
+    };
+    if !(-4..17).contains(&exp) {
+        out.push(significant[0]);
+        if significant.len() > 1 {
+            out.push(b'.');
+            out.push_all(&significant[1..]);
+        }
+        out.push(b'e');
+        out.push(if exp < 0 { b'-' } else { b'+' });
+        let magnitude = exp.unsigned_abs();
+        if magnitude < 10 {
+            out.push(b'0');
+        }
+        let _ = write!(out, "{magnitude}");
+    } else if exp >= 0 {
+        let int_len = exp as usize + 1;
+        out.push_all(&digits[..int_len]);
+        if significant.len() > int_len {
+            out.push(b'.');
+            out.push_all(&significant[int_len..]);
+        }
+    } else {
+        out.push_all(b"0.");
+        for _ in 0..(-exp - 1) {
+            out.push(b'0');
+        }
+        out.push_all(significant);
+    }
 }
 
 #[cfg(test)]
@@ -272,6 +443,43 @@ mod tests {
             encode(Protocol::Resp2, &Frame::Verbatim("txt", Bytes::from("hi"))),
             b"$2\r\nhi\r\n"
         );
+    }
+
+    #[test]
+    fn doubles_are_written_as_redis_7_0_does() {
+        for (value, text) in [
+            (1.1, "1.1000000000000001"),
+            (2.0, "2"),
+            (-0.0, "-0"),
+            (3e20, "3e+20"),
+            (1e-7, "9.9999999999999995e-08"),
+            (f64::INFINITY, "inf"),
+            (f64::NEG_INFINITY, "-inf"),
+        ] {
+            let resp3 = format!(",{text}\r\n");
+            assert_eq!(encode(Protocol::Resp3, &Frame::Double(value)), resp3.as_bytes());
+            let resp2 = format!("${}\r\n{text}\r\n", text.len());
+            assert_eq!(encode(Protocol::Resp2, &Frame::Double(value)), resp2.as_bytes());
+        }
+        // INCRBYFLOAT's text keeps its shortest form.
+        assert_eq!(format_double(1.1), "1.1");
+    }
+
+    #[test]
+    fn pairs_nest_in_resp3_and_flatten_in_resp2() {
+        let frame = Frame::Pairs(vec![
+            (Frame::bulk("a"), Frame::Double(1.5)),
+            (Frame::bulk("b"), Frame::Double(2.0)),
+        ]);
+        assert_eq!(
+            encode(Protocol::Resp2, &frame),
+            b"*4\r\n$1\r\na\r\n$3\r\n1.5\r\n$1\r\nb\r\n$1\r\n2\r\n"
+        );
+        assert_eq!(
+            encode(Protocol::Resp3, &frame),
+            b"*2\r\n*2\r\n$1\r\na\r\n,1.5\r\n*2\r\n$1\r\nb\r\n,2\r\n"
+        );
+        assert_eq!(encode(Protocol::Resp3, &Frame::Pairs(Vec::new())), b"*0\r\n");
     }
 
     #[test]

@@ -82,7 +82,7 @@ pub enum InsertOutcome {
 }
 
 /// A score range bound; `-inf`/`+inf` are `Inclusive(f64::NEG_INFINITY)`/`Inclusive(f64::INFINITY)`.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum ScoreBound {
     Inclusive(f64),
     Exclusive(f64),
@@ -108,7 +108,7 @@ impl ScoreBound {
 
 /// A lex range bound: `-` ([`LexBound::Min`], below every member), `+` ([`LexBound::Max`]),
 /// `[member`, `(member`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LexBound {
     Min,
     Max,

@@ -6,155 +6,19 @@
 //! underflow to zero (`1e-400`); range bounds (`zslParseRange`) take any `strtod` prefix that ends the
 //! C string, so `" 1"`, `""` (= 0) and `1e999` (= inf) are valid bounds. Both are mirrored here.
 
-use std::fmt::Write as _;
-
 use super::{LexBound, ScoreBound};
-
-/// The longest `%.17g` output is 24 bytes (`-2.2250738585072014e-308`).
-const FORMAT_BUF: usize = 32;
+use crate::protocol::writer::format_g17;
 
 /// A score as Redis 7.0 replies it (`addReplyDouble`): C's `%.17g`, infinities as `inf`/`-inf`.
 /// For example 1 → `1`, 0.1 → `0.10000000000000001`, 3e20 → `3e+20`, 1e-7 → `9.9999999999999995e-08`.
+/// (The formatter lives with the reply encoder, which writes RESP3 doubles the same way.)
 pub fn format_score(score: f64) -> String {
-    let mut buf = StackBuf::new();
-    format_into(score, &mut buf);
-    String::from_utf8_lossy(buf.as_bytes()).into_owned()
+    String::from_utf8_lossy(format_g17(score).as_bytes()).into_owned()
 }
 
 /// [`format_score`] appended to a byte buffer, without allocating (for reply encoders).
 pub fn append_score(out: &mut Vec<u8>, score: f64) {
-    let mut buf = StackBuf::new();
-    format_into(score, &mut buf);
-    out.extend_from_slice(buf.as_bytes());
-}
-
-/// A fixed buffer implementing `fmt::Write`, so formatting a score never allocates; overflowing it
-/// (impossible for the formats written here) truncates instead of panicking.
-struct StackBuf {
-    bytes: [u8; FORMAT_BUF],
-    len: usize,
-}
-
-impl StackBuf {
-    fn new() -> Self {
-        StackBuf {
-            bytes: [0; FORMAT_BUF],
-            len: 0,
-        }
-    }
-
-    fn as_bytes(&self) -> &[u8] {
-        self.bytes.get(..self.len).unwrap_or(&[])
-    }
-
-    fn push(&mut self, byte: u8) {
-        if let Some(slot) = self.bytes.get_mut(self.len) {
-            *slot = byte;
-            self.len += 1;
-        }
-    }
-
-    fn push_all(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.push(byte);
-        }
-    }
-}
-
-impl std::fmt::Write for StackBuf {
-    fn write_str(&mut self, text: &str) -> std::fmt::Result {
-        if self.len + text.len() > FORMAT_BUF {
-            return Err(std::fmt::Error);
-        }
-        self.push_all(text.as_bytes());
-        Ok(())
-    }
-}
-
-fn format_into(score: f64, out: &mut StackBuf) {
-    if score.is_nan() {
-        // Never stored (inserts reject NaN); glibc's spelling.
-        out.push_all(b"nan");
-        return;
-    }
-    if score.is_infinite() {
-        out.push_all(if score > 0.0 { b"inf" } else { b"-inf" });
-        return;
-    }
-    if score.fract() == 0.0 && score.abs() < 1e17 {
-        // Fast path for the common integral scores: below 1e17 `%.17g` prints every digit, no
-        // exponent, and the value fits an i64 exactly.
-        if score == 0.0 && score.is_sign_negative() {
-            out.push_all(b"-0");
-        } else {
-            let _ = write!(out, "{}", score as i64);
-        }
-        return;
-    }
-    // Rust prints the exactly rounded 17 significant digits (ties to even, as glibc); `%g` then
-    // picks fixed or exponent notation from the decimal exponent and strips trailing zeros.
-    let mut sci = StackBuf::new();
-    if write!(sci, "{score:.16e}").is_err() {
-        return;
-    }
-    let text = sci.as_bytes();
-    let (negative, text) = match text.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, text),
-    };
-    let Some(e_at) = text.iter().position(|&b| b == b'e') else {
-        return;
-    };
-    let (mantissa, exponent) = (&text[..e_at], &text[e_at + 1..]);
-    let mut digits = [b'0'; 17];
-    let mut count = 0;
-    for &b in mantissa.iter().filter(|b| b.is_ascii_digit()) {
-        if let Some(slot) = digits.get_mut(count) {
-            *slot = b;
-            count += 1;
-        }
-    }
-    let exp: i32 = std::str::from_utf8(exponent)
-        .ok()
-        .and_then(|e| e.parse().ok())
-        .unwrap_or(0);
-    if negative {
-        out.push(b'-');
-    }
-    let significant = {
-        let mut end = digits.len();
-        while end > 1 && digits[end - 1] == b'0' {
-            end -= 1;
-        }
-        &digits[..end]
-    };
-    if !(-4..17).contains(&exp) {
-        out.push(significant[0]);
-        if significant.len() > 1 {
-            out.push(b'.');
-            out.push_all(&significant[1..]);
-        }
-        out.push(b'e');
-        out.push(if exp < 0 { b'-' } else { b'+' });
-        let magnitude = exp.unsigned_abs();
-        if magnitude < 10 {
-            out.push(b'0');
-        }
-        let _ = write!(out, "{magnitude}");
-    } else if exp >= 0 {
-        let int_len = exp as usize + 1;
-        out.push_all(&digits[..int_len]);
-        if significant.len() > int_len {
-            out.push(b'.');
-            out.push_all(&significant[int_len..]);
-        }
-    } else {
-        out.push_all(b"0.");
-        for _ in 0..(-exp - 1) {
-            out.push(b'0');
-        }
-        out.push_all(significant);
-    }
+    out.extend_from_slice(format_g17(score).as_bytes());
 }
 
 /// A score argument as `ZADD`/`ZINCRBY` accept it (Redis's `string2d`): the whole text must be one
