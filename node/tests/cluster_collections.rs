@@ -27,7 +27,9 @@ async fn a_replica_move_in_the_middle_of_list_and_sorted_set_traffic_loses_nothi
         let partition = 3;
         let leaving = cluster.leader_of(partition).await;
         let leaving_id = cluster.status(leaving).await.member.id;
-        let entry = (0..3).find(|member| *member != leaving).expect("a member that stays");
+        let entry = (0..3)
+            .find(|member| *member != leaving)
+            .expect("a member that stays");
         // Hash tags keep the four keys in one slot, so in the same partition.
         let tag = keys_in_partition(SETTINGS.partitions, partition, "coll", 1)
             .pop()
@@ -100,9 +102,12 @@ async fn a_replica_move_in_the_middle_of_list_and_sorted_set_traffic_loses_nothi
             })
             .await;
         cluster
-            .on_leader(partition, leaving, "transfer leadership", |admin| async move {
-                admin.transfer_leadership(partition, newcomer_id).await
-            })
+            .on_leader(
+                partition,
+                leaving,
+                "transfer leadership",
+                |admin| async move { admin.transfer_leadership(partition, newcomer_id).await },
+            )
             .await;
         cluster
             .on_leader(partition, newcomer, "remove replica", |admin| async move {
@@ -140,7 +145,10 @@ async fn a_replica_move_in_the_middle_of_list_and_sorted_set_traffic_loses_nothi
         let mut previous = None;
         for element in &elements {
             assert!(*element < attempted, "{element} was never pushed");
-            assert!(previous < Some(*element), "out of order or twice: {elements:?}");
+            assert!(
+                previous < Some(*element),
+                "out of order or twice: {elements:?}"
+            );
             previous = Some(*element);
         }
         for pushed in &acknowledged {

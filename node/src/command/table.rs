@@ -256,3 +256,33 @@ pub fn lookup(lowercase_name: &[u8]) -> Option<&'static CommandSpec> {
 pub fn specs() -> &'static [&'static CommandSpec] {
     &ALL
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// docs/compatibility.md names every command of the table, so the page cannot fall behind.
+    #[test]
+    fn every_command_is_documented() {
+        let page = include_str!("../../../docs/compatibility.md");
+        let missing: Vec<&str> = specs()
+            .iter()
+            .map(|spec| spec.name)
+            .filter(|name| !page.contains(&format!("`{}`", name.to_ascii_uppercase())))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "not in docs/compatibility.md: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn names_are_unique_and_lower_case() {
+        let mut names: Vec<&str> = specs().iter().map(|spec| spec.name).collect();
+        assert!(names.iter().all(|name| *name == name.to_ascii_lowercase()));
+        let count = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), count, "a command is in two tables");
+    }
+}
