@@ -6,6 +6,7 @@
 mod cluster_support;
 mod common;
 
+use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use cluster_support::{
@@ -732,6 +733,59 @@ fn blocking_commands_in_a_pipeline_wait_in_turn() {
     assert_eq!(c.cmd(&["LRANGE", "r", "0", "-1"]), array(&["after"]));
 }
 
+#[test]
+fn a_client_that_leaves_while_blocked_takes_nothing() {
+    let server = TestServer::start();
+    let mut c = server.raw();
+    let clients = |c: &mut RawClient| {
+        let info = c.cmd(&["INFO", "clients"]);
+        info.lines()
+            .find_map(|line| line.strip_prefix("connected_clients:"))
+            .map(|count| count.trim().to_owned())
+            .unwrap_or_default()
+    };
+    {
+        let mut blocked = server.raw();
+        blocked.send(&RawClient::encode(&[b"BLPOP", b"gone", b"0"]));
+        let mut also = server.raw();
+        also.send(&RawClient::encode(&[
+            b"BLMOVE", b"gone", b"dst", b"LEFT", b"LEFT", b"0",
+        ]));
+        settle();
+        assert_eq!(clients(&mut c), "3");
+    }
+    // Both blocked connections were closed: their tasks end without waiting for a push.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while clients(&mut c) != "1" {
+        assert!(
+            Instant::now() < deadline,
+            "blocked clients that left are still connected"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(c.cmd(&["RPUSH", "gone", "kept"]), integer(1));
+    settle();
+    assert_eq!(c.cmd(&["LRANGE", "gone", "0", "-1"]), array(&["kept"]));
+    assert_eq!(c.cmd(&["EXISTS", "dst"]), integer(0));
+
+    // A client that closes its side right after sending: what can be served at once is
+    // answered, then a command that would wait ends the connection (as Redis does).
+    let mut half = std::net::TcpStream::connect(server.addr).expect("connect");
+    let mut requests = RawClient::encode(&[b"BLPOP", b"gone", b"0"]);
+    requests.extend(RawClient::encode(&[b"BLPOP", b"gone", b"0"]));
+    half.write_all(&requests).expect("send");
+    half.shutdown(std::net::Shutdown::Write)
+        .expect("half-close");
+    half.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut answer = String::new();
+    half.read_to_string(&mut answer).expect("read until closed");
+    assert_eq!(answer, array(&["gone", "kept"]));
+    assert_eq!(c.cmd(&["RPUSH", "gone", "again"]), integer(1));
+    settle();
+    assert_eq!(c.cmd(&["LRANGE", "gone", "0", "-1"]), array(&["again"]));
+}
+
 // ----- Cluster -----
 
 const SETTINGS: ClusterSettings = ClusterSettings {
@@ -1011,6 +1065,44 @@ async fn acknowledged_pushes_survive_a_killed_leader_exactly_once_and_in_order()
                 );
             }
         }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_leaves_while_blocked_through_a_follower_takes_nothing() {
+    use tokio::io::AsyncWriteExt;
+
+    let _turn = ONE_CLUSTER_AT_A_TIME.lock().await;
+    within(Duration::from_secs(240), "the test", async {
+        let mut cluster = TestCluster::start(3, SETTINGS).await;
+        let key = "left-while-blocked";
+        let partition = partition_of_key(SETTINGS.partitions, key.as_bytes());
+        let leader = cluster.leader_of(partition).await;
+        let follower = (leader + 1) % 3;
+        // Through the follower (forwarded, so blocked at the leader), then gone.
+        let mut gone = tokio::net::TcpStream::connect(cluster.redis_address(follower))
+            .await
+            .expect("connect");
+        gone.write_all(&RawClient::encode(&[b"BLPOP", key.as_bytes(), b"0"]))
+            .await
+            .expect("send BLPOP");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        drop(gone);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+
+        let mut connection = cluster.redis(leader).await;
+        let _: i64 = query_retrying(&mut connection, redis::cmd("RPUSH").arg(key).arg("kept"))
+            .await
+            .expect("RPUSH");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let all: Vec<String> = query_retrying(
+            &mut connection,
+            redis::cmd("LRANGE").arg(key).arg(0).arg(-1),
+        )
+        .await
+        .expect("LRANGE");
+        assert_eq!(all, ["kept"], "nothing was popped for the client that left");
     })
     .await;
 }
