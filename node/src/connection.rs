@@ -20,6 +20,9 @@ const READ_CHUNK: usize = 16 * 1024;
 /// Replies are flushed mid-batch beyond this, so a long pipeline of large values does not buffer
 /// without bound.
 const OUTPUT_FLUSH_THRESHOLD: usize = 64 * 1024;
+/// Input buffered while a blocking command waits; beyond it the client is not read (and its
+/// departure not noticed) until the command ends.
+const READ_WHILE_BLOCKED: usize = 1024 * 1024;
 
 /// Serves one connection until the client leaves, sends garbage, QUITs, or the server shuts down
 /// (then the batch in progress is finished first).
@@ -57,8 +60,21 @@ pub async fn serve<S>(
                         stats: &mut stats,
                         now_ms,
                     };
+                    // A blocking command (BLPOP …) may wait long: it is abandoned when the
+                    // client leaves or the server shuts down meanwhile. What the client sends
+                    // behind it is read into `input` and served in turn.
+                    let left = async {
+                        tokio::select! {
+                            () = crate::executor::client_left(
+                                &mut stream,
+                                &mut input,
+                                READ_WHILE_BLOCKED,
+                            ) => {}
+                            _ = shutdown.wait_for(|stopped| *stopped) => {}
+                        }
+                    };
                     let executed_command = executor
-                        .execute(&mut session, &mut executor_state, &args, &mut out)
+                        .execute_watching(&mut session, &mut executor_state, &args, &mut out, left)
                         .await;
                     last_command = executed_command.or(last_command);
                     executed += 1;

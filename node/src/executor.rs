@@ -12,15 +12,26 @@
 //!           → Write::apply               PartitionCommand::Write and applied by every replica
 //!                                   no:  -MOVED (cluster-aware client) or forwarded to the leader
 //! ```
+//!
+//! Blocking list commands (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP; see [`Write::blocking`]) are
+//! writes tried like their non-blocking form; while the attempt finds nothing to pop, the request
+//! waits (in this connection's task, so a pipeline's later requests wait their turn) for a push
+//! to one of its keys ([`crate::store::Keyspace::list_pushed`]) or for its timeout, which
+//! answers the null array as Redis does.
 
+use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::cluster::Cluster;
 use crate::cluster::dispatch::ConnectionRouting;
-use crate::command::{self, CommandSpec, Flags, Parsed, Rejected, Session};
-use crate::protocol::ReplyWriter;
+use crate::command::{self, CommandSpec, Flags, Parsed, Rejected, Session, Write};
+use crate::protocol::{Frame, ReplyWriter};
+use crate::store::Keyspace;
 
 /// How requests are carried out: in this process alone, or replicated through each partition's
 /// Raft group.
@@ -62,35 +73,123 @@ impl Executor {
         args: &[Bytes],
         out: &mut ReplyWriter,
     ) -> Option<&'static CommandSpec> {
+        self.execute_watching(session, state, args, out, std::future::pending())
+            .await
+    }
+
+    /// As [`Executor::execute`], for a connection that can tell when its client is gone:
+    /// `client_left` completes then (see [`client_left`]). A blocking command stops waiting at
+    /// once (see [`Departure`]), so nothing is popped for a client that left and no task waits
+    /// on for it; the connection is marked closing. `client_left` is polled only while a
+    /// blocking command runs.
+    pub async fn execute_watching(
+        &self,
+        session: &mut Session<'_>,
+        state: &mut ConnectionState,
+        args: &[Bytes],
+        out: &mut ReplyWriter,
+        client_left: impl Future<Output = ()>,
+    ) -> Option<&'static CommandSpec> {
         let (spec, parsed) = match command::prepare(session, args, out) {
             Ok(prepared) => prepared,
             Err(Rejected(spec)) => return spec,
         };
-        match self {
-            Executor::Local => execute_locally(session, spec, parsed, args, out),
-            Executor::Replicated(cluster) => {
-                crate::cluster::dispatch::serve(
-                    session,
-                    cluster,
-                    &mut state.routing,
-                    (spec, parsed),
-                    args,
-                    out,
-                )
-                .await
+        let blocking = matches!(&parsed, Parsed::Write(write) if write.blocking().is_some());
+        let departure = Departure::default();
+        let run = async {
+            match self {
+                Executor::Local => {
+                    execute_locally(session, spec, parsed, args, out, &departure).await
+                }
+                Executor::Replicated(cluster) => {
+                    crate::cluster::dispatch::serve(
+                        session,
+                        cluster,
+                        &mut state.routing,
+                        (spec, parsed),
+                        (args, &departure),
+                        out,
+                    )
+                    .await
+                }
             }
+        };
+        if blocking {
+            let watch = async {
+                client_left.await;
+                departure.note();
+                std::future::pending().await
+            };
+            // The request first: one served at once is answered even if the client closed its
+            // side right after sending it.
+            tokio::select! {
+                biased;
+                () = run => {}
+                () = watch => {}
+            }
+        } else {
+            run.await;
+        }
+        if departure.happened() {
+            session.client.closing = true;
         }
         Some(spec)
     }
 }
 
+/// Whether the client of a blocking command left while it ran. A blocking command stops
+/// waiting (answering nothing) once it happened; work already under way (a proposal in flight)
+/// is finished, as Redis finishes a command whose client is gone.
+#[derive(Debug, Default)]
+pub struct Departure {
+    happened: AtomicBool,
+    noted: tokio::sync::Notify,
+}
+
+impl Departure {
+    fn note(&self) {
+        self.happened.store(true, Ordering::Relaxed);
+        self.noted.notify_waiters();
+    }
+
+    pub fn happened(&self) -> bool {
+        self.happened.load(Ordering::Relaxed)
+    }
+
+    /// Completes once the client has left.
+    pub async fn left(&self) {
+        loop {
+            let noted = self.noted.notified();
+            if self.happened() {
+                return;
+            }
+            noted.await;
+        }
+    }
+}
+
+/// Completes when the client behind `stream` is gone (end of stream or a read error). What it
+/// sends meanwhile (pipelined requests behind a blocking one) is appended to `input`, up to
+/// `limit` bytes in all; past that it stops reading and no longer notices a departure.
+pub async fn client_left<S: AsyncRead + Unpin>(stream: &mut S, input: &mut BytesMut, limit: usize) {
+    while input.len() < limit {
+        input.reserve(16 * 1024);
+        match stream.read_buf(input).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
+    std::future::pending().await
+}
+
 /// A single process: every key is here and every write is applied at once.
-fn execute_locally(
+async fn execute_locally(
     session: &mut Session<'_>,
     spec: &'static CommandSpec,
     parsed: Parsed,
     args: &[Bytes],
     out: &mut ReplyWriter,
+    departure: &Departure,
 ) {
     let keyspace = &session.shared.keyspace;
     let now_ms = session.now_ms;
@@ -104,8 +203,12 @@ fn execute_locally(
                 return;
             }
             let write = write.resolve(keyspace, now_ms);
-            let outcome = keyspace.with_keys(write.keys().iter(), now_ms, |db| write.apply(db));
-            command::write_reply(&outcome, out);
+            if write.blocking().is_some() {
+                block_locally(keyspace, &write, now_ms, out, departure).await;
+            } else {
+                let outcome = keyspace.with_keys(write.keys().iter(), now_ms, |db| write.apply(db));
+                command::write_reply(&outcome, out);
+            }
             // Evict right after the write too, so under an evicting policy memory is back within
             // the limit when the command returns (Redis only checks before, and may stay one
             // write over).
@@ -117,5 +220,52 @@ fn execute_locally(
         }
         Parsed::Server(handler) => command::run_server(handler, session, args, out),
         Parsed::Cluster => out.error("ERR This instance has cluster support disabled"),
+    }
+}
+
+/// A blocking list command in a single process: applied like its non-blocking form; while that
+/// finds nothing (answers the null array), waits for a push to one of its keys, then tries
+/// again at the current time. When the timeout passes first, answers the null array; when the
+/// client leaves first, nothing.
+async fn block_locally(
+    keyspace: &Keyspace,
+    write: &Write,
+    now_ms: u64,
+    out: &mut ReplyWriter,
+    departure: &Departure,
+) {
+    let Some(blocking) = write.blocking() else {
+        return;
+    };
+    let deadline = blocking
+        .timeout()
+        .and_then(|timeout| Instant::now().checked_add(timeout));
+    let mut now_ms = now_ms;
+    loop {
+        if departure.happened() {
+            return;
+        }
+        // Subscribed before the attempt, so a push right after it is not missed.
+        let pushed = keyspace.list_pushed(blocking.keys());
+        let outcome = keyspace.with_keys(write.keys().iter(), now_ms, |db| write.apply(db));
+        if !matches!(outcome, Ok(Frame::NullArray)) {
+            command::write_reply(&outcome, out);
+            return;
+        }
+        let timeout = async {
+            match deadline {
+                Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = pushed => {}
+            () = timeout => {
+                out.null_array();
+                return;
+            }
+            () = departure.left() => return,
+        }
+        now_ms = crate::store::unix_ms();
     }
 }

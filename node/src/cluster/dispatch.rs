@@ -13,13 +13,17 @@ use serde_bytes::ByteBuf;
 use super::forward::{ForwardError, Forwarder};
 use super::machine::PartitionCommand;
 use super::{Cluster, Route};
-use crate::command::{self, CommandSpec, CrossSlot, Flags, Parsed, Read, Session};
-use crate::protocol::ReplyWriter;
+use crate::command::{self, CommandSpec, CrossSlot, Flags, Parsed, Read, Session, Write};
+use crate::executor::Departure;
+use crate::protocol::{Frame, ReplyWriter};
 use crate::store::key_slot;
 
 /// How long a request waits for a partition without a known leader (an election) before it
 /// answers `-CLUSTERDOWN`.
 const LEADER_WAIT: Duration = Duration::from_secs(3);
+/// How often a blocked list command (BLPOP …) waiting at the leader checks that this member
+/// still leads the partition.
+const LEADERSHIP_CHECK: Duration = Duration::from_millis(200);
 
 /// Per-connection cluster state.
 #[derive(Default)]
@@ -37,13 +41,14 @@ impl ConnectionRouting {
     }
 }
 
-/// Serves one parsed request in cluster mode.
+/// Serves one parsed request in cluster mode. `departure`: when the client of a blocking
+/// command leaves, it stops waiting.
 pub async fn serve(
     session: &mut Session<'_>,
     cluster: &Arc<Cluster>,
     routing: &mut ConnectionRouting,
     (spec, parsed): (&'static CommandSpec, Parsed),
-    args: &[Bytes],
+    (args, departure): (&[Bytes], &Departure),
     out: &mut ReplyWriter,
 ) {
     let (slot, write) = match &parsed {
@@ -95,11 +100,33 @@ pub async fn serve(
         command::run_read(session, read, out);
         return;
     }
-    let deadline = Instant::now() + LEADER_WAIT;
+    // A blocking list command (BLPOP …) waits at the leader; its timeout runs from here.
+    let blocking = write_command.as_ref().and_then(Write::blocking);
+    let block_deadline = blocking.as_ref().map(|blocking| {
+        blocking
+            .timeout()
+            .and_then(|timeout| Instant::now().checked_add(timeout))
+    });
+    // How much longer than usual a forwarded reply may take: the leader holds it while it waits.
+    let block_wait = blocking.map(|blocking| blocking.timeout().unwrap_or(Duration::MAX));
+    let mut deadline = Instant::now() + LEADER_WAIT;
     loop {
         match cluster.route(partition) {
             Route::Local => {
                 let done = match (&read, &write_command) {
+                    (_, Some(write)) if let Some(block_deadline) = block_deadline => {
+                        let done = propose_when_ready(
+                            session,
+                            cluster,
+                            (partition, spec, write),
+                            (block_deadline, departure),
+                            out,
+                        )
+                        .await;
+                        // Leadership moved while it waited: the election gets its own wait.
+                        deadline = Instant::now() + LEADER_WAIT;
+                        done
+                    }
                     (_, Some(write)) => {
                         // Decided here, at the leader, on the state it holds.
                         let proposal = PartitionCommand::Write {
@@ -124,16 +151,25 @@ pub async fn serve(
                     cluster.counters.moved.fetch_add(1, Ordering::Relaxed);
                     out.error(&format!("MOVED {slot} {}", leader.client_address()));
                 } else {
-                    let forwarded = forward(
+                    let forwarding = forward(
                         session,
                         cluster,
                         routing,
                         (partition, leader.client_address()),
-                        write,
+                        (write, block_wait),
                         args,
                         out,
-                    )
-                    .await;
+                    );
+                    let forwarded = if block_wait.is_some() {
+                        // A blocking command waits at the leader: when its client leaves, the
+                        // forwarding connection is closed, which ends the wait there too.
+                        tokio::select! {
+                            forwarded = forwarding => forwarded,
+                            () = departure.left() => return,
+                        }
+                    } else {
+                        forwarding.await
+                    };
                     if forwarded == Forwarded::LeaderChangedBeforeReply {
                         // A read changes nothing: ask the new leader, while time is left.
                         if Instant::now() < deadline {
@@ -174,7 +210,17 @@ async fn propose(
         out.error(&error);
         return true;
     }
-    match cluster.host().propose(partition, proposal).await {
+    let outcome = cluster.host().propose(partition, proposal).await;
+    answer_proposal(cluster, outcome, out)
+}
+
+/// Writes a proposal's outcome; `false` when this member turned out not to lead (route again).
+fn answer_proposal(
+    cluster: &Cluster,
+    outcome: Result<Frame, ProposeError>,
+    out: &mut ReplyWriter,
+) -> bool {
+    match outcome {
         Ok(reply) => {
             cluster
                 .counters
@@ -208,6 +254,67 @@ async fn propose(
                  read the key to find out"
             ));
             true
+        }
+    }
+}
+
+/// A blocking list command at the partition's leader: proposed (as its single attempt) only once
+/// this member's state shows one of its keys with elements, so waiting adds nothing to the log;
+/// meanwhile it waits for a push to one of them (applied here from the log, whichever member
+/// the push arrived at) or for `deadline` (`None`: forever), which answers the null array, or
+/// for its client to leave (nothing answered). An attempt that commits after another client
+/// took the elements answers the null array too, and the wait goes on. `false` when this member
+/// no longer leads (route again: a plain client's request is forwarded to the new leader, where
+/// its timeout starts over).
+async fn propose_when_ready(
+    session: &mut Session<'_>,
+    cluster: &Cluster,
+    (partition, spec, write): (u32, &'static CommandSpec, &Write),
+    (deadline, departure): (Option<Instant>, &Departure),
+    out: &mut ReplyWriter,
+) -> bool {
+    let keyspace = &session.shared.keyspace;
+    let Some(blocking) = write.blocking() else {
+        return true;
+    };
+    loop {
+        if departure.happened() {
+            return true;
+        }
+        if cluster.route(partition) != Route::Local {
+            return false;
+        }
+        // Subscribed before looking, so a push right after the look is not missed.
+        let pushed = keyspace.list_pushed(blocking.keys());
+        let now_ms = crate::store::unix_ms();
+        if blocking.ready(keyspace, now_ms) {
+            if let Err(error) = evict_for_room(session, cluster).await
+                && spec.flags.contains(Flags::DENY_OOM)
+            {
+                out.error(&error);
+                return true;
+            }
+            let proposal = PartitionCommand::Write {
+                now_ms,
+                write: write.clone(),
+            };
+            let outcome = cluster.host().propose(partition, &proposal).await;
+            if !matches!(outcome, Ok(Frame::NullArray)) {
+                return answer_proposal(cluster, outcome, out);
+            }
+            continue;
+        }
+        // Woken by a push, or after a while to check the leadership again.
+        let check = Instant::now() + LEADERSHIP_CHECK;
+        let wake = deadline.map_or(check, |deadline| deadline.min(check));
+        tokio::select! {
+            () = pushed => {}
+            () = tokio::time::sleep_until(wake.into()) => {}
+            () = departure.left() => return true,
+        }
+        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            out.null_array();
+            return true;
         }
     }
 }
@@ -308,12 +415,14 @@ enum Forwarded {
 /// off) would hold the request until the forwarding timeout; once this member sees another
 /// leader, the request is abandoned instead (see [`ForwardError::Abandoned`]): a read is retried
 /// there, a write is reported as of unknown outcome (it was sent, so it may still apply).
+/// `block_wait`: a blocking command's timeout, which the leader may hold the reply for (beyond
+/// the forwarding timeout).
 async fn forward(
     session: &mut Session<'_>,
     cluster: &Cluster,
     routing: &mut ConnectionRouting,
     (partition, address): (u32, &str),
-    write: bool,
+    (write, block_wait): (bool, Option<Duration>),
     args: &[Bytes],
     out: &mut ReplyWriter,
 ) -> Forwarded {
@@ -325,13 +434,12 @@ async fn forward(
     };
     let reply = routing
         .forwarder
-        .forward(
+        .forward_waiting(
             address,
             cluster.host().source_address(),
             out.protocol(),
             &access,
-            args,
-            Some(&replaced),
+            (args, Some(&replaced), block_wait.unwrap_or_default()),
         )
         .await;
     if !write && matches!(reply, Err(ForwardError::Abandoned { .. })) {

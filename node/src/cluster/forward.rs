@@ -15,7 +15,8 @@ use super::frame::reply_length;
 use crate::protocol::Protocol;
 use crate::security::PeerAccess;
 
-/// Time allowed for one forwarded request (connect, send, reply).
+/// Time allowed for one forwarded request (connect, send, reply); a blocking command (BLPOP …)
+/// gets its own timeout on top (`Forwarder::forward`'s `block_wait`).
 const FORWARD_TIMEOUT: Duration = Duration::from_secs(10);
 /// Redirections followed before giving up.
 const MAX_REDIRECTIONS: usize = 3;
@@ -83,12 +84,35 @@ impl Forwarder {
         args: &[Bytes],
         give_up: Option<GiveUp<'_>>,
     ) -> Result<Bytes, ForwardError> {
+        let request = (args, give_up, Duration::ZERO);
+        self.forward_waiting(address, source, protocol, access, request)
+            .await
+    }
+
+    /// As [`Forwarder::forward`], for a request the leader may legitimately hold for
+    /// `block_wait` before answering (a blocking command's timeout, `Duration::MAX` for one
+    /// that waits forever): that is added to the forwarding timeout.
+    pub async fn forward_waiting(
+        &mut self,
+        address: &str,
+        source: Option<std::net::IpAddr>,
+        protocol: Protocol,
+        access: &PeerAccess,
+        (args, give_up, block_wait): (&[Bytes], Option<GiveUp<'_>>, Duration),
+    ) -> Result<Bytes, ForwardError> {
         let mut address = address.to_owned();
         let mut request = BytesMut::new();
         encode_command(&mut request, args);
         for _ in 0..=MAX_REDIRECTIONS {
             let reply = self
-                .exchange(&address, source, protocol, access, &request, give_up)
+                .exchange(
+                    &address,
+                    source,
+                    protocol,
+                    access,
+                    &request,
+                    (give_up, block_wait),
+                )
                 .await?;
             match moved_target(&reply) {
                 Some(next) if next != address => address = next,
@@ -107,7 +131,7 @@ impl Forwarder {
         protocol: Protocol,
         access: &PeerAccess,
         request: &[u8],
-        give_up: Option<GiveUp<'_>>,
+        (give_up, block_wait): (Option<GiveUp<'_>>, Duration),
     ) -> Result<Bytes, ForwardError> {
         let key = (address.to_owned(), protocol);
         // Taken out while in use: put back only after a complete answer, so a connection whose
@@ -120,9 +144,11 @@ impl Forwarder {
                 None => connect(address, source, protocol, access).await?,
             };
             sent.store(true, std::sync::atomic::Ordering::Relaxed);
-            let answer = tokio::time::timeout(FORWARD_TIMEOUT, round_trip(&mut link, request))
+            // A timeout too far ahead to represent waits forever.
+            let limit = FORWARD_TIMEOUT.saturating_add(block_wait);
+            let answer = tokio::time::timeout(limit, round_trip(&mut link, request))
                 .await
-                .unwrap_or_else(|_| Err(format!("no reply within {FORWARD_TIMEOUT:?}")));
+                .unwrap_or_else(|_| Err(format!("no reply within {limit:?}")));
             match answer {
                 Ok(reply) => Ok((reply, link)),
                 Err(detail) => Err(ForwardError::Sent {

@@ -1,6 +1,9 @@
 //! [`Keyspace`]: the sharded set of stores one process serves, with the memory limit and eviction.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use parking_lot::{Mutex, MutexGuard};
@@ -67,6 +70,33 @@ pub struct Keyspace {
     maxmemory: AtomicU64,
     policy: AtomicU8,
     eviction_rng: Mutex<SampleRng>,
+    /// Blocking list commands (BLPOP …) wait on their keys' shards here; a write that gave a list
+    /// elements wakes its shard's waiters (see [`Db::signal_list_ready`]), which look again.
+    list_pushed: Box<[tokio::sync::Notify]>,
+}
+
+/// [`Db::signal_list_ready`] marks shards in a 64-bit set.
+const _: () = assert!(SHARDS <= 64);
+
+/// See [`Keyspace::list_pushed`].
+pub struct ListPushed<'a> {
+    waits: Vec<Pin<Box<tokio::sync::futures::Notified<'a>>>>,
+}
+
+impl Future for ListPushed<'_> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<()> {
+        let pushed = self
+            .waits
+            .iter_mut()
+            .any(|wait| wait.as_mut().poll(context).is_ready());
+        if pushed {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    }
 }
 
 /// A SCAN position: the shard being scanned and how many of its entries (counted from the start of
@@ -110,6 +140,8 @@ pub struct Db<'a> {
     first: (usize, MutexGuard<'a, Store>),
     rest: Vec<(usize, MutexGuard<'a, Store>)>,
     pub now_ms: u64,
+    /// Shards (bit i: shard i) whose blocked list readers are woken once the locks are released.
+    lists_ready: u64,
 }
 
 impl Db<'_> {
@@ -123,6 +155,14 @@ impl Db<'_> {
             Some(position) => &mut self.rest[position].1,
             None => &mut self.first.1,
         }
+    }
+
+    /// Records that the list at `key` may have received elements (a push, the destination of a
+    /// move): blocking commands waiting on its shard look again once this write's locks are
+    /// released. Called by every write that gives a list elements, on every replica (only a
+    /// leader has waiters), so pushes arriving through replication wake them too.
+    pub fn signal_list_ready(&mut self, key: &[u8]) {
+        self.lists_ready |= 1 << Keyspace::shard_of(key);
     }
 
     fn used_memory(&self) -> u64 {
@@ -143,6 +183,7 @@ impl Keyspace {
             maxmemory: AtomicU64::new(maxmemory),
             policy: AtomicU8::new(policy.to_index()),
             eviction_rng: Mutex::new(SampleRng::new(EVICTION_SEED)),
+            list_pushed: (0..SHARDS).map(|_| tokio::sync::Notify::new()).collect(),
         };
         keyspace.set_policy(policy);
         keyspace
@@ -332,6 +373,7 @@ impl Keyspace {
                 first: (first, self.shards[first].lock()),
                 rest: Vec::new(),
                 now_ms,
+                lists_ready: 0,
             }
         } else {
             others.push(first);
@@ -345,14 +387,39 @@ impl Keyspace {
                     .map(|&index| (index, self.shards[index].lock()))
                     .collect(),
                 now_ms,
+                lists_ready: 0,
             }
         };
         let before = db.used_memory();
         let result = work(&mut db);
         // Recorded while the locks are held (see `with_shard`).
         self.record_memory_change(before, db.used_memory());
+        let mut lists_ready = db.lists_ready;
         drop(db);
+        // Blocked list readers are woken after the locks are released (they take them to look).
+        while lists_ready != 0 {
+            let shard = lists_ready.trailing_zeros() as usize;
+            lists_ready &= lists_ready - 1;
+            self.list_pushed[shard].notify_waiters();
+        }
         result
+    }
+
+    /// For a blocking list command: completes once a write signals (with
+    /// [`Db::signal_list_ready`]) a list on the shard of one of `keys`. Signals count from this
+    /// call on, even before the future is first polled: call it, then look at the keys, then
+    /// await it, and no push in between is missed. It may complete for a push to another key of
+    /// the same shard; the waiter just looks again.
+    pub fn list_pushed<'k>(&self, keys: impl IntoIterator<Item = &'k [u8]>) -> ListPushed<'_> {
+        let mut shards: Vec<usize> = keys.into_iter().map(Self::shard_of).collect();
+        shards.sort_unstable();
+        shards.dedup();
+        ListPushed {
+            waits: shards
+                .into_iter()
+                .map(|shard| Box::pin(self.list_pushed[shard].notified()))
+                .collect(),
+        }
     }
 
     /// Applies one write to the shard of its key (every shard for `Flush`).

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::command::{CommandError, Keys, Write, integer_arg};
 use crate::protocol::Frame;
-use crate::store::Db;
+use crate::store::{Db, Kind};
 
 use super::KeyspaceWrite;
 
@@ -61,7 +61,11 @@ impl Copy {
         if !self.replace && db.store(&self.to).peek(&self.to, now).is_some() {
             return Ok(Frame::Integer(0));
         }
+        let list = copied.kind() == Kind::List;
         db.store(&self.to).put(copied, now);
+        if list {
+            db.signal_list_ready(&self.to);
+        }
         Ok(Frame::Integer(1))
     }
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::command::{CommandError, Keys, Write};
 use crate::protocol::Frame;
-use crate::store::Db;
+use crate::store::{Db, Kind};
 
 use super::KeyspaceWrite;
 
@@ -54,8 +54,13 @@ impl Rename {
         if self.only_if_absent && db.store(&self.to).peek(&self.to, now).is_some() {
             return Ok(done(false));
         }
+        let list = moved.kind() == Kind::List;
         db.store(&self.from).remove(&self.from, now);
         db.store(&self.to).put(moved, now);
+        if list {
+            // Clients blocked on the new name may pop now.
+            db.signal_list_ready(&self.to);
+        }
         Ok(done(true))
     }
 }

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::command::{CommandError, Keys, Write, integer_arg};
 use crate::protocol::Frame;
-use crate::store::Db;
+use crate::store::{Db, Kind};
 
 use super::KeyspaceWrite;
 
@@ -93,7 +93,11 @@ impl Restore {
             store.remove(&self.key, now);
             return Ok(Frame::Ok);
         }
+        let list = entry.kind() == Kind::List;
         store.put(entry, now);
+        if list {
+            db.signal_list_ready(&self.key);
+        }
         Ok(Frame::Ok)
     }
 }

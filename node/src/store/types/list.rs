@@ -71,11 +71,12 @@ impl ListValue {
     pub fn retain_range(&mut self, start: usize, end: usize) {
         let end = end.min(self.elements.len());
         let start = start.min(end);
-        self.elements.truncate(end);
+        for element in self.elements.drain(end..) {
+            self.bytes -= element.len() as u64;
+        }
         for element in self.elements.drain(..start) {
             self.bytes -= element.len() as u64;
         }
-        self.bytes = self.elements.iter().map(|e| e.len() as u64).sum();
     }
 
     /// Removes elements equal to `element`: up to `count` from the head when positive, from the
@@ -155,6 +156,34 @@ mod tests {
         let mut all = list(&["a", "b", "a"]);
         assert_eq!(all.remove_matching(b"a", 0), 2);
         assert_eq!(all.estimated_size(), 1 + ELEMENT_OVERHEAD);
+    }
+
+    proptest::proptest! {
+        /// The running byte count always equals the elements' lengths, whatever was done.
+        #[test]
+        fn the_byte_count_stays_exact(operations in proptest::collection::vec((0u8..9, 0usize..12, 0usize..6), 0..60)) {
+            let mut list = ListValue::default();
+            for (operation, index, size) in operations {
+                let element = vec![b'x'; size];
+                let len = list.len();
+                match operation {
+                    0 => list.push_front(&element),
+                    1 => list.push_back(&element),
+                    2 => { list.pop_front(); }
+                    3 => { list.pop_back(); }
+                    4 => { list.set(index, &element); }
+                    5 => list.insert(index.min(len), &element),
+                    6 => { list.remove(index); }
+                    7 => list.retain_range(index % 4, index),
+                    _ => { list.remove_matching(&element, index as i64 - 6); }
+                }
+                let bytes: u64 = list.iter().map(|element| element.len() as u64).sum();
+                proptest::prop_assert_eq!(
+                    list.estimated_size(),
+                    bytes + list.len() as u64 * ELEMENT_OVERHEAD
+                );
+            }
+        }
     }
 
     #[test]
