@@ -29,7 +29,7 @@ pub enum HSetReply {
 }
 
 fn parse_as(args: &[Bytes], reply: HSetReply, name: &str) -> Result<Write, CommandError> {
-    if args.len().is_multiple_of(2) {
+    if !args.len().is_multiple_of(2) {
         return Err(CommandError::WrongArity(name.to_owned()));
     }
     Ok(Write::Hashes(HashWrite::HSet(HSet {

@@ -124,8 +124,9 @@ impl Layout {
         }
     }
 
-    /// Shrinks a table that became sparse (a quarter of its buckets' usable room or less), which
-    /// keeps random picks cheap and memory in line with the size.
+    /// Shrinks a table that became sparse (fewer elements than an eighth of its buckets, past 64
+    /// buckets) to about half full, which keeps random picks cheap and memory in line with the
+    /// size.
     pub(super) fn after_remove<T>(&mut self, table: &mut HashTable<T>, hasher: impl Fn(&T) -> u64) {
         let buckets = table.num_buckets();
         if buckets > 64 && table.len() * 8 < buckets {
@@ -139,11 +140,12 @@ impl Layout {
     }
 }
 
-/// A cursor is `tag << CURSOR_BUCKET_BITS | next bucket`: the next bucket to look at and the
-/// low bits of the table's [`Layout`] when it was made. 0 starts and ends a scan. Cursors stay
-/// below 2^63 for clients that read them as signed numbers.
-const CURSOR_BUCKET_BITS: u32 = 40;
-const CURSOR_TAG_MASK: u64 = (1 << (63 - CURSOR_BUCKET_BITS)) - 1;
+/// A cursor is `next bucket << CURSOR_TAG_BITS | tag`: the next bucket to look at and the low
+/// bits of the table's [`Layout`] when it was made (so a cursor that saw a multiple of 256 layout
+/// changes in between is taken as current). 0 starts and ends a scan (a cursor to continue from
+/// always has a bucket above 0).
+const CURSOR_TAG_BITS: u32 = 8;
+const CURSOR_TAG_MASK: u64 = (1 << CURSOR_TAG_BITS) - 1;
 
 /// One step of a SSCAN/HSCAN over `table`: visits the elements of the buckets from `cursor` on,
 /// stopping after `count` elements or `10 × count` buckets (Redis's bound), and returns the
@@ -166,10 +168,10 @@ pub(super) fn scan_table<'t, T>(
     mut visit: impl FnMut(&'t T),
 ) -> u64 {
     let buckets = table.num_buckets();
-    let mut bucket = if cursor == 0 || cursor >> CURSOR_BUCKET_BITS != layout.tag() {
+    let mut bucket = if cursor & CURSOR_TAG_MASK != layout.tag() {
         0
     } else {
-        (cursor & ((1 << CURSOR_BUCKET_BITS) - 1)) as usize
+        usize::try_from(cursor >> CURSOR_TAG_BITS).unwrap_or(usize::MAX)
     };
     let count = count.max(1);
     let budget = count.saturating_mul(10);
@@ -182,10 +184,10 @@ pub(super) fn scan_table<'t, T>(
         bucket += 1;
         looked += 1;
     }
-    if bucket >= buckets || bucket as u64 >= 1 << CURSOR_BUCKET_BITS {
+    if bucket >= buckets {
         0
     } else {
-        layout.tag() << CURSOR_BUCKET_BITS | bucket as u64
+        (bucket as u64) << CURSOR_TAG_BITS | layout.tag()
     }
 }
 
