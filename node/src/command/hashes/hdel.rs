@@ -16,7 +16,7 @@ pub struct HDel {
 }
 
 pub fn parse(args: &[Bytes], _now_ms: u64) -> Result<Write, CommandError> {
-    Ok(Write::Hashes(HashWrite::HDel(HDel {
+    Ok(Write::Hashes(HashWrite::Del(HDel {
         key: args[1].clone(),
         fields: args[2..].to_vec(),
     })))

@@ -25,7 +25,7 @@ enum FieldReply {
 }
 
 fn parse_as(args: &[Bytes], reply: FieldReply) -> Result<Read, CommandError> {
-    Ok(Read::Hashes(HashRead::HGet(HGet {
+    Ok(Read::Hashes(HashRead::Get(HGet {
         key: args[1].clone(),
         field: args[2].clone(),
         reply,

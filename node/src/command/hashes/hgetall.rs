@@ -24,7 +24,7 @@ enum AllReply {
 }
 
 fn parse_as(args: &[Bytes], reply: AllReply) -> Result<Read, CommandError> {
-    Ok(Read::Hashes(HashRead::HGetAll(HGetAll {
+    Ok(Read::Hashes(HashRead::GetAll(HGetAll {
         key: args[1].clone(),
         reply,
     })))

@@ -27,7 +27,7 @@ pub struct HIncrByFloat {
 }
 
 pub fn hincrby(args: &[Bytes], _now_ms: u64) -> Result<Write, CommandError> {
-    Ok(Write::Hashes(HashWrite::HIncrBy(HIncrBy {
+    Ok(Write::Hashes(HashWrite::IncrBy(HIncrBy {
         key: args[1].clone(),
         field: args[2].clone(),
         delta: integer_arg(&args[3])?,
@@ -47,7 +47,7 @@ fn increment(text: &[u8]) -> Result<LongDouble, CommandError> {
 
 pub fn hincrbyfloat(args: &[Bytes], _now_ms: u64) -> Result<Write, CommandError> {
     increment(&args[3])?;
-    Ok(Write::Hashes(HashWrite::HIncrByFloat(HIncrByFloat {
+    Ok(Write::Hashes(HashWrite::IncrByFloat(HIncrByFloat {
         key: args[1].clone(),
         field: args[2].clone(),
         increment: args[3].clone(),
@@ -55,7 +55,11 @@ pub fn hincrbyfloat(args: &[Bytes], _now_ms: u64) -> Result<Write, CommandError>
 }
 
 /// The field's current value in a hash that may not exist yet (nothing is created on error).
-fn current<'a>(db: &'a mut Db<'_>, key: &[u8], field: &[u8]) -> Result<Option<&'a [u8]>, CommandError> {
+fn current<'a>(
+    db: &'a mut Db<'_>,
+    key: &[u8],
+    field: &[u8],
+) -> Result<Option<&'a [u8]>, CommandError> {
     let now = db.now_ms;
     let hash = db.store(key).peek(key, now).map(|entry| {
         entry

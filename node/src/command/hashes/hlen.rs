@@ -13,7 +13,7 @@ pub struct HLen {
 }
 
 pub fn parse(args: &[Bytes]) -> Result<Read, CommandError> {
-    Ok(Read::Hashes(HashRead::HLen(HLen {
+    Ok(Read::Hashes(HashRead::Len(HLen {
         key: args[1].clone(),
     })))
 }

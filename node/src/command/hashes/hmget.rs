@@ -14,7 +14,7 @@ pub struct HMGet {
 }
 
 pub fn parse(args: &[Bytes]) -> Result<Read, CommandError> {
-    Ok(Read::Hashes(HashRead::HMGet(HMGet {
+    Ok(Read::Hashes(HashRead::MGet(HMGet {
         key: args[1].clone(),
         fields: args[2..].to_vec(),
     })))

@@ -30,7 +30,9 @@ pub fn parse(args: &[Bytes]) -> Result<Read, CommandError> {
             }
             Some(_) => {
                 if !(-i64::MAX / 2..=i64::MAX / 2).contains(&count) {
-                    return Err(CommandError::Message("ERR value is out of range".to_owned()));
+                    return Err(CommandError::Message(
+                        "ERR value is out of range".to_owned(),
+                    ));
                 }
                 command.with_values = true;
             }
@@ -41,7 +43,7 @@ pub fn parse(args: &[Bytes]) -> Result<Read, CommandError> {
         }
         command.count = Some(count);
     }
-    Ok(Read::Hashes(HashRead::HRandField(command)))
+    Ok(Read::Hashes(HashRead::RandField(command)))
 }
 
 impl HRandField {
@@ -73,7 +75,11 @@ impl HRandField {
                     .collect()
             };
             let pairs_flat = self.with_values && out.protocol() == Protocol::Resp2;
-            out.array_header(if pairs_flat { picks.len() * 2 } else { picks.len() });
+            out.array_header(if pairs_flat {
+                picks.len() * 2
+            } else {
+                picks.len()
+            });
             for (field, value) in picks {
                 if self.with_values && !pairs_flat {
                     out.array_header(2);

@@ -1,9 +1,9 @@
 //! HSCAN key cursor [MATCH pattern] [COUNT count]; also the cursor and options SSCAN shares.
 //!
-//! The cursor is a position in the hash table's buckets (see `scan_table` in
-//! `store/types/set.rs` for the guarantee: every field present for the whole iteration is
-//! returned at least once, exactly once when the hash did not grow or shrink meanwhile). NOVALUES
-//! is Redis 7.4 and not accepted, as in 7.0.
+//! The cursor is a position in the hash's dense vector of fields, scanned downwards (see `Dense::scan`
+//! in `store/types/set.rs`): as in Redis, every field present for the whole iteration is returned
+//! at least once, however the hash grows or shrinks meanwhile, and exactly once when no field was
+//! removed; a scan always ends. NOVALUES is Redis 7.4 and not accepted, as in 7.0.
 
 use bytes::Bytes;
 
@@ -71,7 +71,11 @@ fn parse_cursor(text: &[u8]) -> Option<u64> {
     let value = digits.iter().try_fold(0u64, |value, &digit| {
         value.checked_mul(10)?.checked_add(u64::from(digit - b'0'))
     })?;
-    Some(if negative { value.wrapping_neg() } else { value })
+    Some(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
 }
 
 fn parse_options(options: &[Bytes]) -> Result<ScanOptions, CommandError> {
@@ -117,7 +121,7 @@ pub struct HScan {
 }
 
 pub fn parse(args: &[Bytes]) -> Result<Read, CommandError> {
-    Ok(Read::Hashes(HashRead::HScan(HScan {
+    Ok(Read::Hashes(HashRead::Scan(HScan {
         key: args[1].clone(),
         args: ScanArgs::parse(args)?,
     })))

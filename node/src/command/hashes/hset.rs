@@ -32,7 +32,7 @@ fn parse_as(args: &[Bytes], reply: HSetReply, name: &str) -> Result<Write, Comma
     if !args.len().is_multiple_of(2) {
         return Err(CommandError::WrongArity(name.to_owned()));
     }
-    Ok(Write::Hashes(HashWrite::HSet(HSet {
+    Ok(Write::Hashes(HashWrite::Set(HSet {
         key: args[1].clone(),
         pairs: args[2..]
             .chunks_exact(2)

@@ -205,7 +205,10 @@ fn parse_decimal(text: &[u8]) -> Option<LongDouble> {
     let Some(first) = first else {
         return Some(LongDouble::ZERO);
     };
-    let last = digits.iter().rposition(|&digit| digit != b'0').unwrap_or(first);
+    let last = digits
+        .iter()
+        .rposition(|&digit| digit != b'0')
+        .unwrap_or(first);
     exponent += (digits.len() - 1 - last) as i64;
     let digits = &digits[first..=last];
     let magnitude = digits.len() as i64 + exponent;
@@ -255,13 +258,15 @@ fn parse_hex(text: &[u8]) -> Option<LongDouble> {
     let digits = &digits[first..];
     let exponent = exponent - 4 * fraction_digits;
     let magnitude = 4 * digits.len() as i64 + exponent;
-    if magnitude > MAX_MSB_EXPONENT + 2 || magnitude < MIN_LSB_EXPONENT - 2 {
+    if !(MIN_LSB_EXPONENT - 2..=MAX_MSB_EXPONENT + 2).contains(&magnitude) {
         return None;
     }
     let mut number = BigUint::default();
     for &digit in digits {
         let value = (digit as char).to_digit(16).unwrap_or(0);
-        number = number.mul_small(16).add(&BigUint::from_u64(u64::from(value)));
+        number = number
+            .mul_small(16)
+            .add(&BigUint::from_u64(u64::from(value)));
     }
     match round(number, exponent, false) {
         Rounded::Value(value) => Some(value),
@@ -446,10 +451,9 @@ impl BigUint {
         let below = bits - 1;
         let full_limbs = below / 64;
         let rest = self.0.iter().take(full_limbs).any(|&limb| limb != 0)
-            || self
-                .0
-                .get(full_limbs)
-                .is_some_and(|&limb| below % 64 != 0 && limb & ((1u64 << (below % 64)) - 1) != 0);
+            || self.0.get(full_limbs).is_some_and(|&limb| {
+                !below.is_multiple_of(64) && limb & ((1u64 << (below % 64)) - 1) != 0
+            });
         let (limbs, shift) = (bits / 64, bits % 64);
         let mut shifted = Vec::with_capacity(self.0.len().saturating_sub(limbs));
         for index in limbs..self.0.len() {
@@ -457,7 +461,9 @@ impl BigUint {
             let high = if shift == 0 {
                 0
             } else {
-                self.0.get(index + 1).map_or(0, |&next| next << (64 - shift))
+                self.0
+                    .get(index + 1)
+                    .map_or(0, |&next| next << (64 - shift))
             };
             shifted.push(low | high);
         }
@@ -567,8 +573,24 @@ mod tests {
     #[test]
     fn parsing_follows_strtold_and_string2ld() {
         for bad in [
-            "", " 1", "1 ", "abc", "nan", "NaN", "1e", "1e+", "0x", ".", "-", "1.2.3", "1e5000",
-            "-1e5000", "1e-5000", "0x1p99999", "infin", "1_0",
+            "",
+            " 1",
+            "1 ",
+            "abc",
+            "nan",
+            "NaN",
+            "1e",
+            "1e+",
+            "0x",
+            ".",
+            "-",
+            "1.2.3",
+            "1e5000",
+            "-1e5000",
+            "1e-5000",
+            "0x1p99999",
+            "infin",
+            "1_0",
         ] {
             assert_eq!(LongDouble::parse(bad.as_bytes()), None, "{bad:?}");
         }

@@ -18,20 +18,20 @@ use crate::command::{DELF, R, RF, WF};
 use crate::eviction::SampleRng;
 
 reads! { HashRead {
-    HGet(hget::HGet),
-    HMGet(hmget::HMGet),
-    HLen(hlen::HLen),
-    HGetAll(hgetall::HGetAll),
-    HRandField(hrandfield::HRandField),
-    HScan(hscan::HScan),
+    Get(hget::HGet),
+    MGet(hmget::HMGet),
+    Len(hlen::HLen),
+    GetAll(hgetall::HGetAll),
+    RandField(hrandfield::HRandField),
+    Scan(hscan::HScan),
 }}
 
 // Only ever append variants: the enum is stored in the Raft log.
 writes! { HashWrite {
-    HSet(hset::HSet),
-    HDel(hdel::HDel),
-    HIncrBy(hincrby::HIncrBy),
-    HIncrByFloat(hincrby::HIncrByFloat),
+    Set(hset::HSet),
+    Del(hdel::HDel),
+    IncrBy(hincrby::HIncrBy),
+    IncrByFloat(hincrby::HIncrByFloat),
 }}
 
 crate::command::table::commands! { COMMANDS;

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use super::SetWrite;
 use crate::command::{CommandError, Keys, Write};
 use crate::protocol::Frame;
-use crate::store::types::{Kind, SetValue, WrongType};
 use crate::store::Db;
+use crate::store::types::{Kind, SetValue, WrongType};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SMove {
@@ -61,9 +61,7 @@ impl SMove {
             return Ok(Frame::Integer(0));
         }
         db.store(&self.destination)
-            .update::<SetValue, _>(&self.destination, now, true, |set| {
-                set.insert(&self.member)
-            })?;
+            .update::<SetValue, _>(&self.destination, now, true, |set| set.insert(&self.member))?;
         Ok(Frame::Integer(1))
     }
 }

@@ -29,7 +29,12 @@ struct Lookups {
 }
 
 /// The result of `op` over the sets at `keys` (in order: SDIFF takes the first minus the rest).
-fn compute(db: &mut Db<'_>, op: SetOp, keys: &[Bytes], lookups: &mut Lookups) -> Result<SetValue, WrongType> {
+fn compute(
+    db: &mut Db<'_>,
+    op: SetOp,
+    keys: &[Bytes],
+    lookups: &mut Lookups,
+) -> Result<SetValue, WrongType> {
     let now = db.now_ms;
     // Every key is type-checked first, and its size noted (`None`: missing).
     let mut sizes = Vec::with_capacity(keys.len());
@@ -44,7 +49,11 @@ fn compute(db: &mut Db<'_>, op: SetOp, keys: &[Bytes], lookups: &mut Lookups) ->
     }
     let set_at = |db: &mut Db<'_>, index: usize| -> Option<SetValue> {
         let key = &keys[index];
-        db.store(key).read::<SetValue>(key, now).ok().flatten().cloned()
+        db.store(key)
+            .read::<SetValue>(key, now)
+            .ok()
+            .flatten()
+            .cloned()
     };
     match op {
         SetOp::Inter => {
@@ -160,11 +169,12 @@ impl SetOpRead {
     pub fn run(&self, context: &mut ReadContext<'_>, out: &mut ReplyWriter) -> CommandResult {
         let mut lookups = Lookups::default();
         let keys = &self.keys;
-        let result = context.keyspace.with_keys(
-            keys.iter().map(|key| &key[..]),
-            context.now_ms,
-            |db| compute(db, self.op, keys, &mut lookups),
-        );
+        let result =
+            context
+                .keyspace
+                .with_keys(keys.iter().map(|key| &key[..]), context.now_ms, |db| {
+                    compute(db, self.op, keys, &mut lookups)
+                });
         context.stats.hits += lookups.hits;
         context.stats.misses += lookups.misses;
         let result = result?;
@@ -225,15 +235,20 @@ impl SInterCard {
     pub fn run(&self, context: &mut ReadContext<'_>, out: &mut ReplyWriter) -> CommandResult {
         let mut lookups = Lookups::default();
         let keys = &self.keys;
-        let result = context.keyspace.with_keys(
-            keys.iter().map(|key| &key[..]),
-            context.now_ms,
-            |db| compute(db, SetOp::Inter, keys, &mut lookups),
-        );
+        let result =
+            context
+                .keyspace
+                .with_keys(keys.iter().map(|key| &key[..]), context.now_ms, |db| {
+                    compute(db, SetOp::Inter, keys, &mut lookups)
+                });
         context.stats.hits += lookups.hits;
         context.stats.misses += lookups.misses;
         let size = result?.len();
-        let size = if self.limit == 0 { size } else { size.min(self.limit) };
+        let size = if self.limit == 0 {
+            size
+        } else {
+            size.min(self.limit)
+        };
         out.integer(size as i64);
         Ok(())
     }

@@ -1,29 +1,22 @@
-//! [`HashValue`]: a hash's fields and values, in a `hashbrown::HashTable` like
-//! [`super::SetValue`] (random picks and scan cursors work on its buckets the same way).
-
-use hashbrown::HashTable;
+//! [`HashValue`]: a hash's fields and values, laid out like [`super::SetValue`] (see
+//! [`super::set`]'s `Dense`: random picks and scan cursors are positions in a dense vector).
 
 use super::ELEMENT_OVERHEAD;
-use super::set::{Layout, hash, random_bucket, random_distinct, scan_table};
+use super::set::Dense;
 use crate::eviction::SampleRng;
 
-type Field = (Box<[u8]>, Box<[u8]>);
-
-fn field_hash(pair: &Field) -> u64 {
-    hash(&pair.0)
-}
+/// A field and its value.
+type Pair = (Box<[u8]>, Box<[u8]>);
 
 #[derive(Debug, Clone, Default)]
 pub struct HashValue {
-    fields: HashTable<Field>,
+    fields: Dense<Pair>,
     /// Field and value bytes held.
     bytes: u64,
-    /// See [`Layout`].
-    layout: Layout,
 }
 
 impl PartialEq for HashValue {
-    /// Equal fields and values; the table layout is not part of the value.
+    /// The same fields with the same values, in any order.
     fn eq(&self, other: &Self) -> bool {
         self.len() == other.len()
             && self.bytes == other.bytes
@@ -43,30 +36,22 @@ impl HashValue {
     }
 
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
-        self.fields
-            .find(hash(field), |(stored, _)| &stored[..] == field)
-            .map(|(_, value)| &value[..])
+        self.fields.get(field).map(|(_, value)| &value[..])
     }
 
     pub fn contains(&self, field: &[u8]) -> bool {
-        self.get(field).is_some()
+        self.fields.get(field).is_some()
     }
 
     /// Sets `field`; true when it is new.
     pub fn insert(&mut self, field: &[u8], value: &[u8]) -> bool {
-        let key_hash = hash(field);
-        if let Some((_, existing)) = self
-            .fields
-            .find_mut(key_hash, |(stored, _)| &stored[..] == field)
-        {
+        if let Some((_, existing)) = self.fields.get_mut(field) {
             self.bytes = self.bytes - existing.len() as u64 + value.len() as u64;
             *existing = value.into();
             return false;
         }
-        self.layout.before_insert(&self.fields);
         self.bytes += (field.len() + value.len()) as u64;
-        self.fields
-            .insert_unique(key_hash, (field.into(), value.into()), field_hash);
+        self.fields.push((field.into(), value.into()));
         true
     }
 
@@ -76,16 +61,13 @@ impl HashValue {
     }
 
     pub fn remove(&mut self, field: &[u8]) -> bool {
-        let Ok(entry) = self
-            .fields
-            .find_entry(hash(field), |(stored, _)| &stored[..] == field)
-        else {
-            return false;
-        };
-        let ((_, value), _) = entry.remove();
-        self.bytes -= (field.len() + value.len()) as u64;
-        self.layout.after_remove(&mut self.fields, field_hash);
-        true
+        match self.fields.remove(field) {
+            Some((_, value)) => {
+                self.bytes -= (field.len() + value.len()) as u64;
+                true
+            }
+            None => false,
+        }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
@@ -100,19 +82,22 @@ impl HashValue {
 
     /// A uniformly random field and its value, `None` when empty.
     pub fn random(&self, rng: &mut SampleRng) -> Option<(&[u8], &[u8])> {
-        random_bucket(&self.fields, rng).map(|(field, value)| (&field[..], &value[..]))
+        self.fields
+            .random(rng)
+            .map(|(field, value)| (&field[..], &value[..]))
     }
 
     /// `count` distinct random fields with their values (all of them, in iteration order, when
     /// `count` is at least the size).
     pub fn random_distinct(&self, count: usize, rng: &mut SampleRng) -> Vec<(&[u8], &[u8])> {
-        random_distinct(&self.fields, count, rng)
+        self.fields
+            .random_distinct(count, rng)
             .into_iter()
             .map(|(field, value)| (&field[..], &value[..]))
             .collect()
     }
 
-    /// One step of a scan, visiting fields and values: see [`super::set`]'s `scan_table` for the
+    /// One step of a scan, visiting fields and values: see [`super::set`]'s `Dense::scan` for the
     /// cursor and its guarantee.
     pub fn scan<'a>(
         &'a self,
@@ -120,9 +105,8 @@ impl HashValue {
         count: usize,
         mut visit: impl FnMut(&'a [u8], &'a [u8]),
     ) -> u64 {
-        scan_table(&self.fields, self.layout, cursor, count, |(field, value)| {
-            visit(field, value)
-        })
+        self.fields
+            .scan(cursor, count, |(field, value)| visit(field, value))
     }
 }
 
