@@ -67,26 +67,31 @@ impl HRandField {
                 out.array_header(0);
                 return Ok(hash.is_some());
             };
-            let picks: Vec<(&[u8], &[u8])> = if count > 0 {
-                hash.random_distinct(count as usize, &mut rng)
-            } else {
-                (0..count.unsigned_abs())
-                    .filter_map(|_| hash.random(&mut rng))
-                    .collect()
-            };
             let pairs_flat = self.with_values && out.protocol() == Protocol::Resp2;
-            out.array_header(if pairs_flat {
-                picks.len() * 2
-            } else {
-                picks.len()
-            });
-            for (field, value) in picks {
+            let write = |out: &mut ReplyWriter, (field, value): (&[u8], &[u8])| {
                 if self.with_values && !pairs_flat {
                     out.array_header(2);
                 }
                 out.bulk(field);
                 if self.with_values {
                     out.bulk(value);
+                }
+            };
+            let header = |picks: usize| if pairs_flat { picks * 2 } else { picks };
+            if count > 0 {
+                let picks = hash.random_distinct(count as usize, &mut rng);
+                out.array_header(header(picks.len()));
+                for pick in picks {
+                    write(out, pick);
+                }
+            } else {
+                // Written as picked: no list of up to MAX_REPEATED_PICKS is built.
+                let picks = count.unsigned_abs() as usize;
+                out.array_header(header(picks));
+                for _ in 0..picks {
+                    if let Some(pick) = hash.random(&mut rng) {
+                        write(out, pick);
+                    }
                 }
             }
             Ok(true)

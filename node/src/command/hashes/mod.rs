@@ -94,8 +94,8 @@ pub(crate) fn count_arg(arg: &[u8]) -> Result<i64, crate::command::CommandError>
 
 /// The most elements a negative count (repeats allowed) may ask for. Redis 7.0 has no bound and
 /// builds the whole reply in memory (`SRANDMEMBER key -9223372036854775807` exhausts its memory);
-/// this refuses such counts instead.
-pub(crate) const MAX_REPEATED_PICKS: i64 = 1 << 24;
+/// this refuses counts below -2^20 instead (a reply of a million elements at most).
+pub(crate) const MAX_REPEATED_PICKS: i64 = 1 << 20;
 
 /// The error for a negative count beyond [`MAX_REPEATED_PICKS`].
 pub(crate) fn too_many_picks() -> crate::command::CommandError {

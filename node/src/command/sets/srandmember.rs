@@ -45,16 +45,25 @@ impl SRandMember {
                 out.optional_bulk(set.and_then(|set| set.random(&mut rng)));
                 return Ok::<_, CommandError>(set.is_some());
             };
-            let picks: Vec<&[u8]> = match set {
-                None => Vec::new(),
-                Some(set) if count >= 0 => set.random_distinct(count as usize, &mut rng),
-                Some(set) => (0..count.unsigned_abs())
-                    .filter_map(|_| set.random(&mut rng))
-                    .collect(),
-            };
-            out.array_header(picks.len());
-            for member in picks {
-                out.bulk(member);
+            match set {
+                None => out.array_header(0),
+                Some(set) if count >= 0 => {
+                    let picks = set.random_distinct(count as usize, &mut rng);
+                    out.array_header(picks.len());
+                    for member in picks {
+                        out.bulk(member);
+                    }
+                }
+                Some(set) => {
+                    // Written as picked: no list of up to MAX_REPEATED_PICKS is built.
+                    let picks = count.unsigned_abs() as usize;
+                    out.array_header(picks);
+                    for _ in 0..picks {
+                        if let Some(member) = set.random(&mut rng) {
+                            out.bulk(member);
+                        }
+                    }
+                }
             }
             Ok(set.is_some())
         })?;
