@@ -457,9 +457,15 @@ mod tests {
             (f64::NEG_INFINITY, "-inf"),
         ] {
             let resp3 = format!(",{text}\r\n");
-            assert_eq!(encode(Protocol::Resp3, &Frame::Double(value)), resp3.as_bytes());
+            assert_eq!(
+                encode(Protocol::Resp3, &Frame::Double(value)),
+                resp3.as_bytes()
+            );
             let resp2 = format!("${}\r\n{text}\r\n", text.len());
-            assert_eq!(encode(Protocol::Resp2, &Frame::Double(value)), resp2.as_bytes());
+            assert_eq!(
+                encode(Protocol::Resp2, &Frame::Double(value)),
+                resp2.as_bytes()
+            );
         }
         // INCRBYFLOAT's text keeps its shortest form.
         assert_eq!(format_double(1.1), "1.1");
@@ -479,7 +485,10 @@ mod tests {
             encode(Protocol::Resp3, &frame),
             b"*2\r\n*2\r\n$1\r\na\r\n,1.5\r\n*2\r\n$1\r\nb\r\n,2\r\n"
         );
-        assert_eq!(encode(Protocol::Resp3, &Frame::Pairs(Vec::new())), b"*0\r\n");
+        assert_eq!(
+            encode(Protocol::Resp3, &Frame::Pairs(Vec::new())),
+            b"*0\r\n"
+        );
     }
 
     #[test]

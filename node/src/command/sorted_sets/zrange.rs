@@ -20,9 +20,18 @@ use crate::store::{Db, Entry, Object};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum RangeBy {
     /// Ranks, negative from the end.
-    Rank { start: i64, stop: i64 },
-    Score { min: ScoreBound, max: ScoreBound },
-    Lex { min: LexBound, max: LexBound },
+    Rank {
+        start: i64,
+        stop: i64,
+    },
+    Score {
+        min: ScoreBound,
+        max: ScoreBound,
+    },
+    Lex {
+        min: LexBound,
+        max: LexBound,
+    },
 }
 
 /// A parsed range request.
@@ -146,11 +155,7 @@ pub struct ZRange {
     spec: RangeSpec,
 }
 
-fn read_as(
-    args: &[Bytes],
-    by: Option<Fixed>,
-    reverse: Option<bool>,
-) -> Result<Read, CommandError> {
+fn read_as(args: &[Bytes], by: Option<Fixed>, reverse: Option<bool>) -> Result<Read, CommandError> {
     Ok(Read::SortedSets(ZSetRead::Range(ZRange {
         key: args[1].clone(),
         spec: parse_spec(args, 1, by, reverse, false)?,

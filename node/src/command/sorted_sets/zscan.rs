@@ -56,7 +56,11 @@ fn parse_cursor(arg: &[u8]) -> Option<u64> {
         return None;
     }
     let value: u64 = std::str::from_utf8(digits).ok()?.parse().ok()?;
-    Some(if negative { value.wrapping_neg() } else { value })
+    Some(if negative {
+        value.wrapping_neg()
+    } else {
+        value
+    })
 }
 
 fn parse_options(args: &[Bytes]) -> Result<ScanOptions, CommandError> {
@@ -174,7 +178,10 @@ mod tests {
             if next == 0 {
                 return (seen, calls);
             }
-            assert!(next > cursor && next <= 1 << 48, "cursor {next} after {cursor}");
+            assert!(
+                next > cursor && next <= 1 << 48,
+                "cursor {next} after {cursor}"
+            );
             cursor = next;
         }
     }
@@ -186,7 +193,14 @@ mod tests {
         assert_eq!(parse_cursor(b"-1"), Some(u64::MAX));
         assert_eq!(parse_cursor(b""), Some(0));
         assert_eq!(parse_cursor(b"18446744073709551615"), Some(u64::MAX));
-        for bad in [&b"18446744073709551616"[..], b" 1", b"1 ", b"x", b"-", b"0x1"] {
+        for bad in [
+            &b"18446744073709551616"[..],
+            b" 1",
+            b"1 ",
+            b"x",
+            b"-",
+            b"0x1",
+        ] {
             assert_eq!(parse_cursor(bad), None, "{bad:?}");
         }
     }

@@ -217,13 +217,12 @@ fn weighted(score: f64, weight: f64) -> f64 {
     if value.is_nan() { 0.0 } else { value }
 }
 
+/// Members with their scores.
+type Scored = Vec<(Vec<u8>, f64)>;
+
 /// The combined members, sorted by (score, member) as the resulting sorted set orders them, and
 /// how many input keys existed (for the hit/miss counters).
-fn combine(
-    db: &mut Db<'_>,
-    inputs: &Inputs,
-    op: SetOp,
-) -> Result<(Vec<(Vec<u8>, f64)>, usize), CommandError> {
+fn combine(db: &mut Db<'_>, inputs: &Inputs, op: SetOp) -> Result<(Scored, usize), CommandError> {
     let mut lengths = Vec::with_capacity(inputs.keys.len());
     let mut found = 0;
     for key in &inputs.keys {
@@ -240,7 +239,7 @@ fn combine(
     }
     let weight = |index: usize| options.weights[index];
     let aggregate = options.aggregate;
-    let mut members: Vec<(Vec<u8>, f64)> = Vec::new();
+    let mut members: Scored = Vec::new();
     match op {
         SetOp::Union => {
             let mut scores: HashMap<Vec<u8>, f64> = HashMap::new();
@@ -264,7 +263,11 @@ fn combine(
             if lengths[first] == 0 {
                 return Ok((Vec::new(), found));
             }
-            let first_weight = if op == SetOp::Inter { weight(first) } else { 1.0 };
+            let first_weight = if op == SetOp::Inter {
+                weight(first)
+            } else {
+                1.0
+            };
             with_source(db, &inputs.keys[first], |source| {
                 source.for_each(|member, score| {
                     let score = if op == SetOp::Inter {
@@ -341,9 +344,9 @@ impl ZCombine {
 
     pub fn run(&self, context: &mut ReadContext<'_>, out: &mut ReplyWriter) -> CommandResult {
         let keys = self.inputs.keys.iter().map(|key| &key[..]);
-        let (members, found) = context
-            .keyspace
-            .with_keys(keys, context.now_ms, |db| combine(db, &self.inputs, self.op))?;
+        let (members, found) = context.keyspace.with_keys(keys, context.now_ms, |db| {
+            combine(db, &self.inputs, self.op)
+        })?;
         count_hits(context, self.inputs.keys.len(), found);
         let with_scores = self
             .inputs
@@ -379,7 +382,11 @@ impl ZInterCard {
             combine(db, &self.inputs, SetOp::Inter)
         })?;
         count_hits(context, self.inputs.keys.len(), found);
-        let limit = self.inputs.options.as_ref().map_or(0, |options| options.limit);
+        let limit = self
+            .inputs
+            .options
+            .as_ref()
+            .map_or(0, |options| options.limit);
         let count = match usize::try_from(limit) {
             Ok(limit) if limit > 0 => members.len().min(limit),
             _ => members.len(),
@@ -516,7 +523,11 @@ mod tests {
             Ok(pairs(&[("q", 1.0)]))
         );
         assert_eq!(
-            combined(&keyspace, SetOp::Inter, "zinter 2 {t}s {t}z WEIGHTS 10 1 AGGREGATE MAX"),
+            combined(
+                &keyspace,
+                SetOp::Inter,
+                "zinter 2 {t}s {t}z WEIGHTS 10 1 AGGREGATE MAX"
+            ),
             Ok(pairs(&[("a", 10.0), ("b", 10.0)]))
         );
     }
@@ -565,7 +576,9 @@ mod tests {
                 .flatten()
                 .map(|zset| {
                     zset.iter()
-                        .map(|(member, score)| (String::from_utf8_lossy(member).into_owned(), score))
+                        .map(|(member, score)| {
+                            (String::from_utf8_lossy(member).into_owned(), score)
+                        })
                         .collect::<Vec<_>>()
                 })
         });
