@@ -56,7 +56,7 @@ pub fn zadd(args: &[Bytes], _now_ms: u64) -> Result<Write, CommandError> {
     }
     // The checks in Redis's order (zaddGenericCommand).
     let elements = args.len() - index;
-    if elements == 0 || elements % 2 != 0 {
+    if elements == 0 || !elements.is_multiple_of(2) {
         return Err(CommandError::Syntax);
     }
     if command.only_new && command.only_existing {

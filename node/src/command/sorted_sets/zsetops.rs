@@ -217,13 +217,12 @@ fn weighted(score: f64, weight: f64) -> f64 {
     if value.is_nan() { 0.0 } else { value }
 }
 
+/// Members with their scores.
+type Scored = Vec<(Vec<u8>, f64)>;
+
 /// The combined members, sorted by (score, member) as the resulting sorted set orders them, and
 /// how many input keys existed (for the hit/miss counters).
-fn combine(
-    db: &mut Db<'_>,
-    inputs: &Inputs,
-    op: SetOp,
-) -> Result<(Vec<(Vec<u8>, f64)>, usize), CommandError> {
+fn combine(db: &mut Db<'_>, inputs: &Inputs, op: SetOp) -> Result<(Scored, usize), CommandError> {
     let mut lengths = Vec::with_capacity(inputs.keys.len());
     let mut found = 0;
     for key in &inputs.keys {
@@ -240,7 +239,7 @@ fn combine(
     }
     let weight = |index: usize| options.weights[index];
     let aggregate = options.aggregate;
-    let mut members: Vec<(Vec<u8>, f64)> = Vec::new();
+    let mut members: Scored = Vec::new();
     match op {
         SetOp::Union => {
             let mut scores: HashMap<Vec<u8>, f64> = HashMap::new();
