@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{RawClient, RedisServer, TestServer};
+use common::{RedisServer, TestServer};
 
 /// One reply, parsed just enough to sort unordered collections.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -207,12 +207,15 @@ impl RedisServer {
             .spawn()
             .expect("redis-server is installed (scripts/install-deps.sh)");
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("address");
+        // Owned from here, so the process is reaped (on drop) whatever happens.
+        let server = RedisServer { addr, child };
         for _ in 0..200 {
             if TcpStream::connect(addr).is_ok() {
-                return RedisServer { addr, child };
+                return server;
             }
             std::thread::sleep(Duration::from_millis(25));
         }
+        drop(server);
         panic!("redis-server did not start on port {port}");
     }
 
