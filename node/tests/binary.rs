@@ -29,7 +29,7 @@ fn bad_flags_fail_cleanly() {
     for args in [
         &["--port", "banana"][..],
         &["--maxmemory", "12q"],
-        &["--maxmemory-policy", "allkeys-lfu"],
+        &["--maxmemory-policy", "allkeys-lfx"],
         &["--log-format", "xml"],
         &["--no-such-flag"],
     ] {

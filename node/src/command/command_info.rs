@@ -1,4 +1,4 @@
-//! COMMAND [COUNT | INFO [name ...] | DOCS [name ...] | LIST]
+//! COMMAND [COUNT | INFO [name ...] | DOCS [name ...] | LIST | GETKEYS command [arg ...]]
 //!
 //! Enough for `redis-cli` (which reads COMMAND DOCS for its hints) and cluster-aware clients (which read
 //! key positions from COMMAND INFO).
@@ -16,11 +16,53 @@ fn info_frame(spec: &CommandSpec) -> Frame {
         Frame::Integer(i64::from(spec.first_key)),
         Frame::Integer(i64::from(spec.last_key)),
         Frame::Integer(i64::from(spec.step)),
-        Frame::Set(vec![Frame::simple(format!("@{}", spec.group))]),
+        Frame::Set(vec![Frame::simple(acl_category(spec.group))]),
         Frame::Set(Vec::new()),
         Frame::Array(Vec::new()),
         Frame::Array(Vec::new()),
     ])
+}
+
+/// The ACL category Redis lists for a command group (`generic` commands are `@keyspace`).
+fn acl_category(group: &str) -> String {
+    match group {
+        "generic" => "@keyspace".to_owned(),
+        "sorted-set" => "@sortedset".to_owned(),
+        other => format!("@{other}"),
+    }
+}
+
+/// COMMAND GETKEYS: the keys of a full command, as this node parses it.
+fn getkeys(args: &[Bytes]) -> Result<Frame, CommandError> {
+    let invalid = || CommandError::Message("ERR Invalid command specified".to_owned());
+    let name = args.first().ok_or_else(invalid)?;
+    let spec = lookup(&name.to_ascii_lowercase()).ok_or_else(invalid)?;
+    let count = args.len() as i64;
+    let arity = i64::from(spec.arity);
+    if (arity > 0 && count != arity) || count < -arity {
+        return Err(CommandError::Message(
+            "ERR Invalid number of arguments specified for command".to_owned(),
+        ));
+    }
+    let keys: Vec<Frame> = match spec.kind {
+        super::Kind::Read(parse) => parse(args)?
+            .keys()
+            .iter()
+            .map(|key| Frame::bulk(Bytes::copy_from_slice(key)))
+            .collect(),
+        super::Kind::Write(parse) => parse(args, 0)?
+            .keys()
+            .iter()
+            .map(|key| Frame::bulk(Bytes::copy_from_slice(key)))
+            .collect(),
+        _ => Vec::new(),
+    };
+    if keys.is_empty() {
+        return Err(CommandError::Message(
+            "ERR The command has no key arguments".to_owned(),
+        ));
+    }
+    Ok(Frame::Array(keys))
 }
 
 fn docs_frame(spec: &CommandSpec) -> Frame {
@@ -68,6 +110,7 @@ pub fn command(_context: &mut Session<'_>, args: &[Bytes], out: &mut ReplyWriter
                 chosen.into_iter().map(|spec| (spec.name, docs_frame(spec))),
             ));
         }
+        b"getkeys" if args.len() >= 3 => out.frame(&getkeys(&args[2..])?),
         b"list" => {
             out.frame(&Frame::Array(
                 specs().iter().map(|spec| Frame::bulk(spec.name)).collect(),

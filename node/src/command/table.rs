@@ -25,17 +25,24 @@ impl Flags {
     pub const LOADING: Flags = Flags(1 << 6);
     pub const STALE: Flags = Flags(1 << 7);
     pub const NOSCRIPT: Flags = Flags(1 << 8);
+    /// May wait for data (BLPOP and kin).
+    pub const BLOCKING: Flags = Flags(1 << 9);
+    /// Its keys are not at fixed positions (a numkeys argument): clients ask `COMMAND GETKEYS`.
+    pub const MOVABLE_KEYS: Flags = Flags(1 << 10);
 
-    const NAMES: [(Flags, &'static str); 9] = [
+    /// In the order Redis lists them.
+    const NAMES: [(Flags, &'static str); 11] = [
         (Flags::WRITE, "write"),
         (Flags::READONLY, "readonly"),
         (Flags::DENY_OOM, "denyoom"),
         (Flags::ADMIN, "admin"),
         (Flags::NOSCRIPT, "noscript"),
+        (Flags::BLOCKING, "blocking"),
         (Flags::LOADING, "loading"),
         (Flags::STALE, "stale"),
         (Flags::FAST, "fast"),
         (Flags::NO_AUTH, "no_auth"),
+        (Flags::MOVABLE_KEYS, "movablekeys"),
     ];
 
     pub const fn union(self, other: Flags) -> Flags {

@@ -79,9 +79,9 @@ impl crate::command::Write {
 }
 
 /// BLPOP, BRPOP: Redis flags them `write noscript blocking` (no `blocking` flag here).
-const BLOCKING: Flags = DEL.union(Flags::NOSCRIPT);
+const BLOCKING: Flags = DEL.union(Flags::NOSCRIPT).union(Flags::BLOCKING);
 /// BLMOVE, BRPOPLPUSH: `write denyoom noscript blocking`.
-const BLOCKING_DENYOOM: Flags = W.union(Flags::NOSCRIPT);
+const BLOCKING_DENYOOM: Flags = W.union(Flags::NOSCRIPT).union(Flags::BLOCKING);
 
 crate::command::table::commands! { COMMANDS;
     "lpush", -3, WF, (1, 1, 1), "list", "1.0.0", Write(push::lpush),
@@ -116,7 +116,7 @@ crate::command::table::commands! { COMMANDS;
         "Returns an element after popping it from one list and pushing it to another. Deletes the list if the last element was moved.";
     "rpoplpush", 3, W, (1, 2, 1), "list", "1.2.0", Write(lmove::rpoplpush),
         "Returns the last element of a list after removing and pushing it to another list. Deletes the list if the last element was popped.";
-    "lmpop", -4, DEL, (0, 0, 0), "list", "7.0.0", Write(lmpop::lmpop),
+    "lmpop", -4, DEL.union(Flags::MOVABLE_KEYS), (0, 0, 0), "list", "7.0.0", Write(lmpop::lmpop),
         "Returns multiple elements from a list after removing them. Deletes the list if the last element was popped.";
     "blpop", -3, BLOCKING, (1, -2, 1), "list", "2.0.0", Write(bpop::blpop),
         "Removes and returns the first element in a list. Blocks until an element is available otherwise. Deletes the list if the last element was popped.";
@@ -126,7 +126,7 @@ crate::command::table::commands! { COMMANDS;
         "Pops an element from a list, pushes it to another list and returns it. Blocks until an element is available otherwise. Deletes the list if the last element was moved.";
     "brpoplpush", 4, BLOCKING_DENYOOM, (1, 2, 1), "list", "2.2.0", Write(lmove::brpoplpush),
         "Pops an element from a list, pushes it to another list and returns it. Block until an element is available otherwise. Deletes the list if the last element was popped.";
-    "blmpop", -5, DEL, (0, 0, 0), "list", "7.0.0", Write(lmpop::blmpop),
+    "blmpop", -5, DEL.union(Flags::BLOCKING).union(Flags::MOVABLE_KEYS), (0, 0, 0), "list", "7.0.0", Write(lmpop::blmpop),
         "Pops the first element from one of multiple lists. Blocks until an element is available otherwise. Deletes the list if the last element was popped.";
 }
 

@@ -33,6 +33,9 @@ writes! { SetWrite {
     SetOpStore(store_ops::SetOpStore),
 }}
 
+/// Keys after a numkeys argument.
+const MOVABLE: crate::command::Flags = crate::command::Flags::MOVABLE_KEYS;
+
 crate::command::table::commands! { COMMANDS;
     "sadd", -3, WF, (1, 1, 1), "set", "1.0.0", Write(sadd::sadd),
         "Adds one or more members to a set. Creates the key if it doesn't exist.";
@@ -56,7 +59,7 @@ crate::command::table::commands! { COMMANDS;
         "Returns the intersect of multiple sets.";
     "sinterstore", -3, W, (1, -1, 1), "set", "1.0.0", Write(store_ops::sinterstore),
         "Stores the intersect of multiple sets in a key.";
-    "sintercard", -3, R, (0, 0, 0), "set", "7.0.0", Read(store_ops::sintercard),
+    "sintercard", -3, R.union(MOVABLE), (0, 0, 0), "set", "7.0.0", Read(store_ops::sintercard),
         "Returns the number of members of the intersect of multiple sets.";
     "sunion", -2, R, (1, -1, 1), "set", "1.0.0", Read(store_ops::sunion),
         "Returns the union of multiple sets.";

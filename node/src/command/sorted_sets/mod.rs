@@ -46,6 +46,9 @@ writes! { ZSetWrite {
     CombineStore(zsetops::ZCombineStore),
 }}
 
+/// Keys after a numkeys argument.
+const MOVABLE: crate::command::Flags = crate::command::Flags::MOVABLE_KEYS;
+
 crate::command::table::commands! { COMMANDS;
     "zadd", -4, WF, (1, 1, 1), "sorted-set", "1.2.0", Write(zadd::zadd),
         "Add one or more members to a sorted set, or update its score if it already exists";
@@ -85,7 +88,7 @@ crate::command::table::commands! { COMMANDS;
         "Remove and return members with the lowest scores in a sorted set";
     "zpopmax", -2, DELF, (1, 1, 1), "sorted-set", "5.0.0", Write(zpop::zpopmax),
         "Remove and return members with the highest scores in a sorted set";
-    "zmpop", -4, DEL, (0, 0, 0), "sorted-set", "7.0.0", Write(zpop::zmpop),
+    "zmpop", -4, DEL.union(MOVABLE), (0, 0, 0), "sorted-set", "7.0.0", Write(zpop::zmpop),
         "Remove and return members with scores in a sorted set";
     "zremrangebyrank", 4, DEL, (1, 1, 1), "sorted-set", "2.0.0", Write(zremrange::zremrangebyrank),
         "Remove all members in a sorted set within the given indexes";
@@ -93,19 +96,19 @@ crate::command::table::commands! { COMMANDS;
         "Remove all members in a sorted set within the given scores";
     "zremrangebylex", 4, DEL, (1, 1, 1), "sorted-set", "2.8.9", Write(zremrange::zremrangebylex),
         "Remove all members in a sorted set between the given lexicographical range";
-    "zunionstore", -4, W, (1, 1, 1), "sorted-set", "2.0.0", Write(zsetops::zunionstore),
+    "zunionstore", -4, W.union(MOVABLE), (1, 1, 1), "sorted-set", "2.0.0", Write(zsetops::zunionstore),
         "Add multiple sorted sets and store the resulting sorted set in a new key";
-    "zinterstore", -4, W, (1, 1, 1), "sorted-set", "2.0.0", Write(zsetops::zinterstore),
+    "zinterstore", -4, W.union(MOVABLE), (1, 1, 1), "sorted-set", "2.0.0", Write(zsetops::zinterstore),
         "Intersect multiple sorted sets and store the resulting sorted set in a new key";
-    "zdiffstore", -4, W, (1, 1, 1), "sorted-set", "6.2.0", Write(zsetops::zdiffstore),
+    "zdiffstore", -4, W.union(MOVABLE), (1, 1, 1), "sorted-set", "6.2.0", Write(zsetops::zdiffstore),
         "Subtract multiple sorted sets and store the resulting sorted set in a new key";
-    "zunion", -3, R, (0, 0, 0), "sorted-set", "6.2.0", Read(zsetops::zunion),
+    "zunion", -3, R.union(MOVABLE), (0, 0, 0), "sorted-set", "6.2.0", Read(zsetops::zunion),
         "Add multiple sorted sets";
-    "zinter", -3, R, (0, 0, 0), "sorted-set", "6.2.0", Read(zsetops::zinter),
+    "zinter", -3, R.union(MOVABLE), (0, 0, 0), "sorted-set", "6.2.0", Read(zsetops::zinter),
         "Intersect multiple sorted sets";
-    "zdiff", -3, R, (0, 0, 0), "sorted-set", "6.2.0", Read(zsetops::zdiff),
+    "zdiff", -3, R.union(MOVABLE), (0, 0, 0), "sorted-set", "6.2.0", Read(zsetops::zdiff),
         "Subtract multiple sorted sets";
-    "zintercard", -3, R, (0, 0, 0), "sorted-set", "7.0.0", Read(zsetops::zintercard),
+    "zintercard", -3, R.union(MOVABLE), (0, 0, 0), "sorted-set", "7.0.0", Read(zsetops::zintercard),
         "Intersect multiple sorted sets and return the cardinality of the result";
     "zrandmember", -2, R, (1, 1, 1), "sorted-set", "6.2.0", Read(zrandmember::parse),
         "Get one or multiple random elements from a sorted set";
