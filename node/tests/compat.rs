@@ -414,6 +414,15 @@ fn sorted_sets_answer_as_redis_does() {
         &["SET", "str", "v"],
         &["ZADD", "str", "1", "a"],
         &["ZRANGE", "missing", "0", "-1"],
+        &["ZADD", "bz", "1", "one", "2", "two"],
+        &["BZPOPMIN", "missing", "bz", "0.1"],
+        &["BZPOPMAX", "bz", "0.1"],
+        &["BZPOPMAX", "bz", "0.01"],
+        &["BZMPOP", "0.01", "2", "missing", "z", "MAX", "COUNT", "2"],
+        &["BZMPOP", "0.01", "1", "missing", "MIN"],
+        &["BZPOPMIN", "str", "0.01"],
+        &["BZPOPMIN", "bz", "-1"],
+        &["BZPOPMIN", "bz", "x"],
     ]);
 }
 

@@ -6,45 +6,11 @@ mod common;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use common::{NULL, OK, RawClient, TestServer, bulk};
+use common::{
+    NULL, OK, RawClient, SYNTAX, TestServer, WRONGTYPE, arity, bulk, bulks, elements, err, int,
+};
 use redis::Commands;
 use ringcache_admin::ClusterSettings;
-
-const WRONGTYPE: &str = "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
-const SYNTAX: &str = "-ERR syntax error\r\n";
-
-fn arity(name: &str) -> String {
-    format!("-ERR wrong number of arguments for '{name}' command\r\n")
-}
-
-fn int(value: i64) -> String {
-    format!(":{value}\r\n")
-}
-
-fn err(text: &str) -> String {
-    format!("-{text}\r\n")
-}
-
-/// An array of bulk strings, as RESP encodes it.
-fn bulks(items: &[&str]) -> String {
-    let mut reply = format!("*{}\r\n", items.len());
-    for item in items {
-        reply.push_str(&bulk(item));
-    }
-    reply
-}
-
-/// The bulk strings of a flat reply (arrays, maps, sets), in order, from its raw text.
-fn elements(raw: &str) -> Vec<String> {
-    let mut lines = raw.split("\r\n");
-    let mut items = Vec::new();
-    while let Some(line) = lines.next() {
-        if line.starts_with('$') && line != "$-1" {
-            items.push(lines.next().unwrap_or_default().to_owned());
-        }
-    }
-    items
-}
 
 #[test]
 fn hset_hget_hmget_and_friends() {

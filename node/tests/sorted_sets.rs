@@ -1314,3 +1314,50 @@ async fn cluster_leaderboard_crossslot_and_zincrby_across_a_leader_crash() {
     })
     .await;
 }
+
+#[test]
+fn bzpopmin_waits_for_a_zadd_from_another_connection_and_times_out_with_null() {
+    let server = TestServer::start();
+    let mut waiter = server.raw();
+    let mut writer = server.raw();
+    waiter.send(&RawClient::encode(&[b"BZPOPMIN", b"{b}a", b"{b}b", b"5"]));
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    assert_eq!(
+        writer.cmd(&["ZADD", "{b}b", "2", "two", "1", "one"]),
+        ":2\r\n"
+    );
+    assert_eq!(
+        waiter.reply(),
+        "*3\r\n$4\r\n{b}b\r\n$3\r\none\r\n$1\r\n1\r\n",
+        "woken by the ZADD with the lowest member"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "woken, not timed out"
+    );
+    assert_eq!(
+        waiter.cmd(&["BZPOPMAX", "{b}b", "0"]),
+        "*3\r\n$4\r\n{b}b\r\n$3\r\ntwo\r\n$1\r\n2\r\n",
+        "a member at hand is popped at once"
+    );
+    let started = Instant::now();
+    assert_eq!(waiter.cmd(&["BZPOPMIN", "{b}b", "0.2"]), "*-1\r\n");
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    // BZMPOP, woken by a ZUNIONSTORE into the watched key.
+    waiter.send(&RawClient::encode(&[
+        b"BZMPOP", b"5", b"1", b"{b}dst", b"MAX", b"COUNT", b"5",
+    ]));
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(writer.cmd(&["ZADD", "{b}src", "3", "c"]), ":1\r\n");
+    assert_eq!(
+        writer.cmd(&["ZUNIONSTORE", "{b}dst", "1", "{b}src"]),
+        ":1\r\n"
+    );
+    assert_eq!(
+        waiter.reply(),
+        "*2\r\n$6\r\n{b}dst\r\n*1\r\n*2\r\n$1\r\nc\r\n$1\r\n3\r\n"
+    );
+    assert!(waiter.cmd(&["HELLO", "3"]).starts_with('%'));
+    assert_eq!(waiter.cmd(&["BZPOPMIN", "{b}none", "0.01"]), "_\r\n");
+}

@@ -73,6 +73,9 @@ pub struct Keyspace {
     /// Blocking list commands (BLPOP …) wait on their keys' shards here; a write that gave a list
     /// elements wakes its shard's waiters (see [`Db::signal_list_ready`]), which look again.
     list_pushed: Box<[tokio::sync::Notify]>,
+    /// Blocked readers now waiting: pushes notify only when there are some (waking takes a lock,
+    /// which every LPUSH would otherwise pay).
+    list_waiters: std::sync::atomic::AtomicUsize,
 }
 
 /// [`Db::signal_list_ready`] marks shards in a 64-bit set.
@@ -81,6 +84,13 @@ const _: () = assert!(SHARDS <= 64);
 /// See [`Keyspace::list_pushed`].
 pub struct ListPushed<'a> {
     waits: Vec<Pin<Box<tokio::sync::futures::Notified<'a>>>>,
+    waiters: &'a std::sync::atomic::AtomicUsize,
+}
+
+impl Drop for ListPushed<'_> {
+    fn drop(&mut self) {
+        self.waiters.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Future for ListPushed<'_> {
@@ -184,6 +194,7 @@ impl Keyspace {
             policy: AtomicU8::new(policy.to_index()),
             eviction_rng: Mutex::new(SampleRng::new(EVICTION_SEED)),
             list_pushed: (0..SHARDS).map(|_| tokio::sync::Notify::new()).collect(),
+            list_waiters: std::sync::atomic::AtomicUsize::new(0),
         };
         keyspace.set_policy(policy);
         keyspace
@@ -397,6 +408,11 @@ impl Keyspace {
         let mut lists_ready = db.lists_ready;
         drop(db);
         // Blocked list readers are woken after the locks are released (they take them to look).
+        // A reader counts itself before it looks, so one that looked before this write sees the
+        // count here (both SeqCst), and one that counts itself after it finds the write done.
+        if self.list_waiters.load(Ordering::SeqCst) == 0 {
+            lists_ready = 0;
+        }
         while lists_ready != 0 {
             let shard = lists_ready.trailing_zeros() as usize;
             lists_ready &= lists_ready - 1;
@@ -414,7 +430,9 @@ impl Keyspace {
         let mut shards: Vec<usize> = keys.into_iter().map(Self::shard_of).collect();
         shards.sort_unstable();
         shards.dedup();
+        self.list_waiters.fetch_add(1, Ordering::SeqCst);
         ListPushed {
+            waiters: &self.list_waiters,
             waits: shards
                 .into_iter()
                 .map(|shard| Box::pin(self.list_pushed[shard].notified()))

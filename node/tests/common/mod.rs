@@ -230,3 +230,43 @@ impl Drop for RedisServer {
         let _ = self.child.wait();
     }
 }
+
+pub const WRONGTYPE: &str =
+    "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+pub const SYNTAX: &str = "-ERR syntax error\r\n";
+
+/// Redis's wrong-arity error for `name`.
+pub fn arity(name: &str) -> String {
+    format!("-ERR wrong number of arguments for '{name}' command\r\n")
+}
+
+/// An integer reply.
+pub fn int(value: i64) -> String {
+    format!(":{value}\r\n")
+}
+
+/// An error reply of `text`.
+pub fn err(text: &str) -> String {
+    format!("-{text}\r\n")
+}
+
+/// An array of bulk strings, as RESP encodes it.
+pub fn bulks(items: &[&str]) -> String {
+    let mut reply = format!("*{}\r\n", items.len());
+    for item in items {
+        reply.push_str(&bulk(item));
+    }
+    reply
+}
+
+/// The bulk strings of a flat reply (arrays, maps, sets), in order, from its raw text.
+pub fn elements(raw: &str) -> Vec<String> {
+    let mut lines = raw.split("\r\n");
+    let mut items = Vec::new();
+    while let Some(line) = lines.next() {
+        if line.starts_with('$') && line != "$-1" {
+            items.push(lines.next().unwrap_or_default().to_owned());
+        }
+    }
+    items
+}

@@ -1,4 +1,5 @@
-//! What a blocking list command waits for ([`Blocking`]), and how its timeout argument is read.
+//! What a blocking command waits for ([`Blocking`]), and how its timeout argument is read (lists,
+//! and the blocking sorted-set pops, which wait the same way).
 
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ pub struct Blocking<'a> {
 }
 
 impl<'a> Blocking<'a> {
-    pub(super) fn new(keys: &'a [Bytes], timeout_ms: u64) -> Self {
+    pub(crate) fn new(keys: &'a [Bytes], timeout_ms: u64) -> Self {
         Blocking { keys, timeout_ms }
     }
 
@@ -44,7 +45,7 @@ impl<'a> Blocking<'a> {
 /// into milliseconds rounding up; 0 waits forever. Redis converts the milliseconds to a `long
 /// long`, which turns anything beyond its range (infinity included) into a negative number: so
 /// does this.
-pub(super) fn parse_timeout(arg: &[u8]) -> Result<u64, CommandError> {
+pub(crate) fn parse_timeout(arg: &[u8]) -> Result<u64, CommandError> {
     let negative = || CommandError::Message("ERR timeout is negative".to_owned());
     // Whole seconds exactly (Redis computes in long double, precise beyond f64 for them).
     if let Some(seconds) = crate::store::parse_integer(arg) {

@@ -32,6 +32,7 @@ use crate::command::{CommandError, DEL, DELF, Flags, R, RF, W, WF};
 use crate::store::types::ListValue;
 
 pub use blocking::Blocking;
+pub(crate) use blocking::parse_timeout;
 
 reads! { ListRead {
     Length(llen::LLen),
@@ -73,6 +74,9 @@ impl crate::command::Write {
     pub fn blocking(&self) -> Option<Blocking<'_>> {
         match self {
             crate::command::Write::Lists(write) => write.blocking(),
+            crate::command::Write::SortedSets(super::sorted_sets::ZSetWrite::BlockingPop(pop)) => {
+                Some(pop.blocking())
+            }
             _ => None,
         }
     }

@@ -44,10 +44,19 @@ writes! { ZSetWrite {
     Pop(zpop::ZPop),
     RemRange(zremrange::ZRemRange),
     CombineStore(zsetops::ZCombineStore),
+    BlockingPop(zpop::ZBlockingPop),
 }}
 
 /// Keys after a numkeys argument.
 const MOVABLE: crate::command::Flags = crate::command::Flags::MOVABLE_KEYS;
+/// BZPOPMIN, BZPOPMAX: `write noscript fast blocking`, as Redis 7.0 flags them.
+const BLOCKING: crate::command::Flags = WF
+    .union(crate::command::Flags::NOSCRIPT)
+    .union(crate::command::Flags::BLOCKING);
+/// BZMPOP: `write blocking movablekeys`.
+const BLOCKING_MOVABLE: crate::command::Flags = crate::command::DEL
+    .union(crate::command::Flags::BLOCKING)
+    .union(MOVABLE);
 
 crate::command::table::commands! { COMMANDS;
     "zadd", -4, WF, (1, 1, 1), "sorted-set", "1.2.0", Write(zadd::zadd),
@@ -114,6 +123,12 @@ crate::command::table::commands! { COMMANDS;
         "Get one or multiple random elements from a sorted set";
     "zscan", -3, R, (1, 1, 1), "sorted-set", "2.8.0", Read(zscan::parse),
         "Incrementally iterate sorted sets elements and associated scores";
+    "bzpopmin", -3, BLOCKING, (1, -2, 1), "sorted-set", "5.0.0", Write(zpop::bzpopmin),
+        "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available";
+    "bzpopmax", -3, BLOCKING, (1, -2, 1), "sorted-set", "5.0.0", Write(zpop::bzpopmax),
+        "Remove and return the member with the highest score from one or more sorted sets, or block until one is available";
+    "bzmpop", -5, BLOCKING_MOVABLE, (0, 0, 0), "sorted-set", "7.0.0", Write(zpop::bzmpop),
+        "Remove and return members with scores in a sorted set or block until one is available";
 }
 
 /// A score argument (ZADD, ZINCRBY).

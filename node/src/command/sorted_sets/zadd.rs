@@ -118,6 +118,10 @@ impl ZAdd {
             .update::<SortedSet, _>(&self.key, now, create, |zset| self.add_to(zset))?
             .transpose()?
             .unwrap_or_default();
+        if counts.added > 0 {
+            // Clients blocked in BZPOPMIN and kin on this key may pop now.
+            db.signal_list_ready(&self.key);
+        }
         Ok(if self.increment {
             if counts.processed > 0 {
                 Frame::Double(counts.score)

@@ -18,6 +18,8 @@ enum Shape {
     Counted,
     /// ZMPOP: `[key, [[member, score], ...]]`, or a null array when no key holds members.
     Multi,
+    /// BZPOPMIN/BZPOPMAX: `[key, member, score]`, or a null array when no key holds members.
+    KeyMemberScore,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,7 +111,7 @@ impl ZPop {
         }
         let Some(key) = chosen else {
             return Ok(match self.shape {
-                Shape::Multi => Frame::NullArray,
+                Shape::Multi | Shape::KeyMemberScore => Frame::NullArray,
                 Shape::Single | Shape::Counted => Frame::Array(Vec::new()),
             });
         };
@@ -122,6 +124,13 @@ impl ZPop {
             .update::<SortedSet, _>(key, now, false, |zset| zset.pop(count, self.max))?
             .unwrap_or_default();
         Ok(match self.shape {
+            Shape::KeyMemberScore => Frame::Array(
+                std::iter::once(Frame::Bulk(key.clone()))
+                    .chain(popped.into_iter().flat_map(|(member, score)| {
+                        [Frame::Bulk(member.into()), Frame::Double(score)]
+                    }))
+                    .collect(),
+            ),
             Shape::Single => Frame::Array(
                 popped
                     .into_iter()
@@ -141,5 +150,62 @@ impl ZPop {
                 ),
             ]),
         })
+    }
+}
+
+/// BZPOPMIN / BZPOPMAX key [key ...] timeout, BZMPOP timeout numkeys key [key ...] MIN | MAX
+/// [COUNT count]: the pop, tried like its non-blocking form; while no key holds members, the
+/// executor waits for a write to one of them or the timeout (see `crate::command::lists::Blocking`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ZBlockingPop {
+    pop: ZPop,
+    timeout_ms: u64,
+}
+
+fn blocking_pop_as(args: &[Bytes], max: bool) -> Result<Write, CommandError> {
+    let (timeout, keys) = args[1..].split_last().ok_or(CommandError::Syntax)?;
+    let timeout_ms = crate::command::lists::parse_timeout(timeout)?;
+    Ok(Write::SortedSets(ZSetWrite::BlockingPop(ZBlockingPop {
+        pop: ZPop {
+            keys: keys.to_vec(),
+            max,
+            count: 1,
+            shape: Shape::KeyMemberScore,
+        },
+        timeout_ms,
+    })))
+}
+
+pub fn bzpopmin(args: &[Bytes], _now_ms: u64) -> Result<Write, CommandError> {
+    blocking_pop_as(args, false)
+}
+
+pub fn bzpopmax(args: &[Bytes], _now_ms: u64) -> Result<Write, CommandError> {
+    blocking_pop_as(args, true)
+}
+
+pub fn bzmpop(args: &[Bytes], now_ms: u64) -> Result<Write, CommandError> {
+    let timeout_ms = crate::command::lists::parse_timeout(&args[1])?;
+    // The rest reads as ZMPOP's arguments once the timeout is taken out.
+    let Write::SortedSets(ZSetWrite::Pop(pop)) = zmpop(&args[1..], now_ms)? else {
+        return Err(CommandError::Syntax);
+    };
+    Ok(Write::SortedSets(ZSetWrite::BlockingPop(ZBlockingPop {
+        pop,
+        timeout_ms,
+    })))
+}
+
+impl ZBlockingPop {
+    pub fn keys(&self) -> Keys<'_> {
+        self.pop.keys()
+    }
+
+    pub fn apply(&self, db: &mut Db<'_>) -> Result<Frame, CommandError> {
+        self.pop.apply(db)
+    }
+
+    pub fn blocking(&self) -> crate::command::lists::Blocking<'_> {
+        crate::command::lists::Blocking::new(&self.pop.keys, self.timeout_ms)
     }
 }

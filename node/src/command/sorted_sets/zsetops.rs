@@ -440,6 +440,9 @@ impl ZCombineStore {
         let stored = result.len();
         let entry = Entry::with_object(&self.dst, Object::ZSet(result), 0, now);
         db.store(&self.dst).put(entry, now);
+        if stored > 0 {
+            db.signal_list_ready(&self.dst);
+        }
         Ok(Frame::Integer(stored as i64))
     }
 }
