@@ -17,7 +17,10 @@ fn router() -> &'static axum::Router {
     ROUTER.get_or_init(|| {
         let config = ringcache_node::config::Config::parse_from(["ringcache-node"]);
         let shared = Arc::new(ringcache_node::shared::Shared::new(config, 0, None));
-        ringcache_node::admin::router(shared)
+        ringcache_node::admin::router(Arc::new(ringcache_node::admin::AdminState {
+            shared,
+            cluster: None,
+        }))
     })
 }
 

@@ -7,23 +7,19 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ringcache_replication::{ProposeError, ReadError};
-use serde_bytes::ByteBuf;
+use ringcache_replication::ReadError;
 
 use super::forward::{ForwardError, Forwarder};
 use super::machine::PartitionCommand;
+use super::propose::{least_encoded_size, propose, propose_when_ready, too_large};
 use super::{Cluster, Route};
-use crate::command::{self, CommandSpec, CrossSlot, Flags, Parsed, Read, Session, Write};
+use crate::command::{self, CommandSpec, CrossSlot, Parsed, Read, Session, Write};
 use crate::executor::Departure;
-use crate::protocol::{Frame, ReplyWriter};
-use crate::store::key_slot;
+use crate::protocol::ReplyWriter;
 
 /// How long a request waits for a partition without a known leader (an election) before it
 /// answers `-CLUSTERDOWN`.
 const LEADER_WAIT: Duration = Duration::from_secs(3);
-/// How often a blocked list command (BLPOP …) waiting at the leader checks that this member
-/// still leads the partition.
-const LEADERSHIP_CHECK: Duration = Duration::from_millis(200);
 
 /// Per-connection cluster state.
 #[derive(Default)]
@@ -195,182 +191,6 @@ pub async fn serve(
     }
 }
 
-/// Proposes a write; `false` when this member turned out not to lead (route again).
-async fn propose(
-    session: &mut Session<'_>,
-    cluster: &Cluster,
-    partition: u32,
-    spec: &'static CommandSpec,
-    proposal: &PartitionCommand,
-    out: &mut ReplyWriter,
-) -> bool {
-    if let Err(error) = evict_for_room(session, cluster).await
-        && spec.flags.contains(Flags::DENY_OOM)
-    {
-        out.error(&error);
-        return true;
-    }
-    let outcome = cluster.host().propose(partition, proposal).await;
-    answer_proposal(cluster, outcome, out)
-}
-
-/// Writes a proposal's outcome; `false` when this member turned out not to lead (route again).
-fn answer_proposal(
-    cluster: &Cluster,
-    outcome: Result<Frame, ProposeError>,
-    out: &mut ReplyWriter,
-) -> bool {
-    match outcome {
-        Ok(reply) => {
-            cluster
-                .counters
-                .proposals_committed
-                .fetch_add(1, Ordering::Relaxed);
-            out.frame(&reply);
-            true
-        }
-        Err(ProposeError::NotLeader { .. }) => {
-            cluster
-                .counters
-                .proposals_not_leader
-                .fetch_add(1, Ordering::Relaxed);
-            false
-        }
-        Err(ProposeError::TooLarge { size, limit }) => {
-            out.error(&too_large(size, limit));
-            true
-        }
-        Err(error) if error.definitely_not_applied() => {
-            out.error(&format!("TRYAGAIN the write was not applied: {error}"));
-            true
-        }
-        Err(error) => {
-            cluster
-                .counters
-                .proposals_unknown
-                .fetch_add(1, Ordering::Relaxed);
-            out.error(&format!(
-                "ERR outcome unknown: the write may or may not have been applied ({error}); \
-                 read the key to find out"
-            ));
-            true
-        }
-    }
-}
-
-/// A blocking list command at the partition's leader: proposed (as its single attempt) only once
-/// this member's state shows one of its keys with elements, so waiting adds nothing to the log;
-/// meanwhile it waits for a push to one of them (applied here from the log, whichever member
-/// the push arrived at) or for `deadline` (`None`: forever), which answers the null array, or
-/// for its client to leave (nothing answered). An attempt that commits after another client
-/// took the elements answers the null array too, and the wait goes on. `false` when this member
-/// no longer leads (route again: a plain client's request is forwarded to the new leader, where
-/// its timeout starts over).
-async fn propose_when_ready(
-    session: &mut Session<'_>,
-    cluster: &Cluster,
-    (partition, spec, write): (u32, &'static CommandSpec, &Write),
-    (deadline, departure): (Option<Instant>, &Departure),
-    out: &mut ReplyWriter,
-) -> bool {
-    let keyspace = &session.shared.keyspace;
-    let Some(blocking) = write.blocking() else {
-        return true;
-    };
-    loop {
-        if departure.happened() {
-            return true;
-        }
-        if cluster.route(partition) != Route::Local {
-            return false;
-        }
-        // Subscribed before looking, so a push right after the look is not missed.
-        let pushed = keyspace.list_pushed(blocking.keys());
-        let now_ms = crate::store::unix_ms();
-        if blocking.ready(keyspace, now_ms) {
-            if let Err(error) = evict_for_room(session, cluster).await
-                && spec.flags.contains(Flags::DENY_OOM)
-            {
-                out.error(&error);
-                return true;
-            }
-            let proposal = PartitionCommand::Write {
-                now_ms,
-                write: write.clone(),
-            };
-            let outcome = cluster.host().propose(partition, &proposal).await;
-            if !matches!(outcome, Ok(Frame::NullArray)) {
-                return answer_proposal(cluster, outcome, out);
-            }
-            continue;
-        }
-        // Woken by a push, or after a while to check the leadership again.
-        let check = Instant::now() + LEADERSHIP_CHECK;
-        let wake = deadline.map_or(check, |deadline| deadline.min(check));
-        tokio::select! {
-            () = pushed => {}
-            () = tokio::time::sleep_until(wake.into()) => {}
-            () = departure.left() => return true,
-        }
-        if deadline.is_some_and(|deadline| Instant::now() >= deadline) {
-            out.null_array();
-            return true;
-        }
-    }
-}
-
-/// A lower bound of a write's size once encoded for the log: each argument and its length.
-fn least_encoded_size(args: &[Bytes]) -> usize {
-    args.iter().map(|arg| arg.len() + 8).sum()
-}
-
-/// The answer to a write over `--max-write-size`.
-fn too_large(size: usize, limit: usize) -> String {
-    format!(
-        "ERR write of {size} bytes exceeds max-write-size ({limit} bytes): nothing was changed; \
-         split the value, or raise --max-write-size (at most 63mb)"
-    )
-}
-
-/// Over `maxmemory`: evicts keys of partitions this member leads, chosen by the policy and
-/// deleted through each partition's log (so every replica evicts the same keys). Fails with the
-/// `-OOM` text when over the limit and nothing here may be evicted.
-async fn evict_for_room(session: &Session<'_>, cluster: &Cluster) -> Result<(), String> {
-    /// Victims per write, so one write never stalls on a huge eviction.
-    const MAX_VICTIMS: usize = 64;
-    let keyspace = &session.shared.keyspace;
-    let maxmemory = keyspace.maxmemory();
-    if maxmemory == 0 || keyspace.used_memory() <= maxmemory {
-        return Ok(());
-    }
-    let out_of_memory = || "OOM command not allowed when used memory > 'maxmemory'.".to_owned();
-    let led = |key: &[u8]| {
-        cluster
-            .partition_of(key_slot(key))
-            .is_some_and(|partition| cluster.route(partition) == Route::Local)
-    };
-    let victims = keyspace
-        .choose_victims(session.now_ms, led, MAX_VICTIMS)
-        .map_err(|_| out_of_memory())?;
-    let mut by_partition: std::collections::BTreeMap<u32, Vec<ByteBuf>> = Default::default();
-    for key in victims {
-        if let Some(partition) = cluster.partition_of(key_slot(&key)) {
-            by_partition
-                .entry(partition)
-                .or_default()
-                .push(ByteBuf::from(key.to_vec()));
-        }
-    }
-    for (partition, keys) in by_partition {
-        cluster
-            .host()
-            .propose(partition, &PartitionCommand::Evict { keys })
-            .await
-            .map_err(|_| out_of_memory())?;
-    }
-    Ok(())
-}
-
 /// A linearizable read; `false` when this member turned out not to lead.
 async fn read_here(
     session: &mut Session<'_>,
@@ -501,6 +321,7 @@ async fn flush_led_partitions(cluster: &Cluster, out: &mut ReplyWriter) {
 mod tests {
     use super::*;
     use crate::command::Kind;
+    use crate::store::key_slot;
 
     fn slot_of(args: &[&str]) -> Result<Option<u16>, CrossSlot> {
         let args: Vec<Bytes> = args

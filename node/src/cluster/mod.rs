@@ -1,13 +1,15 @@
 //! Cluster mode: this node as one member of a Raft-replicated, slot-sharded cluster.
 //!
 //! ```text
-//!  client ─► connection ─► dispatch.rs: key → slot → partition → who leads it?
+//!  client ─► connection ─► executor ─► dispatch.rs: keys → slot → partition → who leads it?
 //!                              │ this node leads           │ another member leads
 //!                              ▼                           ▼
 //!      reads: confirm leadership (lease/ReadIndex)   cluster-aware client: -MOVED slot host:port
-//!             then read the shared keyspace          plain client: forward.rs sends it there
-//!      writes: propose PartitionCommand ─► Raft log ─► every replica's PartitionMachine applies
-//!              it to the shared keyspace; the proposer's reply is the applied result
+//!             then Read::run on the shared keyspace  plain client: forward.rs sends it there
+//!      writes (propose.rs): PartitionCommand::Write { now_ms, write } ─► Raft log ─► every
+//!              replica's PartitionMachine (machine.rs) applies Write::apply to the shared
+//!              keyspace; the proposer renders the returned Frame; blocking pops propose only
+//!              once there is something to pop
 //! ```
 //!
 //! [`Cluster`] owns the [`ReplicationHost`] (all partition groups of this process), the cluster
@@ -25,6 +27,7 @@ pub mod forward;
 pub mod frame;
 pub mod machine;
 pub mod partition_snapshot;
+mod propose;
 pub mod readiness;
 pub mod routes;
 pub mod seeds;
