@@ -784,16 +784,7 @@ fn ten_thousand_elements_count_as_in_redis() {
 /// redis-py's own methods for these commands, against this server (answers as redis-server's).
 #[test]
 fn redis_py_methods_work() {
-    let python = std::env::var_os("RINGCACHE_PYVENV")
-        .map(std::path::PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .map(|home| std::path::Path::new(&home).join(".cache/ringcache/venv"))
-        })
-        .map(|venv| venv.join("bin/python3"))
-        .filter(|python| python.exists());
-    let Some(python) = python else {
-        eprintln!("redis-py's virtualenv is not installed: skipped");
+    let Some(python) = common::redis_py() else {
         return;
     };
     let server = TestServer::start();

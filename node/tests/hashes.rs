@@ -535,12 +535,9 @@ fn command_info_lists_the_hash_commands() {
 
 #[test]
 fn redis_py_sees_the_hash_commands() {
-    let python = std::path::Path::new(&std::env::var("HOME").unwrap_or_default())
-        .join(".cache/ringcache/venv/bin/python");
-    if !python.exists() {
-        eprintln!("no redis-py environment at {}; skipped", python.display());
+    let Some(python) = common::redis_py() else {
         return;
-    }
+    };
     let server = TestServer::start();
     let script = r#"
 import sys, redis
@@ -557,18 +554,7 @@ r3 = redis.Redis(host="127.0.0.1", port=int(sys.argv[1]), decode_responses=True,
 assert r3.hgetall("h") == {"a": "1.5", "b": "5"}
 print("ok")
 "#;
-    let output = std::process::Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .arg(server.addr.port().to_string())
-        .output()
-        .expect("run python");
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout).trim(),
-        "ok",
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    common::run_python(&python, script, &[server.addr.port().to_string()]);
 }
 
 const SETTINGS: ClusterSettings = ClusterSettings {

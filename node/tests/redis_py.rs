@@ -6,40 +6,17 @@
 mod cluster_support;
 mod common;
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Duration;
 
 use common::TestServer;
 
-fn python() -> Option<PathBuf> {
-    let python = std::path::Path::new(&std::env::var("HOME").unwrap_or_default())
-        .join(".cache/ringcache/venv/bin/python");
-    if python.exists() {
-        Some(python)
-    } else {
-        // scripts/test.sh installs it; a bare `cargo test` may run without.
-        eprintln!("no redis-py environment at {}; skipped", python.display());
-        None
-    }
-}
-
-/// Runs `script` with `client` bound to a redis-py client of the given kind; passes when it
-/// prints `ok`.
-fn run(python: &PathBuf, client: &str, script: &str) {
+/// Runs `script` with `client` bound to a redis-py client of the given kind.
+fn run(python: &Path, client: &str, script: &str) {
     let program = format!(
         "import sys, threading, time, redis, redis.cluster\n{client}\n{script}\nprint('ok')\n"
     );
-    let output = std::process::Command::new(python)
-        .arg("-c")
-        .arg(program)
-        .output()
-        .expect("run python");
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout).trim(),
-        "ok",
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    common::run_python(python, &program, &[]);
 }
 
 /// Every key has the `{t}` hash tag, so multi-key commands stay in one slot in a cluster.
@@ -93,7 +70,9 @@ assert pipe.execute() == [2, 2, 1]
 
 #[test]
 fn redis_py_single_node_resp2_and_resp3() {
-    let Some(python) = python() else { return };
+    let Some(python) = common::redis_py() else {
+        return;
+    };
     let server = TestServer::start();
     let port = server.addr.port();
     for protocol in [2, 3] {
@@ -107,7 +86,9 @@ fn redis_py_single_node_resp2_and_resp3() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_py_cluster_client_against_three_members() {
-    let Some(python) = python() else { return };
+    let Some(python) = common::redis_py() else {
+        return;
+    };
     cluster_support::within(Duration::from_secs(120), "the test", async {
         let settings = ringcache_admin::ClusterSettings {
             partitions: 8,

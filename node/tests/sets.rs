@@ -515,12 +515,9 @@ fn sscan_iterates_with_cursor_match_and_count() {
 
 #[test]
 fn redis_py_sees_the_set_commands() {
-    let python = std::path::Path::new(&std::env::var("HOME").unwrap_or_default())
-        .join(".cache/ringcache/venv/bin/python");
-    if !python.exists() {
-        eprintln!("no redis-py environment at {}; skipped", python.display());
+    let Some(python) = common::redis_py() else {
         return;
-    }
+    };
     let server = TestServer::start();
     let script = r#"
 import sys, redis
@@ -542,18 +539,7 @@ assert r3.smembers("a") == {"2", "3"}
 assert r3.sinter("a", "a") == {"2", "3"}
 print("ok")
 "#;
-    let output = std::process::Command::new(python)
-        .arg("-c")
-        .arg(script)
-        .arg(server.addr.port().to_string())
-        .output()
-        .expect("run python");
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout).trim(),
-        "ok",
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    common::run_python(&python, script, &[server.addr.port().to_string()]);
 }
 
 const SETTINGS: ClusterSettings = ClusterSettings {

@@ -105,6 +105,49 @@ pub struct RealControlPlane {
 /// The admin's user name in the static token file; its group `system:masters` bypasses RBAC.
 pub const ADMIN_USER: &str = "ringcache-admin";
 
+/// Attempts at starting etcd when its port was taken in between.
+const ETCD_ATTEMPTS: usize = 3;
+
+/// Starts etcd on free loopback ports and waits for its client port; returns it and its URL.
+/// A port is free when chosen but released before etcd binds it, so another process (any
+/// outgoing connection takes an ephemeral port) may take it first: then etcd exits with "address
+/// already in use" and is started again on other ports.
+async fn start_etcd(
+    binaries: &KubeBinaries,
+    dir: &Path,
+    timeout: std::time::Duration,
+) -> Result<(ManagedProcess, String), ControlPlaneError> {
+    let mut attempt = 1;
+    loop {
+        let _ = std::fs::remove_dir_all(dir.join("etcd"));
+        let etcd_port = free_port()?;
+        let etcd_peer_port = free_port()?;
+        let etcd_url = format!("http://127.0.0.1:{etcd_port}");
+        let etcd_args = vec![
+            format!("--data-dir={}", dir.join("etcd").display()),
+            format!("--listen-client-urls={etcd_url}"),
+            format!("--advertise-client-urls={etcd_url}"),
+            format!("--listen-peer-urls=http://127.0.0.1:{etcd_peer_port}"),
+            format!("--initial-advertise-peer-urls=http://127.0.0.1:{etcd_peer_port}"),
+            format!("--initial-cluster=default=http://127.0.0.1:{etcd_peer_port}"),
+            // Tests write little; an fsync per write only slows a shared machine down.
+            "--unsafe-no-fsync".to_owned(),
+            "--log-level=warn".to_owned(),
+        ];
+        let mut etcd =
+            ManagedProcess::start("etcd", &binaries.etcd, &etcd_args, dir.join("etcd.log"))?;
+        match wait_tcp(&mut etcd, etcd_port, timeout).await {
+            Ok(()) => return Ok((etcd, etcd_url)),
+            Err(ControlPlaneError::Exited { tail, .. })
+                if attempt < ETCD_ATTEMPTS && tail.contains("address already in use") =>
+            {
+                attempt += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
 impl RealControlPlane {
     /// Starts etcd, then kube-apiserver (and waits for `/readyz`), then kube-controller-manager.
     pub async fn start(options: ControlPlaneOptions) -> Result<Self, ControlPlaneError> {
@@ -125,23 +168,7 @@ impl RealControlPlane {
         .map_err(io(format!("writing {}", tokens.display())))?;
 
         let mut processes = Vec::new();
-        let etcd_port = free_port()?;
-        let etcd_peer_port = free_port()?;
-        let etcd_url = format!("http://127.0.0.1:{etcd_port}");
-        let etcd_args = vec![
-            format!("--data-dir={}", dir.join("etcd").display()),
-            format!("--listen-client-urls={etcd_url}"),
-            format!("--advertise-client-urls={etcd_url}"),
-            format!("--listen-peer-urls=http://127.0.0.1:{etcd_peer_port}"),
-            format!("--initial-advertise-peer-urls=http://127.0.0.1:{etcd_peer_port}"),
-            format!("--initial-cluster=default=http://127.0.0.1:{etcd_peer_port}"),
-            // Tests write little; an fsync per write only slows a shared machine down.
-            "--unsafe-no-fsync".to_owned(),
-            "--log-level=warn".to_owned(),
-        ];
-        let mut etcd =
-            ManagedProcess::start("etcd", &binaries.etcd, &etcd_args, dir.join("etcd.log"))?;
-        wait_tcp(&mut etcd, etcd_port, options.start_timeout).await?;
+        let (etcd, etcd_url) = start_etcd(&binaries, &dir, options.start_timeout).await?;
         processes.push(etcd);
 
         let port = free_port()?;

@@ -270,3 +270,37 @@ pub fn elements(raw: &str) -> Vec<String> {
     }
     items
 }
+
+/// The Python of the virtualenv `scripts/install-deps.sh` makes with redis-py in it
+/// (`RINGCACHE_PYVENV` names another); `None`, with a note, when it is not installed (a bare
+/// `cargo test` on a machine set up without it).
+pub fn redis_py() -> Option<std::path::PathBuf> {
+    let python = std::env::var_os("RINGCACHE_PYVENV")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(|home| std::path::Path::new(&home).join(".cache/ringcache/venv"))
+        })
+        .map(|venv| venv.join("bin/python"))
+        .filter(|python| python.exists());
+    if python.is_none() {
+        eprintln!("redis-py's virtualenv is not installed (scripts/install-deps.sh): skipped");
+    }
+    python
+}
+
+/// Runs a Python `script` with `args` (`sys.argv[1..]`); passes when it prints `ok` last.
+pub fn run_python(python: &std::path::Path, script: &str, args: &[String]) {
+    let output = std::process::Command::new(python)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("run python");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout).trim(),
+        "ok",
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
