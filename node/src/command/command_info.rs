@@ -37,9 +37,7 @@ fn getkeys(args: &[Bytes]) -> Result<Frame, CommandError> {
     let invalid = || CommandError::Message("ERR Invalid command specified".to_owned());
     let name = args.first().ok_or_else(invalid)?;
     let spec = lookup(&name.to_ascii_lowercase()).ok_or_else(invalid)?;
-    let count = args.len() as i64;
-    let arity = i64::from(spec.arity);
-    if (arity > 0 && count != arity) || count < -arity {
+    if !spec.accepts(args.len()) {
         return Err(CommandError::Message(
             "ERR Invalid number of arguments specified for command".to_owned(),
         ));

@@ -255,9 +255,7 @@ pub fn prepare(
         return Err(Rejected(None));
     };
     session.stats.commands += 1;
-    let count = args.len() as i64;
-    let arity = i64::from(spec.arity);
-    if (arity > 0 && count != arity) || count < -arity {
+    if !spec.accepts(args.len()) {
         out.error(&CommandError::WrongArity(spec.name.to_owned()).to_string());
         return Err(Rejected(Some(spec)));
     }
@@ -302,9 +300,7 @@ pub fn parse_write(args: &[Bytes], now_ms: u64) -> Result<Write, CommandError> {
         .and_then(|length| lookup(&buffer[..length]));
     match spec.map(|spec| (spec, spec.kind)) {
         Some((spec, Kind::Write(parse))) => {
-            let count = args.len() as i64;
-            let arity = i64::from(spec.arity);
-            if (arity > 0 && count != arity) || count < -arity {
+            if !spec.accepts(args.len()) {
                 return Err(CommandError::WrongArity(spec.name.to_owned()));
             }
             parse(args, now_ms)

@@ -106,6 +106,18 @@ pub struct CommandSpec {
     pub kind: Kind,
 }
 
+impl CommandSpec {
+    /// Whether `count` arguments (the name included) fit the command's Redis arity.
+    pub fn accepts(&self, count: usize) -> bool {
+        let (count, arity) = (count as i64, i64::from(self.arity));
+        if arity > 0 {
+            count == arity
+        } else {
+            count >= -arity
+        }
+    }
+}
+
 /// One entry per command: name, arity, flags, key positions (first, last, step) as `COMMAND INFO`
 /// reports them, group, the Redis version that introduced it, who runs it, and its summary.
 macro_rules! commands {
