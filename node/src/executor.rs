@@ -29,7 +29,9 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::cluster::Cluster;
 use crate::cluster::dispatch::ConnectionRouting;
+use crate::command::multi::TxCommand;
 use crate::command::{self, CommandSpec, Flags, Parsed, Rejected, Session, Write};
+use crate::transaction;
 use crate::protocol::{Frame, ReplyWriter};
 use crate::store::Keyspace;
 
@@ -90,6 +92,13 @@ impl Executor {
         out: &mut ReplyWriter,
         client_left: impl Future<Output = ()>,
     ) -> Option<&'static CommandSpec> {
+        if session.client.transaction.in_multi()
+            && !args
+                .first()
+                .is_some_and(|name| command::multi::runs_inside_multi(name))
+        {
+            return crate::transaction::queue(session, args, out);
+        }
         let (spec, parsed) = match command::prepare(session, args, out) {
             Ok(prepared) => prepared,
             Err(Rejected(spec)) => return spec,
@@ -220,6 +229,20 @@ async fn execute_locally(
         }
         Parsed::Server(handler) => command::run_server(handler, session, args, out),
         Parsed::Cluster => out.error("ERR This instance has cluster support disabled"),
+        Parsed::Transaction(command) => {
+            let state = &mut session.client.transaction;
+            match command {
+                TxCommand::Multi => transaction::multi(state, out),
+                TxCommand::Discard => transaction::discard(state, out),
+                TxCommand::Unwatch => {
+                    state.unwatch();
+                    out.ok();
+                }
+                TxCommand::Watch(keys) => transaction::watch_here(session, &keys, out),
+                TxCommand::Exec => transaction::exec_here(session, out),
+            }
+        }
+        Parsed::Script(call) => transaction::script::eval_here(session, &call, out),
     }
 }
 

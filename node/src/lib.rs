@@ -72,6 +72,7 @@ pub mod shared;
 pub mod stats;
 pub mod store;
 pub mod tls;
+pub mod transaction;
 
 /// The Redis version this node reports (`INFO`, `HELLO`) so clients enable the features it has.
 pub const REDIS_COMPATIBLE_VERSION: &str = "7.0.0";

@@ -24,7 +24,7 @@ const LEADER_WAIT: Duration = Duration::from_secs(3);
 /// Per-connection cluster state.
 #[derive(Default)]
 pub struct ConnectionRouting {
-    forwarder: Forwarder,
+    pub(super) forwarder: Forwarder,
     /// Partitions whose leadership was confirmed during the current batch: later reads of the
     /// batch need no new confirmation (they arrived before it completed).
     confirmed: HashSet<u32>,
@@ -53,6 +53,12 @@ pub async fn serve(
         Parsed::Flush => return flush_led_partitions(cluster, out).await,
         Parsed::Server(handler) => return command::run_server(*handler, session, args, out),
         Parsed::Cluster => return super::commands::run(session, cluster, args, out),
+        Parsed::Transaction(command) => {
+            return super::transaction::serve(session, cluster, routing, command.clone(), out).await;
+        }
+        Parsed::Script(call) => {
+            return super::script::serve(session, cluster, routing, call.clone(), args, out).await;
+        }
     };
     let slot = match slot {
         Ok(Some(slot)) => slot,

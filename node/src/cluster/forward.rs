@@ -56,9 +56,14 @@ const ABANDON_AFTER: Duration = Duration::from_secs(1);
 const ABANDON_CHECK: Duration = Duration::from_millis(50);
 
 struct Link {
+    /// Unique per connection made: a transaction forwarded in pieces (WATCH, then MULTI … EXEC)
+    /// must reach the leader on the connection that holds its watch.
+    id: u64,
     stream: Box<dyn PeerStream>,
     buffer: BytesMut,
 }
+
+static NEXT_LINK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// A connection to another member's Redis port: plain TCP or TLS.
 trait PeerStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
@@ -122,6 +127,39 @@ impl Forwarder {
         Ok(Bytes::from(format!(
             "-TRYAGAIN the partition's leader moved {MAX_REDIRECTIONS} times while forwarding; retry\r\n"
         )))
+    }
+
+    /// Sends `args` to `address` without following `-MOVED`, and returns the reply with the
+    /// identity of the connection it went on (see [`Forwarder::link`]).
+    pub async fn forward_pinned(
+        &mut self,
+        address: &str,
+        source: Option<std::net::IpAddr>,
+        protocol: Protocol,
+        access: &PeerAccess,
+        args: &[Bytes],
+    ) -> Result<(Bytes, u64), ForwardError> {
+        let mut request = BytesMut::new();
+        encode_command(&mut request, args);
+        let reply = self
+            .exchange(
+                address,
+                source,
+                protocol,
+                access,
+                &request,
+                (None, Duration::ZERO),
+            )
+            .await?;
+        let link = self.link(address, protocol).unwrap_or_default();
+        Ok((reply, link))
+    }
+
+    /// The identity of the open connection to `address`, if there is one.
+    pub fn link(&self, address: &str, protocol: Protocol) -> Option<u64> {
+        self.links
+            .get(&(address.to_owned(), protocol))
+            .map(|link| link.id)
     }
 
     async fn exchange(
@@ -229,6 +267,7 @@ async fn connect(
         ),
     };
     let mut link = Link {
+        id: NEXT_LINK.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         stream,
         buffer: BytesMut::with_capacity(16 * 1024),
     };

@@ -31,6 +31,8 @@ mod propose;
 pub mod readiness;
 pub mod routes;
 pub mod seeds;
+mod script;
+mod transaction;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

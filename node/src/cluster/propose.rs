@@ -62,15 +62,21 @@ fn answer_proposal(
                 .fetch_add(1, Ordering::Relaxed);
             false
         }
-        Err(ProposeError::TooLarge { size, limit }) => {
-            out.error(&too_large(size, limit));
-            true
-        }
-        Err(error) if error.definitely_not_applied() => {
-            out.error(&format!("TRYAGAIN the write was not applied: {error}"));
-            true
-        }
         Err(error) => {
+            answer_error(cluster, error, out);
+            true
+        }
+    }
+}
+
+/// Writes the error of a proposal that failed other than for leadership.
+pub(super) fn answer_error(cluster: &Cluster, error: ProposeError, out: &mut ReplyWriter) {
+    match error {
+        ProposeError::TooLarge { size, limit } => out.error(&too_large(size, limit)),
+        error if error.definitely_not_applied() => {
+            out.error(&format!("TRYAGAIN the write was not applied: {error}"));
+        }
+        error => {
             cluster
                 .counters
                 .proposals_unknown
@@ -79,7 +85,6 @@ fn answer_proposal(
                 "ERR outcome unknown: the write may or may not have been applied ({error}); \
                  read the key to find out"
             ));
-            true
         }
     }
 }
@@ -161,7 +166,7 @@ pub(super) fn too_large(size: usize, limit: usize) -> String {
 /// Over `maxmemory`: evicts keys of partitions this member leads, chosen by the policy and
 /// deleted through each partition's log (so every replica evicts the same keys). Fails with the
 /// `-OOM` text when over the limit and nothing here may be evicted.
-async fn evict_for_room(session: &Session<'_>, cluster: &Cluster) -> Result<(), String> {
+pub(super) async fn evict_for_room(session: &Session<'_>, cluster: &Cluster) -> Result<(), String> {
     /// Victims per write, so one write never stalls on a huge eviction.
     const MAX_VICTIMS: usize = 64;
     let keyspace = &session.shared.keyspace;

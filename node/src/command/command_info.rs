@@ -53,6 +53,13 @@ fn getkeys(args: &[Bytes]) -> Result<Frame, CommandError> {
             .iter()
             .map(|key| Frame::bulk(Bytes::copy_from_slice(key)))
             .collect(),
+        super::Kind::Script(parse) => parse(args)?.keys.into_iter().map(Frame::Bulk).collect(),
+        super::Kind::Transaction => args[1..]
+            .iter()
+            .filter(|_| spec.first_key > 0)
+            .cloned()
+            .map(Frame::Bulk)
+            .collect(),
         _ => Vec::new(),
     };
     if keys.is_empty() {

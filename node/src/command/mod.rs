@@ -10,6 +10,9 @@
 //!   the server, never routed and never replicated. `CLUSTER` and `FLUSHALL` are answered by the
 //!   executor, which knows whether the node is a cluster member.
 
+pub mod atomic;
+pub mod eval;
+pub mod multi;
 pub(crate) mod read;
 pub(crate) mod table;
 pub(crate) mod write;
@@ -85,6 +88,8 @@ pub struct ClientState {
     pub cluster_aware: bool,
     /// Cluster mode: `READONLY` was sent, so reads may be served (stale) by any replica.
     pub readonly: bool,
+    /// MULTI queue and WATCHed keys.
+    pub transaction: multi::TransactionState,
 }
 
 impl ClientState {
@@ -96,6 +101,7 @@ impl ClientState {
             closing: false,
             cluster_aware: false,
             readonly: false,
+            transaction: multi::TransactionState::default(),
         }
     }
 }
@@ -128,6 +134,10 @@ pub enum Parsed {
     Server(ServerHandler),
     /// CLUSTER …
     Cluster,
+    /// MULTI, EXEC, DISCARD, WATCH, UNWATCH.
+    Transaction(multi::TxCommand),
+    /// EVAL and kin.
+    Script(eval::ScriptCall),
 }
 
 /// The keys a command names, in order (a key named twice appears twice).
@@ -245,6 +255,23 @@ pub fn prepare(
     args: &[Bytes],
     out: &mut ReplyWriter,
 ) -> Result<(&'static CommandSpec, Parsed), Rejected> {
+    let spec = check(session, args, out)?;
+    match parse_checked(spec, args, session.now_ms) {
+        Ok(parsed) => Ok((spec, parsed)),
+        Err(error) => {
+            out.error(&error.to_string());
+            Err(Rejected(Some(spec)))
+        }
+    }
+}
+
+/// Lookup, arity and authentication (what MULTI checks before queuing a request). Errors are
+/// written to `out` as Redis words them.
+pub fn check(
+    session: &mut Session<'_>,
+    args: &[Bytes],
+    out: &mut ReplyWriter,
+) -> Result<&'static CommandSpec, Rejected> {
     let Some(name) = args.first() else {
         return Err(Rejected(None));
     };
@@ -263,17 +290,11 @@ pub fn prepare(
         out.error("NOAUTH Authentication required.");
         return Err(Rejected(Some(spec)));
     }
-    match parse_checked(spec, args, session.now_ms) {
-        Ok(parsed) => Ok((spec, parsed)),
-        Err(error) => {
-            out.error(&error.to_string());
-            Err(Rejected(Some(spec)))
-        }
-    }
+    Ok(spec)
 }
 
 /// Parses a request whose name and arity are known to be right.
-fn parse_checked(
+pub fn parse_checked(
     spec: &'static CommandSpec,
     args: &[Bytes],
     now_ms: u64,
@@ -287,6 +308,8 @@ fn parse_checked(
         }
         Kind::Server(handler) => Parsed::Server(handler),
         Kind::Cluster => Parsed::Cluster,
+        Kind::Transaction => Parsed::Transaction(multi::parse(spec.name, args)?),
+        Kind::Script(parse) => Parsed::Script(parse(args)?),
     })
 }
 
@@ -320,6 +343,23 @@ pub fn run_read(session: &mut Session<'_>, read: &Read, out: &mut ReplyWriter) {
     };
     if let Err(error) = read.run(&mut context, out) {
         out.error(&error.to_string());
+    }
+    if !session.client.transaction.watched.is_empty() {
+        note_watched_reads(session, read);
+    }
+}
+
+/// A read of a watched key that found another value than the one watched: the client may act on
+/// it, so the transaction must not apply even if the key changes back before EXEC (the digest
+/// check at EXEC alone would miss such an A→B→A change).
+fn note_watched_reads(session: &mut Session<'_>, read: &Read) {
+    let transaction = &mut session.client.transaction;
+    for key in read.keys().iter() {
+        for guard in transaction.watched.iter().filter(|guard| guard.key == key) {
+            if atomic::digest_of(&session.shared.keyspace, key, session.now_ms) != guard.digest {
+                transaction.dirty = true;
+            }
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use super::{CommandError, Read, ServerHandler, Write};
 use super::{append, auth, client, command_info, config, dbsize, del, echo, exists, expire};
 use super::{get, getdel, getex, getset, hello, incr, info, keys, mget, mset, persist, ping};
-use super::{quit, readonly, scan, select, set, setex, setnx, strlen, time, ttl, type_of};
+use super::{eval, quit, readonly, scan, select, set, setex, setnx, strlen, time, ttl, type_of};
 
 /// Command flags, named as Redis names them in `COMMAND INFO`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +80,11 @@ pub const ADMIN: Flags = Flags::ADMIN
     .union(Flags::LOADING)
     .union(Flags::STALE);
 
+/// EVAL and kin: `noscript stale movablekeys` (keys follow a count).
+pub const SCRIPT: Flags = Flags::NOSCRIPT
+    .union(Flags::STALE)
+    .union(Flags::MOVABLE_KEYS);
+
 /// Who runs a command, and the function that parses it (see [`super::Parsed`]).
 #[derive(Debug, Clone, Copy)]
 pub enum Kind {
@@ -88,6 +93,10 @@ pub enum Kind {
     Flush,
     Server(ServerHandler),
     Cluster,
+    /// MULTI, EXEC, DISCARD, WATCH, UNWATCH (run by the executor).
+    Transaction,
+    /// EVAL and kin (run by the executor).
+    Script(fn(&[Bytes]) -> Result<super::eval::ScriptCall, CommandError>),
 }
 
 #[derive(Debug)]
@@ -235,6 +244,24 @@ commands! { STRING_AND_SERVER;
         "Enables read-only queries for a connection to a Redis Cluster replica node.";
     "readwrite", 1, CONN, (0, 0, 0), "cluster", "3.0.0", Server(readonly::readwrite),
         "Enables read-write queries for a connection to a Redis Cluster replica node.";
+    "multi", 1, CONN, (0, 0, 0), "transactions", "1.2.0", Transaction,
+        "Starts a transaction.";
+    "exec", 1, LOADING_STALE.union(Flags::NOSCRIPT), (0, 0, 0), "transactions", "1.2.0", Transaction,
+        "Executes all commands in a transaction.";
+    "discard", 1, CONN, (0, 0, 0), "transactions", "2.0.0", Transaction,
+        "Discards a transaction.";
+    "watch", -2, CONN, (1, -1, 1), "transactions", "2.2.0", Transaction,
+        "Monitors changes to keys to determine the execution of a transaction.";
+    "unwatch", 1, CONN, (0, 0, 0), "transactions", "2.2.0", Transaction,
+        "Forgets about watched keys of a transaction.";
+    "eval", -3, SCRIPT, (0, 0, 0), "scripting", "2.6.0", Script(eval::eval),
+        "Executes a server-side Lua script.";
+    "evalsha", -3, SCRIPT, (0, 0, 0), "scripting", "2.6.0", Script(eval::evalsha),
+        "Executes a server-side Lua script by SHA1 digest.";
+    "eval_ro", -3, SCRIPT.union(Flags::READONLY), (0, 0, 0), "scripting", "7.0.0", Script(eval::eval_ro),
+        "Executes a read-only server-side Lua script.";
+    "evalsha_ro", -3, SCRIPT.union(Flags::READONLY), (0, 0, 0), "scripting", "7.0.0", Script(eval::evalsha_ro),
+        "Executes a read-only server-side Lua script by SHA1 digest.";
     "ping", -1, FAST, (0, 0, 0), "connection", "1.0.0", Server(ping::ping),
         "Returns the server's liveliness response.";
     "echo", 2, FAST, (0, 0, 0), "connection", "1.0.0", Server(echo::echo),

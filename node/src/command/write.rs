@@ -62,6 +62,7 @@ writes! { Write {
     SortedSets(super::sorted_sets::ZSetWrite),
     Keyspace(super::keyspace::KeyspaceWrite),
     Bits(super::bits::BitsWrite),
+    Atomic(super::atomic::Atomic),
 }}
 
 impl Write {

@@ -5,6 +5,7 @@
 //! negotiated with `HELLO`. The parser never trusts a declared length: it only looks at bytes that have
 //! arrived and rejects lengths beyond [`Limits`] before buffering them.
 
+pub mod decode;
 pub mod frame;
 pub mod parser;
 pub mod writer;

@@ -15,6 +15,7 @@
 pub mod bits;
 pub mod dump;
 mod entry;
+pub mod fingerprint;
 pub mod hll;
 mod keyspace;
 mod op;

@@ -1,0 +1,179 @@
+//! [`Scratch`]: the private copy a transaction or script runs on. Each key is copied from the
+//! live keyspace the first time a command names it, with the digest of what it held; the
+//! commands then read and write the copy exactly as they would the live keyspace, and every
+//! write that succeeded is kept (resolved, so it applies alike anywhere) for the
+//! [`Atomic`] that commits them.
+
+use std::collections::HashSet;
+
+use bytes::Bytes;
+
+use crate::command::atomic::{Atomic, Guard};
+use crate::command::{self, Flags, Parsed, ReadContext, Session};
+use crate::protocol::ReplyWriter;
+use crate::store::fingerprint::fingerprint;
+use crate::eviction::EvictionPolicy;
+use crate::store::{Keyspace, key_slot};
+
+/// Who runs commands on the copy: a transaction's EXEC, or a script's `redis.call`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    Exec,
+    Script { read_only: bool },
+}
+
+/// Errors worded as Redis words them.
+pub const CROSS_SLOT_SCRIPT: &str =
+    "ERR Script attempted to access keys that do not hash to the same slot";
+const NOT_FROM_SCRIPT: &str = "ERR This Redis command is not allowed from script";
+const WRITE_FROM_READ_ONLY: &str = "ERR Write commands are not allowed from read-only scripts.";
+const FLUSH_INSIDE: &str =
+    "ERR FLUSHALL and FLUSHDB are not supported inside MULTI or scripts here; send them on their own";
+
+pub struct Scratch<'a> {
+    live: &'a Keyspace,
+    copy: Keyspace,
+    pub now_ms: u64,
+    copied: Vec<Guard>,
+    seen: HashSet<Vec<u8>>,
+    writes: Vec<crate::command::Write>,
+    /// Cluster mode: every key must hash to one slot (`Some(None)` until the first key).
+    slot: Option<Option<u16>>,
+}
+
+impl<'a> Scratch<'a> {
+    /// A copy over `live` at the clock `now_ms`. `one_slot`: cluster mode, where every key
+    /// must hash to one slot (`Some(slot)` when already known).
+    pub fn new(live: &'a Keyspace, now_ms: u64, one_slot: Option<Option<u16>>) -> Self {
+        Scratch {
+            live,
+            copy: Keyspace::new(0, EvictionPolicy::NoEviction),
+            now_ms,
+            copied: Vec::new(),
+            seen: HashSet::new(),
+            writes: Vec::new(),
+            slot: one_slot,
+        }
+    }
+
+    /// The slot of the keys named so far (cluster mode).
+    pub fn slot(&self) -> Option<u16> {
+        self.slot.flatten()
+    }
+
+    /// Copies `key` in (once), checking the one-slot rule.
+    fn bring(&mut self, key: &[u8]) -> Result<(), &'static str> {
+        if let Some(slot) = &mut self.slot {
+            let key_slot = key_slot(key);
+            match slot {
+                None => *slot = Some(key_slot),
+                Some(known) if *known != key_slot => return Err(CROSS_SLOT_SCRIPT),
+                Some(_) => {}
+            }
+        }
+        if !self.seen.insert(key.to_vec()) {
+            return Ok(());
+        }
+        let now_ms = self.now_ms;
+        let (entry, digest) = self.live.with_key(key, |store| {
+            let entry = store.peek(key, now_ms).cloned();
+            let digest = fingerprint(entry.as_ref());
+            (entry, digest)
+        });
+        if let Some(entry) = entry {
+            self.copy.insert_entries([entry]);
+        }
+        self.copied.push(Guard {
+            key: key.to_vec(),
+            digest,
+        });
+        Ok(())
+    }
+
+    /// Runs one request on the copy, writing its reply (or error) to `out`. A script inside a
+    /// transaction (EVAL queued after MULTI) runs on the same copy.
+    pub fn run(
+        &mut self,
+        session: &mut Session<'_>,
+        args: &[Bytes],
+        caller: Caller,
+        out: &mut ReplyWriter,
+    ) {
+        let Ok((spec, parsed)) = command::prepare(session, args, out) else {
+            return;
+        };
+        let script = matches!(caller, Caller::Script { .. });
+        if script && spec.flags.contains(Flags::NOSCRIPT) {
+            out.error(NOT_FROM_SCRIPT);
+            return;
+        }
+        match parsed {
+            Parsed::Read(read) => {
+                let keys: Vec<&[u8]> = read.keys().iter().collect();
+                if keys.is_empty() {
+                    // Keyless reads (DBSIZE, KEYS, SCAN, RANDOMKEY) look at the live keyspace.
+                    command::run_read(session, &read, out);
+                    return;
+                }
+                for key in keys {
+                    if let Err(error) = self.bring(key) {
+                        out.error(error);
+                        return;
+                    }
+                }
+                let mut context = ReadContext {
+                    keyspace: &self.copy,
+                    stats: session.stats,
+                    now_ms: self.now_ms,
+                };
+                if let Err(error) = read.run(&mut context, out) {
+                    out.error(&error.to_string());
+                }
+            }
+            Parsed::Write(write) => {
+                if caller == (Caller::Script { read_only: true }) {
+                    out.error(WRITE_FROM_READ_ONLY);
+                    return;
+                }
+                for key in write.keys().iter() {
+                    if let Err(error) = self.bring(key) {
+                        out.error(error);
+                        return;
+                    }
+                }
+                let write = write.resolve(&self.copy, self.now_ms);
+                let outcome = self
+                    .copy
+                    .with_keys(write.keys().iter(), self.now_ms, |db| write.apply(db));
+                if outcome.is_ok() {
+                    self.writes.push(write);
+                }
+                command::write_reply(&outcome, out);
+            }
+            Parsed::Flush => out.error(FLUSH_INSIDE),
+            Parsed::Server(handler) => command::run_server(handler, session, args, out),
+            Parsed::Script(call) if caller == Caller::Exec => super::script::run_on(self, session, &call, out),
+            Parsed::Script(_) | Parsed::Transaction(_) | Parsed::Cluster => {
+                out.error(if script {
+                    NOT_FROM_SCRIPT
+                } else {
+                    "ERR Command not allowed inside a transaction"
+                })
+            }
+        }
+    }
+
+    /// Whether the run wrote anything.
+    pub fn wrote(&self) -> bool {
+        !self.writes.is_empty()
+    }
+
+    /// The step that commits what the run did, guarded by `watched`.
+    pub fn finish(self, watched: Vec<Guard>) -> Atomic {
+        Atomic {
+            watched,
+            copied: self.copied,
+            writes: self.writes,
+        }
+    }
+}
