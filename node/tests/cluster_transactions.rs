@@ -1,0 +1,158 @@
+//! Transactions in a 3-member cluster: redis-py through plain connections to every member (so
+//! most transactions are carried to the partition's leader) and through the cluster client;
+//! WATCH-guarded increments from all members lose no update; and with the leader of the
+//! transaction's partition killed mid-way, no transaction is ever half-applied.
+
+mod cluster_support;
+mod common;
+
+use std::time::Duration;
+
+use cluster_support::TestCluster;
+
+fn settings() -> ringcache_admin::ClusterSettings {
+    ringcache_admin::ClusterSettings {
+        partitions: 8,
+        replication_factor: 3,
+    }
+}
+
+fn addresses(cluster: &TestCluster) -> Vec<String> {
+    (0..3).map(|member| cluster.redis_address(member)).collect()
+}
+
+async fn run_python(python: std::path::PathBuf, program: String, args: Vec<String>) {
+    tokio::task::spawn_blocking(move || common::run_python(&python, &program, &args))
+        .await
+        .expect("python");
+}
+
+const PRELUDE: &str = r#"
+import sys, threading, time, redis, redis.cluster
+def plain(address, protocol=2):
+    host, port = address.rsplit(":", 1)
+    return redis.Redis(host=host, port=int(port), decode_responses=True, protocol=protocol)
+addresses = sys.argv[1:]
+"#;
+
+/// Plain clients on every member: transactional pipelines and WATCH-guarded increments whose
+/// keys live in partitions led by other members.
+const OPTIMISTIC: &str = r#"
+r = plain(addresses[0])
+pipe = r.pipeline()
+pipe.set("{u}a", 1).incr("{u}a").get("{u}a").rpush("{u}l", "x")
+assert pipe.execute() == [True, 2, "2", 1]
+try:
+    pipe = r.pipeline()
+    pipe.set("{u}a", 1).set("{v}b", 2)
+    pipe.execute()
+    raise AssertionError("keys of two slots in one transaction must be refused")
+except redis.ResponseError as error:
+    assert isinstance(error, redis.exceptions.ClusterCrossSlotError), error
+
+EACH = 25
+aborted = [0]
+lock = threading.Lock()
+def worker(address, protocol, key):
+    own = plain(address, protocol)
+    for _ in range(EACH):
+        while True:
+            try:
+                with own.pipeline() as pipe:
+                    pipe.watch(key)
+                    value = int(pipe.get(key) or 0)
+                    time.sleep(0.001)
+                    pipe.multi()
+                    pipe.set(key, value + 1)
+                    pipe.execute()
+                    break
+            except redis.WatchError:
+                with lock:
+                    aborted[0] += 1
+keys = ["{c1}counter", "{c2}counter", "{c3}counter"]
+threads = [threading.Thread(target=worker, args=(address, protocol, key))
+           for address in addresses for protocol in (2, 3) for key in keys]
+for thread in threads: thread.start()
+for thread in threads: thread.join()
+for key in keys:
+    assert int(r.get(key)) == 6 * EACH, (key, r.get(key), aborted[0])
+assert aborted[0] > 0, "concurrent writers on other members must have aborted some transactions"
+
+# The cluster client sends a transaction to the slot's leader.
+c = redis.cluster.RedisCluster(host=addresses[1].rsplit(":", 1)[0], port=int(addresses[1].rsplit(":", 1)[1]), decode_responses=True)
+pipe = c.pipeline(transaction=True)
+pipe.set("{w}x", 10).incrby("{w}x", 5).get("{w}x")
+result = pipe.execute()
+# (redis-py's cluster pipeline leaves SET's reply as "OK".)
+assert result[0] in (True, "OK") and result[1:] == [15, "15"], result
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_through_every_member_lose_no_update() {
+    let Some(python) = common::redis_py() else {
+        return;
+    };
+    cluster_support::within(Duration::from_secs(180), "the test", async {
+        let cluster = TestCluster::start(3, settings()).await;
+        let program = format!("{PRELUDE}{OPTIMISTIC}\nprint('ok')\n");
+        run_python(python, program, addresses(&cluster)).await;
+        drop(cluster);
+    })
+    .await;
+}
+
+/// Clients on every member run `MULTI; INCR {t}a; INCR {t}b; EXEC` in a loop while the test
+/// kills the leader of `{t}`'s partition. Afterwards a and b are equal (no transaction applied
+/// in part), at least every acknowledged transaction applied, and no more than were attempted.
+const UNDER_FAILURE: &str = r#"
+deadline = time.time() + float(addresses.pop())
+acknowledged, uncertain = [0], [0]
+lock = threading.Lock()
+def worker(address):
+    own = plain(address)
+    while time.time() < deadline:
+        try:
+            pipe = own.pipeline()
+            pipe.incr("{t}a").incr("{t}b")
+            first, second = pipe.execute()
+            assert first == second, (first, second)
+            with lock: acknowledged[0] += 1
+        except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError) as error:
+            # Refused (TRYAGAIN, CLUSTERDOWN, a dead member) or of unknown outcome.
+            with lock: uncertain[0] += 1
+            time.sleep(0.05)
+threads = [threading.Thread(target=worker, args=(address,)) for address in addresses for _ in range(2)]
+for thread in threads: thread.start()
+for thread in threads: thread.join()
+for address in addresses:
+    try:
+        reader = plain(address)
+        a, b = int(reader.get("{t}a")), int(reader.get("{t}b"))
+        break
+    except redis.ConnectionError:
+        continue
+assert a == b, ("half-applied transaction", a, b)
+assert acknowledged[0] <= a <= acknowledged[0] + uncertain[0], (a, acknowledged[0], uncertain[0])
+assert acknowledged[0] > 0
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_killed_mid_way_leaves_no_transaction_half_applied() {
+    let Some(python) = common::redis_py() else {
+        return;
+    };
+    cluster_support::within(Duration::from_secs(180), "the test", async {
+        let mut cluster = TestCluster::start(3, settings()).await;
+        let partition = cluster_support::partition_of_key(8, b"t");
+        let leader = cluster.leader_of(partition).await;
+        let mut args = addresses(&cluster);
+        args.push("8".to_owned());
+        let program = format!("{PRELUDE}{UNDER_FAILURE}\nprint('ok')\n");
+        let load = tokio::spawn(run_python(python, program, args));
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        cluster.kill(leader);
+        load.await.expect("the load ran");
+        drop(cluster);
+    })
+    .await;
+}
