@@ -31,9 +31,9 @@ use crate::cluster::Cluster;
 use crate::cluster::dispatch::ConnectionRouting;
 use crate::command::multi::TxCommand;
 use crate::command::{self, CommandSpec, Flags, Parsed, Rejected, Session, Write};
-use crate::transaction;
 use crate::protocol::{Frame, ReplyWriter};
 use crate::store::Keyspace;
+use crate::transaction;
 
 /// How requests are carried out: in this process alone, or replicated through each partition's
 /// Raft group.

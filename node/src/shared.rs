@@ -33,6 +33,9 @@ pub struct Shared {
     pub security: crate::security::Security,
     /// TLS on the Redis port and between members' Redis ports, when configured.
     pub tls: Option<std::sync::Arc<crate::tls::Tls>>,
+    /// Scripts loaded with SCRIPT LOAD or run with EVAL, by SHA-1.
+    pub scripts: crate::script::ScriptCache,
+    pub running_scripts: crate::script::RunningScripts,
 }
 
 impl Shared {
@@ -76,6 +79,8 @@ impl Shared {
             config,
             security: crate::security::Security::new(None),
             tls: None,
+            scripts: crate::script::ScriptCache::default(),
+            running_scripts: crate::script::RunningScripts::default(),
         }
     }
 }

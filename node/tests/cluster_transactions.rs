@@ -1,7 +1,8 @@
-//! Transactions in a 3-member cluster: redis-py through plain connections to every member (so
-//! most transactions are carried to the partition's leader) and through the cluster client;
-//! WATCH-guarded increments from all members lose no update; and with the leader of the
-//! transaction's partition killed mid-way, no transaction is ever half-applied.
+//! Transactions and scripts in a 3-member cluster: redis-py through plain connections to every
+//! member (so most are carried to the partition's leader) and through the cluster client;
+//! WATCH-guarded increments from all members lose no update; a Lua token bucket admits exactly
+//! its capacity; and with the leader of the partition killed mid-way, no transaction is ever
+//! half-applied and every script is applied once.
 
 mod cluster_support;
 mod common;
@@ -148,6 +149,110 @@ async fn a_leader_killed_mid_way_leaves_no_transaction_half_applied() {
         let mut args = addresses(&cluster);
         args.push("8".to_owned());
         let program = format!("{PRELUDE}{UNDER_FAILURE}\nprint('ok')\n");
+        let load = tokio::spawn(run_python(python, program, args));
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        cluster.kill(leader);
+        load.await.expect("the load ran");
+        drop(cluster);
+    })
+    .await;
+}
+
+/// Scripts from plain connections to every member and from the cluster client: a token bucket
+/// hammered from all members admits exactly its capacity; a script loaded on one member runs
+/// by SHA1 on every member.
+const SCRIPTS: &str = r#"
+BUCKET = """
+local tokens = tonumber(redis.call('GET', KEYS[1]) or ARGV[1])
+if tokens < 1 then return 0 end
+redis.call('SET', KEYS[1], tokens - 1)
+return 1
+"""
+allowed = [0]
+lock = threading.Lock()
+def hammer(address, protocol):
+    own = plain(address, protocol)
+    limiter = own.register_script(BUCKET)
+    for _ in range(20):
+        if limiter(keys=["{b}tokens"], args=[50]) == 1:
+            with lock: allowed[0] += 1
+threads = [threading.Thread(target=hammer, args=(address, protocol)) for address in addresses for protocol in (2, 3)]
+for thread in threads: thread.start()
+for thread in threads: thread.join()
+assert allowed[0] == 50, allowed[0]
+sha = plain(addresses[0]).script_load("return 'everywhere'")
+for address in addresses:
+    assert plain(address).script_exists(sha) == [True], address
+host, port = addresses[2].rsplit(":", 1)
+c = redis.cluster.RedisCluster(host=host, port=int(port), decode_responses=True)
+script = c.register_script("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+assert script(keys=["{s}n"], args=[5]) == 5
+assert script(keys=["{s}n"], args=[5]) == 10
+try:
+    c.eval("return 1", 2, "{a}x", "{b}y")
+    raise AssertionError("keys of two slots must be refused")
+except redis.exceptions.RedisClusterException:
+    pass
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripts_through_every_member_apply_atomically() {
+    let Some(python) = common::redis_py() else {
+        return;
+    };
+    cluster_support::within(Duration::from_secs(180), "the test", async {
+        let cluster = TestCluster::start(3, settings()).await;
+        let program = format!("{PRELUDE}{SCRIPTS}\nprint('ok')\n");
+        run_python(python, program, addresses(&cluster)).await;
+        drop(cluster);
+    })
+    .await;
+}
+
+/// Clients on every member run a script that increments a counter and appends the new value
+/// to a log while the test kills the partition's leader: afterwards the log holds each counter
+/// value exactly once (no script applied twice or in part).
+const SCRIPTS_UNDER_FAILURE: &str = r#"
+deadline = time.time() + float(addresses.pop())
+STEP = "local n = redis.call('INCR', KEYS[1]) redis.call('RPUSH', KEYS[2], n) return n"
+acknowledged, uncertain = [0], [0]
+lock = threading.Lock()
+def worker(address):
+    own = plain(address)
+    while time.time() < deadline:
+        try:
+            own.eval(STEP, 2, "{t}n", "{t}log")
+            with lock: acknowledged[0] += 1
+        except (redis.ConnectionError, redis.TimeoutError, redis.ResponseError):
+            with lock: uncertain[0] += 1
+            time.sleep(0.05)
+threads = [threading.Thread(target=worker, args=(address,)) for address in addresses for _ in range(2)]
+for thread in threads: thread.start()
+for thread in threads: thread.join()
+for address in addresses:
+    try:
+        reader = plain(address)
+        n, log = int(reader.get("{t}n")), [int(v) for v in reader.lrange("{t}log", 0, -1)]
+        break
+    except redis.ConnectionError:
+        continue
+assert log == list(range(1, n + 1)), ("a script applied twice or in part", n, log[-5:])
+assert acknowledged[0] <= n <= acknowledged[0] + uncertain[0], (n, acknowledged[0], uncertain[0])
+assert acknowledged[0] > 0
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_killed_mid_way_applies_every_script_once() {
+    let Some(python) = common::redis_py() else {
+        return;
+    };
+    cluster_support::within(Duration::from_secs(180), "the test", async {
+        let mut cluster = TestCluster::start(3, settings()).await;
+        let partition = cluster_support::partition_of_key(8, b"t");
+        let leader = cluster.leader_of(partition).await;
+        let mut args = addresses(&cluster);
+        args.push("8".to_owned());
+        let program = format!("{PRELUDE}{SCRIPTS_UNDER_FAILURE}\nprint('ok')\n");
         let load = tokio::spawn(run_python(python, program, args));
         tokio::time::sleep(Duration::from_secs(3)).await;
         cluster.kill(leader);

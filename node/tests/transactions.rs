@@ -18,7 +18,11 @@ fn same_replies(ours: &TestServer, theirs: &RedisServer, protocol: u8, script: &
         mine.cmd(&["HELLO", "3"]);
         reference.cmd(&["HELLO", "3"]);
     }
-    for line in script.lines().map(str::trim).filter(|line| !line.is_empty()) {
+    for line in script
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+    {
         if let Some(pause) = line.strip_prefix('~') {
             std::thread::sleep(Duration::from_millis(pause.parse().expect("ms")));
             continue;
@@ -138,7 +142,12 @@ fn a_pipelined_transaction_is_answered_in_one_batch() {
     let server = TestServer::start();
     let mut client = server.raw();
     let mut batch = Vec::new();
-    for request in [&["MULTI"][..], &["SET", "p", "1"], &["INCR", "p"], &["EXEC"]] {
+    for request in [
+        &["MULTI"][..],
+        &["SET", "p", "1"],
+        &["INCR", "p"],
+        &["EXEC"],
+    ] {
         let args: Vec<&[u8]> = request.iter().map(|arg| arg.as_bytes()).collect();
         batch.extend(RawClient::encode(&args));
     }

@@ -70,6 +70,7 @@ fn subcommand(
         // forward (which could loop while leadership moves).
         (b"RINGCACHE-FORWARDER", 2) => {
             context.client.cluster_aware = true;
+            context.client.from_member = true;
             out.ok();
         }
         // Internal: the partitions hosted here, for other members' route tables.

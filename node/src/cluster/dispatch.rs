@@ -51,10 +51,17 @@ pub async fn serve(
         Parsed::Read(read) => (read.keys().slot(), false),
         Parsed::Write(write) => (write.keys().slot(), true),
         Parsed::Flush => return flush_led_partitions(cluster, out).await,
-        Parsed::Server(handler) => return command::run_server(*handler, session, args, out),
+        Parsed::Server(handler) => {
+            command::run_server(*handler, session, args, out);
+            if spec.name == "script" {
+                super::script::share_loaded(session, cluster, routing, args, out).await;
+            }
+            return;
+        }
         Parsed::Cluster => return super::commands::run(session, cluster, args, out),
         Parsed::Transaction(command) => {
-            return super::transaction::serve(session, cluster, routing, command.clone(), out).await;
+            return super::transaction::serve(session, cluster, routing, command.clone(), out)
+                .await;
         }
         Parsed::Script(call) => {
             return super::script::serve(session, cluster, routing, call.clone(), args, out).await;
@@ -230,7 +237,7 @@ async fn read_here(
 
 /// How a forwarded request ended.
 #[derive(Debug, PartialEq, Eq)]
-enum Forwarded {
+pub(super) enum Forwarded {
     /// Answered (the reply, or an error, is in the output).
     Answered,
     /// A read whose leader was replaced before it answered; nothing is in the output.
@@ -243,7 +250,7 @@ enum Forwarded {
 /// there, a write is reported as of unknown outcome (it was sent, so it may still apply).
 /// `block_wait`: a blocking command's timeout, which the leader may hold the reply for (beyond
 /// the forwarding timeout).
-async fn forward(
+pub(super) async fn forward(
     session: &mut Session<'_>,
     cluster: &Cluster,
     routing: &mut ConnectionRouting,

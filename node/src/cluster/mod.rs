@@ -30,8 +30,8 @@ pub mod partition_snapshot;
 mod propose;
 pub mod readiness;
 pub mod routes;
-pub mod seeds;
 mod script;
+pub mod seeds;
 mod transaction;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -58,7 +58,11 @@ pub async fn serve(
 
 /// A watch forwarded to a leader is dropped there too, so a later transaction on the same
 /// forwarding connection is not checked against it.
-async fn drop_remote_watch(session: &mut Session<'_>, cluster: &Cluster, routing: &mut ConnectionRouting) {
+async fn drop_remote_watch(
+    session: &mut Session<'_>,
+    cluster: &Cluster,
+    routing: &mut ConnectionRouting,
+) {
     if let Some(remote) = session.client.transaction.remote.take() {
         let access = session.shared.peer_access();
         let _ = routing
@@ -132,7 +136,9 @@ async fn watch(
                     {
                         tokio::time::sleep(Duration::from_millis(20)).await;
                     }
-                    Err(error) => return out.error(&format!("TRYAGAIN watch not confirmed: {error}")),
+                    Err(error) => {
+                        return out.error(&format!("TRYAGAIN watch not confirmed: {error}"));
+                    }
                 }
             }
             Some(Route::Remote(leader)) => {
@@ -183,7 +189,8 @@ async fn watch(
 /// The one slot of a transaction's keys (queued requests and watched keys); `Ok(None)` when it
 /// names none.
 fn transaction_slot(session: &Session<'_>, queued: &Queued) -> Result<Option<u16>, CrossSlot> {
-    let mut slot = Keys::Many(queued.watched.iter().map(|guard| &guard.key[..]).collect()).slot()?;
+    let mut slot =
+        Keys::Many(queued.watched.iter().map(|guard| &guard.key[..]).collect()).slot()?;
     for args in &queued.commands {
         let mut buffer = [0u8; 32];
         let Some(name) = args.first().filter(|name| name.len() <= buffer.len()) else {
@@ -282,7 +289,8 @@ async fn exec(
                 if session.client.cluster_aware {
                     return out.error(&format!("MOVED {slot} {address}"));
                 }
-                return forward_exec(session, cluster, routing, (&address, remote), &queued, out).await;
+                return forward_exec(session, cluster, routing, (&address, remote), &queued, out)
+                    .await;
             }
             Some(Route::Unknown) => {}
         }
@@ -301,7 +309,8 @@ async fn forward_exec(
 ) {
     let protocol = out.protocol();
     if let Some(remote) = &remote
-        && (remote.address != address || routing.forwarder.link(address, protocol) != Some(remote.link))
+        && (remote.address != address
+            || routing.forwarder.link(address, protocol) != Some(remote.link))
     {
         // The leader or the connection changed since WATCH: the watch is lost, so the
         // transaction is aborted as if a watched key had changed.
@@ -309,7 +318,8 @@ async fn forward_exec(
     }
     let access = session.shared.peer_access();
     let source = cluster.host().source_address();
-    let nothing_applied = |detail: &str| format!("TRYAGAIN the transaction was not applied: {detail}");
+    let nothing_applied =
+        |detail: &str| format!("TRYAGAIN the transaction was not applied: {detail}");
     let mut link = remote.as_ref().map(|remote| remote.link);
     let mut requests: Vec<Vec<Bytes>> = vec![vec![Bytes::from_static(b"MULTI")]];
     requests.extend(queued.commands.iter().cloned());
@@ -341,7 +351,9 @@ async fn forward_exec(
         };
         if *link.get_or_insert(used) != used {
             // A new connection: whatever the leader held for this transaction is gone.
-            return out.error(&nothing_applied("the connection to the leader was replaced"));
+            return out.error(&nothing_applied(
+                "the connection to the leader was replaced",
+            ));
         }
         if index == 0 && &reply[..] != b"+OK\r\n" {
             return out.error(&nothing_applied(&String::from_utf8_lossy(&reply)));

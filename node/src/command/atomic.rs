@@ -67,7 +67,11 @@ impl Atomic {
                 .iter()
                 .chain(&self.copied)
                 .map(|guard| &guard.key[..])
-                .chain(self.writes.iter().flat_map(|write| write.keys().iter().collect::<Vec<_>>()))
+                .chain(
+                    self.writes
+                        .iter()
+                        .flat_map(|write| write.keys().iter().collect::<Vec<_>>()),
+                )
                 .collect(),
         )
     }
@@ -76,8 +80,9 @@ impl Atomic {
     /// the stores and `db.now_ms` (a key expired by then counts as absent).
     pub fn apply(&self, db: &mut Db<'_>) -> Result<Frame, CommandError> {
         let now_ms = db.now_ms;
-        let unchanged =
-            |db: &mut Db<'_>, guard: &Guard| fingerprint(db.store(&guard.key).peek(&guard.key, now_ms)) == guard.digest;
+        let unchanged = |db: &mut Db<'_>, guard: &Guard| {
+            fingerprint(db.store(&guard.key).peek(&guard.key, now_ms)) == guard.digest
+        };
         if !self.watched.iter().all(|guard| unchanged(db, guard)) {
             return Ok(Frame::Integer(Outcome::Aborted as i64));
         }

@@ -86,7 +86,10 @@ mod tests {
     use super::*;
 
     fn args(items: &[&str]) -> Vec<Bytes> {
-        items.iter().map(|item| Bytes::from(item.to_string())).collect()
+        items
+            .iter()
+            .map(|item| Bytes::from(item.to_string()))
+            .collect()
     }
 
     #[test]

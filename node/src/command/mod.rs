@@ -50,6 +50,7 @@ mod ping;
 mod quit;
 mod readonly;
 mod scan;
+mod script_command;
 mod select;
 mod set;
 mod setex;
@@ -90,6 +91,8 @@ pub struct ClientState {
     pub readonly: bool,
     /// MULTI queue and WATCHed keys.
     pub transaction: multi::TransactionState,
+    /// Cluster mode: the connection is another member's forwarding connection.
+    pub from_member: bool,
 }
 
 impl ClientState {
@@ -102,6 +105,7 @@ impl ClientState {
             cluster_aware: false,
             readonly: false,
             transaction: multi::TransactionState::default(),
+            from_member: false,
         }
     }
 }

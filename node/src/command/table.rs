@@ -8,8 +8,11 @@ use bytes::Bytes;
 
 use super::{CommandError, Read, ServerHandler, Write};
 use super::{append, auth, client, command_info, config, dbsize, del, echo, exists, expire};
+use super::{
+    eval, quit, readonly, scan, script_command, select, set, setex, setnx, strlen, time, ttl,
+    type_of,
+};
 use super::{get, getdel, getex, getset, hello, incr, info, keys, mget, mset, persist, ping};
-use super::{eval, quit, readonly, scan, select, set, setex, setnx, strlen, time, ttl, type_of};
 
 /// Command flags, named as Redis names them in `COMMAND INFO`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -254,6 +257,8 @@ commands! { STRING_AND_SERVER;
         "Monitors changes to keys to determine the execution of a transaction.";
     "unwatch", 1, CONN, (0, 0, 0), "transactions", "2.2.0", Transaction,
         "Forgets about watched keys of a transaction.";
+    "script", -2, Flags::NOSCRIPT, (0, 0, 0), "scripting", "2.6.0", Server(script_command::script),
+        "A container for Lua scripts management commands.";
     "eval", -3, SCRIPT, (0, 0, 0), "scripting", "2.6.0", Script(eval::eval),
         "Executes a server-side Lua script.";
     "evalsha", -3, SCRIPT, (0, 0, 0), "scripting", "2.6.0", Script(eval::evalsha),

@@ -6,6 +6,9 @@ use bytes::Bytes;
 
 use super::Frame;
 
+/// The attribute a script's writer puts before ordered pairs (see `ReplyWriter::for_script`).
+pub const PAIRS_MARK: &[u8] = b"|1\r\n+pairs\r\n_\r\n";
+
 /// Nesting beyond this is refused.
 const MAX_DEPTH: usize = 64;
 
@@ -101,7 +104,29 @@ fn decode_at(bytes: &[u8], start: usize, depth: usize) -> Option<(Frame, usize)>
             }
             if kind == b'|' {
                 // An attribute precedes the reply it describes.
-                return decode_at(bytes, next, depth + 1);
+                let (described, end) = decode_at(bytes, next, depth + 1)?;
+                let marks_pairs = pairs
+                    .first()
+                    .is_some_and(|(key, _)| *key == Frame::Simple("pairs".to_owned()));
+                return Some(match described {
+                    Frame::Array(items) if marks_pairs => {
+                        let mut paired = Vec::with_capacity(items.len());
+                        for item in items {
+                            match item {
+                                Frame::Array(pair) if pair.len() == 2 => {
+                                    let mut pair = pair.into_iter();
+                                    if let (Some(first), Some(second)) = (pair.next(), pair.next())
+                                    {
+                                        paired.push((first, second));
+                                    }
+                                }
+                                _ => return None,
+                            }
+                        }
+                        (Frame::Pairs(paired), end)
+                    }
+                    other => (other, end),
+                });
             }
             Some((Frame::Map(pairs), next))
         }
@@ -112,7 +137,7 @@ fn decode_at(bytes: &[u8], start: usize, depth: usize) -> Option<(Frame, usize)>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{Protocol, ReplyWriter};
+    use crate::protocol::ReplyWriter;
 
     #[test]
     fn what_the_writer_writes_in_resp3_decodes_to_the_same_frame() {
@@ -123,14 +148,18 @@ mod tests {
             Frame::Integer(-7),
             Frame::bulk("a\r\nb"),
             Frame::Null,
-            Frame::Array(vec![Frame::Integer(1), Frame::Array(vec![Frame::bulk("x")])]),
+            Frame::Array(vec![
+                Frame::Integer(1),
+                Frame::Array(vec![Frame::bulk("x")]),
+            ]),
             Frame::Map(vec![(Frame::bulk("k"), Frame::Integer(2))]),
             Frame::Set(vec![Frame::bulk("m")]),
             Frame::Boolean(true),
             Frame::Double(1.5),
+            Frame::Pairs(vec![(Frame::bulk("a"), Frame::Double(1.0))]),
         ];
         for frame in frames {
-            let mut out = ReplyWriter::new(Protocol::Resp3);
+            let mut out = ReplyWriter::for_script();
             out.frame(&frame);
             let (decoded, used) = decode(out.buffer()).expect("decodes");
             assert_eq!(decoded, frame);

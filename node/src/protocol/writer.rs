@@ -27,6 +27,8 @@ impl Protocol {
 pub struct ReplyWriter {
     buffer: BytesMut,
     protocol: Protocol,
+    /// Replies to a script's `redis.call`: pairs are marked (see [`ReplyWriter::for_script`]).
+    mark_pairs: bool,
 }
 
 impl ReplyWriter {
@@ -34,6 +36,19 @@ impl ReplyWriter {
         ReplyWriter {
             buffer: BytesMut::with_capacity(16 * 1024),
             protocol,
+            mark_pairs: false,
+        }
+    }
+
+    /// A RESP3 writer for the replies a script's `redis.call` gets back as values
+    /// ([`super::decode::decode`]): ordered pairs (WITHSCORES) are preceded by the attribute
+    /// `pairs`, so they decode to [`Frame::Pairs`] and reach the script flat, as in RESP2,
+    /// unless it asked for RESP3.
+    pub fn for_script() -> Self {
+        ReplyWriter {
+            buffer: BytesMut::with_capacity(256),
+            protocol: Protocol::Resp3,
+            mark_pairs: true,
         }
     }
 
@@ -143,6 +158,9 @@ impl ReplyWriter {
     /// The header of `len` ordered pairs (WITHSCORES replies): an array of `len` two-element arrays
     /// in RESP3 (each opened by [`ReplyWriter::pair_header`]), a flat array of `2 len` in RESP2.
     pub fn pairs_header(&mut self, len: usize) {
+        if self.mark_pairs {
+            self.buffer.extend_from_slice(super::decode::PAIRS_MARK);
+        }
         match self.protocol {
             Protocol::Resp2 => self.line(b'*', 2 * len as i64),
             Protocol::Resp3 => self.line(b'*', len as i64),

@@ -112,7 +112,12 @@ mod tests {
 
         let mut hash = HashValue::default();
         hash.insert(b"f", b"1");
-        let before = fingerprint(Some(&Entry::with_object(b"k", Object::Hash(hash.clone()), 0, 0)));
+        let before = fingerprint(Some(&Entry::with_object(
+            b"k",
+            Object::Hash(hash.clone()),
+            0,
+            0,
+        )));
         hash.insert(b"f", b"2");
         let after = fingerprint(Some(&Entry::with_object(b"k", Object::Hash(hash), 0, 0)));
         assert_ne!(before, after);

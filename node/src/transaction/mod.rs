@@ -34,7 +34,7 @@ use bytes::Bytes;
 use crate::command::atomic::{self, Atomic, Outcome};
 use crate::command::multi::TransactionState;
 use crate::command::{self, Rejected, Session};
-use crate::protocol::{ReplyWriter};
+use crate::protocol::ReplyWriter;
 use scratch::{Caller, Scratch};
 
 /// Runs before a transaction or script gives up on conflicting writers (each conflict means
@@ -47,7 +47,11 @@ pub const TOO_BUSY: &str =
 
 /// Inside MULTI: checks the request as Redis does before queuing it (name, arity,
 /// authentication) and queues it; a refused request makes EXEC fail with EXECABORT.
-pub fn queue(session: &mut Session<'_>, args: &[Bytes], out: &mut ReplyWriter) -> Option<&'static command::CommandSpec> {
+pub fn queue(
+    session: &mut Session<'_>,
+    args: &[Bytes],
+    out: &mut ReplyWriter,
+) -> Option<&'static command::CommandSpec> {
     match command::check(session, args, out) {
         Ok(spec) => {
             if let Some(queued) = &mut session.client.transaction.queued {

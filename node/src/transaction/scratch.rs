@@ -10,9 +10,9 @@ use bytes::Bytes;
 
 use crate::command::atomic::{Atomic, Guard};
 use crate::command::{self, Flags, Parsed, ReadContext, Session};
+use crate::eviction::EvictionPolicy;
 use crate::protocol::ReplyWriter;
 use crate::store::fingerprint::fingerprint;
-use crate::eviction::EvictionPolicy;
 use crate::store::{Keyspace, key_slot};
 
 /// Who runs commands on the copy: a transaction's EXEC, or a script's `redis.call`.
@@ -27,8 +27,7 @@ pub const CROSS_SLOT_SCRIPT: &str =
     "ERR Script attempted to access keys that do not hash to the same slot";
 const NOT_FROM_SCRIPT: &str = "ERR This Redis command is not allowed from script";
 const WRITE_FROM_READ_ONLY: &str = "ERR Write commands are not allowed from read-only scripts.";
-const FLUSH_INSIDE: &str =
-    "ERR FLUSHALL and FLUSHDB are not supported inside MULTI or scripts here; send them on their own";
+const FLUSH_INSIDE: &str = "ERR FLUSHALL and FLUSHDB are not supported inside MULTI or scripts here; send them on their own";
 
 pub struct Scratch<'a> {
     live: &'a Keyspace,
@@ -99,10 +98,24 @@ impl<'a> Scratch<'a> {
         caller: Caller,
         out: &mut ReplyWriter,
     ) {
+        let script = matches!(caller, Caller::Script { .. });
+        if script {
+            // Redis words these two its own way inside scripts.
+            let name = args
+                .first()
+                .map(|name| name.to_ascii_lowercase())
+                .unwrap_or_default();
+            match command::lookup(&name) {
+                None => return out.error("ERR Unknown Redis command called from script"),
+                Some(spec) if !spec.accepts(args.len()) => {
+                    return out.error("ERR Wrong number of args calling Redis command from script");
+                }
+                Some(_) => {}
+            }
+        }
         let Ok((spec, parsed)) = command::prepare(session, args, out) else {
             return;
         };
-        let script = matches!(caller, Caller::Script { .. });
         if script && spec.flags.contains(Flags::NOSCRIPT) {
             out.error(NOT_FROM_SCRIPT);
             return;
@@ -152,14 +165,14 @@ impl<'a> Scratch<'a> {
             }
             Parsed::Flush => out.error(FLUSH_INSIDE),
             Parsed::Server(handler) => command::run_server(handler, session, args, out),
-            Parsed::Script(call) if caller == Caller::Exec => super::script::run_on(self, session, &call, out),
-            Parsed::Script(_) | Parsed::Transaction(_) | Parsed::Cluster => {
-                out.error(if script {
-                    NOT_FROM_SCRIPT
-                } else {
-                    "ERR Command not allowed inside a transaction"
-                })
+            Parsed::Script(call) if caller == Caller::Exec => {
+                super::script::run_on(self, session, &call, out)
             }
+            Parsed::Script(_) | Parsed::Transaction(_) | Parsed::Cluster => out.error(if script {
+                NOT_FROM_SCRIPT
+            } else {
+                "ERR Command not allowed inside a transaction"
+            }),
         }
     }
 
