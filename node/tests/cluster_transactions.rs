@@ -261,3 +261,31 @@ async fn a_leader_killed_mid_way_applies_every_script_once() {
     })
     .await;
 }
+
+/// Clients on every member write and read through transactions and scripts (and others with
+/// plain SET/GET) while the leader of the keys' partition is killed: the recorded history is
+/// linearizable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_and_scripts_stay_linearizable_across_a_leader_kill() {
+    use cluster_support::load::{HistoryLoad, Style, assert_linearizable};
+    cluster_support::within(Duration::from_secs(180), "the test", async {
+        let mut cluster = TestCluster::start(3, settings()).await;
+        let partition = cluster_support::partition_of_key(8, b"h");
+        let keys: Vec<String> = (0..4).map(|index| format!("{{h}}k{index}")).collect();
+        let leader = cluster.leader_of(partition).await;
+        let atomic = HistoryLoad::start_with(&cluster, &[0, 1, 2], 2, &keys, Style::Atomic);
+        let plain = HistoryLoad::start(&cluster, &[0, 1, 2], 1, &keys);
+        atomic
+            .wait_for_writes(100, Duration::from_secs(30), "writes before the kill")
+            .await;
+        cluster.kill(leader);
+        atomic
+            .wait_for_writes(100, Duration::from_secs(30), "writes after the kill")
+            .await;
+        let mut history = atomic.finish().await;
+        history.extend(plain.finish().await);
+        assert_linearizable(&history);
+        drop(cluster);
+    })
+    .await;
+}

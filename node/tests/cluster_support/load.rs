@@ -18,6 +18,16 @@ pub struct LoadTally {
     pub unknown: AtomicU64,
 }
 
+/// How the clients write and read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    /// `SET` and `GET`.
+    Plain,
+    /// Through transactions and scripts, in turn: `MULTI SET EXEC` / `EVAL redis.call('SET')`
+    /// and `MULTI GET EXEC` / `EVAL_RO redis.call('GET')`.
+    Atomic,
+}
+
 /// A running load; [`finish`](Self::finish) stops it and returns the history.
 pub struct HistoryLoad {
     recorder: Arc<HistoryRecorder>,
@@ -36,6 +46,17 @@ impl HistoryLoad {
         per_member: usize,
         keys: &[String],
     ) -> HistoryLoad {
+        Self::start_with(cluster, members, per_member, keys, Style::Plain)
+    }
+
+    /// As [`HistoryLoad::start`], the clients writing and reading in `style`.
+    pub fn start_with(
+        cluster: &TestCluster,
+        members: &[usize],
+        per_member: usize,
+        keys: &[String],
+        style: Style,
+    ) -> HistoryLoad {
         let recorder = Arc::new(HistoryRecorder::new());
         let tally = Arc::new(LoadTally::default());
         let stop = Arc::new(AtomicBool::new(false));
@@ -48,6 +69,7 @@ impl HistoryLoad {
         {
             let client = cluster.redis_client(member);
             let worker = Worker {
+                style,
                 index,
                 keys: keys.to_vec(),
                 recorder: recorder.clone(),
@@ -122,7 +144,19 @@ pub fn assert_linearizable(history: &[Record]) {
     }
 }
 
+/// `MULTI`, `command`, `EXEC` as three requests (so an error answering EXEC is seen as
+/// itself, not as a malformed pipeline reply); EXEC's reply.
+async fn in_transaction(
+    connection: &mut redis::aio::MultiplexedConnection,
+    command: &redis::Cmd,
+) -> redis::RedisResult<redis::Value> {
+    redis::cmd("MULTI").query_async::<()>(connection).await?;
+    command.query_async::<redis::Value>(connection).await?;
+    redis::cmd("EXEC").query_async(connection).await
+}
+
 struct Worker {
+    style: Style,
     index: usize,
     keys: Vec<String>,
     recorder: Arc<HistoryRecorder>,
@@ -159,11 +193,29 @@ impl Worker {
             let broken = if step.is_multiple_of(2) {
                 let value = format!("w{}-{step}", self.index);
                 let pending = self.recorder.invoke_write(key, Some(value.as_bytes()));
-                let result: redis::RedisResult<()> = redis::cmd("SET")
-                    .arg(key)
-                    .arg(&value)
-                    .query_async(&mut connection)
-                    .await;
+                let result: redis::RedisResult<()> = match (self.style, step % 4) {
+                    (Style::Plain, _) => {
+                        redis::cmd("SET")
+                            .arg(key)
+                            .arg(&value)
+                            .query_async(&mut connection)
+                            .await
+                    }
+                    (Style::Atomic, 0) => {
+                        let mut set = redis::cmd("SET");
+                        set.arg(key).arg(&value);
+                        in_transaction(&mut connection, &set).await.map(|_| ())
+                    }
+                    (Style::Atomic, _) => {
+                        redis::cmd("EVAL")
+                            .arg("return redis.call('SET', KEYS[1], ARGV[1])")
+                            .arg(1)
+                            .arg(key)
+                            .arg(&value)
+                            .query_async(&mut connection)
+                            .await
+                    }
+                };
                 match result {
                     Ok(()) => {
                         self.recorder.write_ok(pending);
@@ -192,10 +244,32 @@ impl Worker {
                 }
             } else {
                 let pending = self.recorder.invoke_read(key);
-                let result: redis::RedisResult<Option<Vec<u8>>> = redis::cmd("GET")
-                    .arg(key)
-                    .query_async(&mut connection)
-                    .await;
+                let result: redis::RedisResult<Option<Vec<u8>>> = match (self.style, step % 4) {
+                    (Style::Plain, _) => {
+                        redis::cmd("GET")
+                            .arg(key)
+                            .query_async(&mut connection)
+                            .await
+                    }
+                    (Style::Atomic, 1) => {
+                        let mut get = redis::cmd("GET");
+                        get.arg(key);
+                        in_transaction(&mut connection, &get)
+                            .await
+                            .and_then(|reply| {
+                                redis::from_redis_value::<(Option<Vec<u8>>,)>(&reply)
+                                    .map(|(value,)| value)
+                            })
+                    }
+                    (Style::Atomic, _) => {
+                        redis::cmd("EVAL_RO")
+                            .arg("return redis.call('GET', KEYS[1])")
+                            .arg(1)
+                            .arg(key)
+                            .query_async(&mut connection)
+                            .await
+                    }
+                };
                 match result {
                     Ok(value) => {
                         self.recorder.read_ok(pending, value.as_deref());
