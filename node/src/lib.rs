@@ -49,6 +49,10 @@
 //! accounts its memory. Values other than strings are [`store::Object`]s held by the key's entry;
 //! they travel in snapshots and `DUMP` in Redis's serialization format (`store/rdb/`).
 //!
+//! Scripts (EVAL, EVALSHA, SCRIPT): [`script`] is the Lua 5.1 runtime — a sandboxed interpreter
+//! per thread, the script cache, and Redis's conversions between replies and Lua values; the
+//! commands hand it a closure that runs one command for `redis.call`.
+//!
 //! Background: `expiry.rs` sweeps expired keys ten times a second (single process; in a cluster
 //! the partition leaders propose expiry, `cluster/expiry.rs`); `server.rs` accepts connections and
 //! shuts down gracefully.
@@ -66,6 +70,7 @@ pub mod glob;
 pub mod info;
 pub mod password_watch;
 pub mod protocol;
+pub mod script;
 pub mod security;
 pub mod server;
 pub mod shared;

@@ -1,0 +1,135 @@
+//! The script cache: SHA-1 → source, shared by every connection (EVALSHA, SCRIPT EXISTS,
+//! SCRIPT FLUSH). Compiled functions live per thread in `vm.rs`; this holds only the sources, so
+//! any thread can compile a script it has not seen yet.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+use parking_lot::RwLock;
+
+use super::{ScriptError, compile, flags, sha1_hex};
+
+/// Thread-safe map from lowercase hex SHA-1 to script source.
+#[derive(Debug, Default)]
+pub struct ScriptCache {
+    inner: RwLock<Inner>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    scripts: HashMap<String, Bytes>,
+    memory: usize,
+}
+
+/// What Redis accounts for one cached script besides its body (the SHA's sds and dict entry).
+const ENTRY_OVERHEAD: usize = 40 + 48;
+
+impl ScriptCache {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a script after checking that its shebang and its Lua compile, as SCRIPT LOAD and
+    /// EVAL do; returns its SHA-1. A script already cached is not compiled again.
+    pub fn load(&self, source: Bytes) -> Result<String, ScriptError> {
+        let sha = sha1_hex(&source);
+        if self.inner.read().scripts.contains_key(&sha) {
+            return Ok(sha);
+        }
+        flags::parse(&source)?;
+        compile(&source, &sha)?;
+        let mut inner = self.inner.write();
+        if !inner.scripts.contains_key(&sha) {
+            inner.memory += ENTRY_OVERHEAD + source.len();
+            inner.scripts.insert(sha.clone(), source);
+        }
+        Ok(sha)
+    }
+
+    /// The source of a script by SHA-1, in any letter case (EVALSHA accepts both).
+    pub fn get(&self, sha: &[u8]) -> Option<Bytes> {
+        let key = normalize(sha)?;
+        self.inner.read().scripts.get(&key).cloned()
+    }
+
+    pub fn exists(&self, sha: &[u8]) -> bool {
+        normalize(sha).is_some_and(|key| self.inner.read().scripts.contains_key(&key))
+    }
+
+    /// SCRIPT FLUSH. Compiled functions in the threads' VMs stay until evicted; they are only
+    /// reachable through a source, so EVALSHA of a flushed script still replies NOSCRIPT.
+    pub fn flush(&self) {
+        let mut inner = self.inner.write();
+        inner.scripts = HashMap::new();
+        inner.memory = 0;
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.read().scripts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes held by cached scripts (`used_memory_scripts` in INFO).
+    pub fn memory(&self) -> usize {
+        self.inner.read().memory
+    }
+}
+
+/// A SHA-1 as the map's key: 40 hex digits, lowercased; anything else cannot name a script.
+fn normalize(sha: &[u8]) -> Option<String> {
+    if sha.len() != 40 || !sha.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    Some(
+        sha.iter()
+            .map(|b| char::from(b.to_ascii_lowercase()))
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_get_exists_flush() {
+        let cache = ScriptCache::new();
+        let source = Bytes::from_static(b"return 1");
+        let sha = cache.load(source.clone()).unwrap();
+        assert_eq!(sha, "e0e1f9fabfc9d4800c877a703b823ac0578ff8db");
+        assert_eq!(cache.get(sha.as_bytes()), Some(source.clone()));
+        assert!(cache.exists(sha.to_uppercase().as_bytes()));
+        assert!(!cache.exists(b"e0e1f9fabfc9d4800c877a703b823ac0578ff8dc"));
+        assert!(!cache.exists(b"nope"));
+        assert_eq!(cache.len(), 1);
+        assert_eq!(cache.memory(), ENTRY_OVERHEAD + source.len());
+        // Loading again changes nothing.
+        assert_eq!(cache.load(source).unwrap(), sha);
+        assert_eq!(cache.len(), 1);
+        cache.flush();
+        assert!(cache.is_empty());
+        assert_eq!(cache.memory(), 0);
+        assert_eq!(cache.get(sha.as_bytes()), None);
+    }
+
+    #[test]
+    fn load_refuses_what_does_not_compile() {
+        let cache = ScriptCache::new();
+        let err = cache.load(Bytes::from_static(b"return 1 +")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "ERR Error compiling script (new function): user_script:1: unexpected symbol near '<eof>'"
+        );
+        let err = cache
+            .load(Bytes::from_static(b"#!lua flags=bad\nreturn 1"))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "ERR Unexpected flag in script shebang: bad"
+        );
+        assert!(cache.is_empty());
+    }
+}

@@ -1,0 +1,239 @@
+//! The libraries (cjson, bit, math.random) and the sandbox, compared with what redis-server 7.0
+//! replies for the same scripts.
+
+use bytes::Bytes;
+
+use super::tests::{at, err, ok};
+use crate::protocol::Frame;
+
+fn bulk(text: &str) -> Frame {
+    Frame::Bulk(Bytes::copy_from_slice(text.as_bytes()))
+}
+
+fn int(n: i64) -> Frame {
+    Frame::Integer(n)
+}
+
+#[test]
+fn cjson_encodes_as_lua_cjson() {
+    let cases = [
+        (
+            "return cjson.encode({1, 2, {a='x/y'}, {}})",
+            r#"[1,2,{"a":"x\/y"},{}]"#,
+        ),
+        ("return cjson.encode({[1]=1, [2]=2, [4]=3})", "[1,2,null,3]"),
+        (
+            "return cjson.encode(0.1) .. cjson.encode(1e20) .. cjson.encode(3)",
+            "0.11e+203",
+        ),
+        ("return cjson.encode({a=1, [2]='x'})", r#"{"a":1,"2":"x"}"#),
+        (
+            "return cjson.encode('\\1\\0\"\\\\/\\n\\127')",
+            r#""\u0001\u0000\"\\\/\n\u007f""#,
+        ),
+        (
+            "return cjson.encode({true, false, cjson.null})",
+            "[true,false,null]",
+        ),
+        ("return cjson.encode(1/3)", "0.33333333333333"),
+    ];
+    for (source, json) in cases {
+        assert_eq!(ok(source), bulk(json), "{source}");
+    }
+    let src = "return cjson.encode({[1]=1, [20]=2})";
+    assert_eq!(
+        err(src),
+        format!(
+            "ERR user_script:1: Cannot serialise table: excessively sparse array{}",
+            at(src, 1)
+        )
+    );
+    let src = "local x = cjson.encode(function() end) return x";
+    assert_eq!(
+        err(src),
+        format!(
+            "ERR user_script:1: Cannot serialise function: type not supported{}",
+            at(src, 1)
+        )
+    );
+    let src = "return cjson.encode(1/0)";
+    assert_eq!(
+        err(src),
+        format!(
+            "ERR user_script:1: Cannot serialise number: must not be NaN or Inf{}",
+            at(src, 1)
+        )
+    );
+    let src = "local t = {} t[1] = t return cjson.encode(t)";
+    assert_eq!(
+        err(src),
+        format!(
+            "ERR user_script:1: Cannot serialise, excessive nesting (1001){}",
+            at(src, 1)
+        )
+    );
+    // Caught by pcall: the message without a position, as in Redis.
+    assert_eq!(
+        ok("local ok, e = pcall(cjson.encode, function() end) return e"),
+        bulk("Cannot serialise function: type not supported")
+    );
+}
+
+#[test]
+fn cjson_decodes_and_round_trips() {
+    assert_eq!(
+        ok(r#"local t = cjson.decode('[1,null,"\\u00e9",{"a":1.5}]')
+              return {t[1], tostring(t[2] == cjson.null), t[3], t[4].a * 2, #t}"#),
+        Frame::Array(vec![int(1), bulk("true"), bulk("é"), int(3), int(4)])
+    );
+    assert_eq!(
+        ok(r#"return cjson.encode(cjson.decode('{"a":[1,2,{}],"b":null}'))"#),
+        bulk(r#"{"a":[1,2,{}],"b":null}"#)
+    );
+    assert_eq!(ok("return tostring(cjson.null)"), bulk("userdata: (nil)"));
+    let src = "local x = cjson.decode('') return x";
+    assert_eq!(
+        err(src),
+        format!(
+            "ERR user_script:1: Expected value but found T_END at character 1{}",
+            at(src, 1)
+        )
+    );
+    let src = r#"return cjson.decode('{"a":nul}')"#;
+    assert!(err(src).starts_with("ERR user_script:1: Expected value but found invalid token"));
+}
+
+#[test]
+fn bit_operations_match_luabitop() {
+    assert_eq!(
+        ok(
+            "return {bit.tobit(0xffffffff), bit.tohex(255), bit.tohex(-1, -4), bit.bnot(0),
+                   bit.band(0xff, 0x0f), bit.bor(1, 2, 4), bit.bxor(3, 1), bit.lshift(1, 31),
+                   bit.rshift(-1, 28), bit.arshift(-256, 4), bit.rol(0x12345678, 8),
+                   bit.ror(0x12345678, 8), bit.bswap(0x12345678), bit.tohex(65535, 1.5),
+                   bit.tobit(2^32 + 5)}"
+        ),
+        Frame::Array(vec![
+            int(-1),
+            bulk("000000ff"),
+            bulk("FFFF"),
+            int(-1),
+            int(15),
+            int(7),
+            int(2),
+            int(-2147483648),
+            int(15),
+            int(-16),
+            int(878082066),
+            int(2014458966),
+            int(2018915346),
+            bulk("ff"),
+            int(5),
+        ])
+    );
+    let src = "local x = bit.band({}) return x";
+    assert_eq!(
+        err(src),
+        format!(
+            "ERR user_script:1: bad argument #1 to 'band' (number expected, got table){}",
+            at(src, 1)
+        )
+    );
+}
+
+#[test]
+fn math_random_is_redis_lrand48_reset_for_each_run() {
+    // The first values a fresh redis-server 7.0 gives.
+    let script =
+        "return {math.random(100), math.random(100), math.random(100), tostring(math.random())}";
+    let expected = Frame::Array(vec![int(40), int(85), int(36), bulk("0.44658343468168")]);
+    assert_eq!(ok(script), expected);
+    assert_eq!(ok(script), expected);
+    assert_eq!(
+        ok(
+            "math.randomseed(7) local a = math.random(1, 1000) math.randomseed(7) return a == math.random(1, 1000)"
+        ),
+        int(1)
+    );
+    let src = "return math.random(0)";
+    assert_eq!(
+        err(src),
+        format!(
+            "ERR user_script:1: bad argument #1 to 'random' (interval is empty){}",
+            at(src, 1)
+        )
+    );
+}
+
+#[test]
+fn globals_are_protected() {
+    let src = "x = 1";
+    assert_eq!(
+        err(src),
+        format!(
+            "ERR user_script:1: Attempt to modify a readonly table{}",
+            at(src, 1)
+        )
+    );
+    let src = "string.x = 1";
+    assert_eq!(
+        err(src),
+        format!(
+            "ERR user_script:1: Attempt to modify a readonly table{}",
+            at(src, 1)
+        )
+    );
+    let src = "redis.call = nil";
+    assert_eq!(
+        err(src),
+        format!(
+            "ERR user_script:1: Attempt to modify a readonly table{}",
+            at(src, 1)
+        )
+    );
+    let src = "rawset(_G, 'x', 1)";
+    assert_eq!(
+        err(src),
+        format!("ERR Attempt to modify a readonly table{}", at(src, 1))
+    );
+    assert!(err("setmetatable(_G, nil)").contains("cannot change a protected metatable"));
+    assert!(err("getmetatable('').__index.upper = nil").contains("attempt to index"));
+    // Locals and tables of one's own are fine, and nothing leaks into the next run.
+    assert_eq!(ok("local t = {} t.x = 1 KEYS.y = 2 return t.x"), int(1));
+    assert_eq!(
+        ok("return rawget(_G, 'x') == nil and KEYS.y == nil"),
+        int(1)
+    );
+    assert_eq!(ok("return string.upper('a') .. ('b'):upper()"), bulk("AB"));
+}
+
+#[test]
+fn no_host_access() {
+    for name in [
+        "io", "require", "loadfile", "dofile", "print", "package", "debug", "module",
+    ] {
+        let src = format!("return {name}");
+        assert_eq!(
+            err(&src),
+            format!(
+                "ERR user_script:1: Script attempted to access nonexistent global variable '{name}'{}",
+                at(&src, 1)
+            ),
+        );
+    }
+    assert!(err("os.execute('true')").contains("attempt to call field 'execute' (a nil value)"));
+    assert_eq!(ok("return type(os.clock())"), bulk("number"));
+    // Bytecode is never loaded: a binary chunk fails to parse as text.
+    assert_eq!(
+        ok(
+            "local f, e = loadstring(string.dump(function() return 1 end)) return {type(f), e ~= nil}"
+        ),
+        Frame::Array(vec![bulk("nil"), int(1)])
+    );
+    assert_eq!(ok("return loadstring('return 1 + 1')()"), int(2));
+    assert!(err("setfenv(0, {})").contains("setfenv cannot change the global environment"));
+    assert_eq!(
+        ok("local function f() return g end setfenv(f, {g = 5}) return f()"),
+        int(5)
+    );
+}
