@@ -659,3 +659,65 @@ fn kill_flag_stops_a_busy_script() {
         Ok(Frame::Integer(300000))
     );
 }
+
+#[test]
+fn kill_reaches_coroutines() {
+    let flag = AtomicBool::new(true);
+    let src = "local co = coroutine.wrap(function() while true do end end)\nco()";
+    let result = eval_kill(&mut Fake::default(), src, &[], &[], &flag);
+    assert!(matches!(result, Err(ScriptError::Killed(_))), "{result:?}");
+}
+
+#[test]
+fn a_run_inside_a_call_gets_its_own_vm() {
+    // The caller's `call` may (wrongly) run another script on the same thread: it must work,
+    // not panic on the borrowed VM.
+    let inner = "return 'inner ' .. ARGV[1]";
+    let mut nested = |args: &[Bytes]| -> Frame {
+        let options = RunOptions { kill: &NEVER };
+        run(
+            inner.as_bytes(),
+            &sha1_hex(inner.as_bytes()),
+            &[],
+            &args[1..],
+            &options,
+            &mut |_| Frame::Null,
+        )
+        .unwrap_or_else(|err| Frame::Error(err.to_string()))
+    };
+    let outer = "return redis.call('EVAL', 'x') .. ' / outer'";
+    let options = RunOptions { kill: &NEVER };
+    let reply = run(
+        outer.as_bytes(),
+        &sha1_hex(outer.as_bytes()),
+        &[],
+        &[],
+        &options,
+        &mut nested,
+    );
+    assert_eq!(reply, Ok(bulk("inner x / outer")));
+    assert_eq!(ok("return 'still fine'"), bulk("still fine"));
+}
+
+#[test]
+fn raised_values_of_every_kind() {
+    let src = "error({err='MY table error'})";
+    assert_eq!(err(src), format!("MY table error{}", at(src, 1)));
+    let src = "error(42)";
+    assert_eq!(err(src), format!("ERR user_script:1: 42{}", at(src, 1)));
+    let src = "error('no position', 0)";
+    assert_eq!(err(src), format!("ERR no position{}", at(src, 1)));
+    let src = "local function f()\n  error('deep')\nend\nf()";
+    assert_eq!(err(src), format!("ERR user_script:2: deep{}", at(src, 2)));
+}
+
+#[test]
+fn redis_call_works_inside_coroutines() {
+    assert_eq!(
+        ok(
+            "local co = coroutine.create(function() return redis.call('PING') end)
+            local ok, reply = coroutine.resume(co) return {tostring(ok), reply}"
+        ),
+        Frame::Array(vec![bulk("true"), Frame::Simple("PONG".into())])
+    );
+}

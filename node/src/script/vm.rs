@@ -269,6 +269,8 @@ impl Vm {
         self.env.redis.raw_set("pcall", &self.env.idle_call)?;
         self.env.backing.raw_set("KEYS", Value::Nil)?;
         self.env.backing.raw_set("ARGV", Value::Nil)?;
+        // `collectgarbage('stop')` in one script must not leave the next ones without GC.
+        self.lua.gc_restart();
         self.runs += 1;
         if self.runs.is_multiple_of(GC_PERIOD) {
             self.lua.gc_step_kbytes(GC_PERIOD as i32)?;
