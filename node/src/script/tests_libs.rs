@@ -237,3 +237,59 @@ fn no_host_access() {
         int(5)
     );
 }
+
+#[test]
+fn cmsgpack_packs_and_unpacks_as_lua_cmsgpack() {
+    // The bytes redis-server 7.0 packs for the same values.
+    assert_eq!(
+        ok(
+            "local s = cmsgpack.pack({1,2,3}, {a=1}, 'hi', 1.5, 0.1, -1, -200, 300, 70000,
+                                   5000000000, true, nil, {}, -5000000000)
+            local h = '' for i = 1, #s do h = h .. string.format('%02x', s:byte(i)) end return h"
+        ),
+        bulk(
+            "9301020381a16101a26869ca3fc00000cb3fb999999999999affd1ff38cd012cce00011170cf000000012a05f200c3c090d3fffffffed5fa0e00"
+        )
+    );
+    assert_eq!(
+        ok(
+            "local a, b, c = cmsgpack.unpack(cmsgpack.pack({1,{x='y'}}, 'z', 7)) return {a[1], a[2].x, b, c}"
+        ),
+        Frame::Array(vec![int(1), bulk("y"), bulk("z"), int(7)])
+    );
+    assert_eq!(
+        ok("return {cmsgpack.unpack_one(cmsgpack.pack(1, 2))}"),
+        Frame::Array(vec![int(1), int(1)])
+    );
+    assert_eq!(
+        ok("return {cmsgpack.unpack_one(cmsgpack.pack(1, 2), 1)}"),
+        Frame::Array(vec![int(-1), int(2)])
+    );
+    assert_eq!(
+        ok("return {cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 2)}"),
+        Frame::Array(vec![int(2), int(1), int(2)])
+    );
+    // A table holding itself stops at the nesting limit.
+    assert_eq!(
+        ok("local t = {} t[1] = t return #cmsgpack.pack(t)"),
+        int(17)
+    );
+    let src = "return cmsgpack.unpack('\\196')";
+    assert_eq!(
+        err(src),
+        format!("ERR user_script:1: Bad data format in input.{}", at(src, 1))
+    );
+    let src = "return cmsgpack.unpack('\\205\\1')";
+    assert_eq!(
+        err(src),
+        format!("ERR user_script:1: Missing bytes in input.{}", at(src, 1))
+    );
+    let src = "return cmsgpack.pack()";
+    assert_eq!(
+        err(src),
+        format!(
+            "ERR user_script:1: bad argument #0 to 'pack' (MessagePack pack needs input.){}",
+            at(src, 1)
+        )
+    );
+}
