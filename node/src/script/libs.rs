@@ -10,7 +10,7 @@ use std::time::Instant;
 use mlua::{Function, Lua, MultiValue, Table, Value, Variadic};
 
 use super::vm::{ErrReply, RunState, raise_reply, raise_runtime};
-use super::{REDIS_VERSION, REDIS_VERSION_NUM, bit, cjson, cmsgpack, convert, sha1_hex};
+use super::{REDIS_VERSION, REDIS_VERSION_NUM, bit, cjson, cmsgpack, convert, sha1_hex, structlib};
 
 /// The chunk name of the sandbox's own Lua code; error positions skip its frames.
 pub(crate) const PRELUDE_NAME: &str = "=redis";
@@ -135,6 +135,7 @@ pub(crate) fn install(lua: &Lua, state: &Rc<RunState>) -> mlua::Result<Env> {
     libs.raw_set("cjson", cjson::create(lua)?)?;
     libs.raw_set("bit", bit::create(lua)?)?;
     libs.raw_set("cmsgpack", cmsgpack::create(lua)?)?;
+    libs.raw_set("struct", structlib::create(lua)?)?;
     libs.raw_set("os", os_table(lua)?)?;
 
     let primitives = lua.create_table()?;

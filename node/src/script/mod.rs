@@ -43,7 +43,7 @@
 //!   the libraries are empty proxies, so `pairs(string)` is empty and `getmetatable('')` /
 //!   `getmetatable(_G)` return `false`; `setfenv(0, ..)` is refused.
 //! - `os` holds only `clock` (Redis 7.0 has no `os`; later versions add `os.clock`).
-//! - Not provided: `struct`, `redis.acl_check_cmd`, the debugger (SCRIPT DEBUG).
+//! - Not provided: `redis.acl_check_cmd`, the debugger (SCRIPT DEBUG).
 //! - `cjson.decode` errors are worded like lua-cjson's but less precisely (serde_json parses);
 //!   its nesting limit is serde_json's 128.
 //! - A reply nested more than 128 deep becomes `ERR reached lua stack limit` at that depth.
@@ -56,6 +56,7 @@ mod convert;
 mod flags;
 mod libs;
 mod numfmt;
+mod structlib;
 mod vm;
 
 #[cfg(test)]

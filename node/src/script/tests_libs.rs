@@ -293,3 +293,79 @@ fn cmsgpack_packs_and_unpacks_as_lua_cmsgpack() {
         )
     );
 }
+
+#[test]
+fn struct_packs_and_unpacks_as_lua_struct() {
+    const FORMAT: &str = ">iHbc3sd!4i<hxf";
+    const VALUES: &str = "-2, 65535, -1, 'abcdef', 'zz', 1.5, 7, -3, 2.5";
+    // The bytes redis-server 7.0 packs.
+    assert_eq!(
+        ok(&format!(
+            "local s = struct.pack('{FORMAT}', {VALUES})
+            local h = '' for i = 1, #s do h = h .. string.format('%02x', s:byte(i)) end return h"
+        )),
+        bulk("fffffffeffffff6162637a7a003ff800000000000000000000000007fdff000000002040")
+    );
+    assert_eq!(
+        ok(&format!(
+            "return {{struct.unpack('{FORMAT}', struct.pack('{FORMAT}', {VALUES}))}}"
+        )),
+        Frame::Array(vec![
+            int(-2),
+            int(65535),
+            int(-1),
+            bulk("abc"),
+            bulk("zz"),
+            int(1),
+            int(7),
+            int(-3),
+            int(2),
+            int(37),
+        ])
+    );
+    assert_eq!(ok("return struct.size('>iHb!8d')"), int(16));
+    assert_eq!(
+        ok("return {struct.unpack('Bc0', struct.pack('Bc0', 3, 'xyz'))}"),
+        Frame::Array(vec![bulk("xyz"), int(5)])
+    );
+    assert_eq!(
+        ok("return {struct.unpack('b', 'ab', 2)}"),
+        Frame::Array(vec![int(98), int(3)])
+    );
+    let cases = [
+        (
+            "return struct.pack('q', 1)",
+            "bad argument #1 to 'pack' (invalid format option 'q')",
+        ),
+        (
+            "return struct.unpack('i', 'ab')",
+            "bad argument #2 to 'unpack' (data string too short)",
+        ),
+        (
+            "return struct.size('s')",
+            "bad argument #1 to 'size' (option 's' has no fixed size)",
+        ),
+        (
+            "return struct.unpack('b', 'ab', 0)",
+            "bad argument #3 to 'unpack' (offset must be 1 or greater)",
+        ),
+        (
+            "return struct.pack('i', 'x')",
+            "bad argument #2 to 'pack' (number expected, got string)",
+        ),
+        (
+            "return struct.pack('c5', 'ab')",
+            "bad argument #3 to 'pack' (string too short)",
+        ),
+        (
+            "return struct.pack('i40', 1)",
+            "integral size 40 is larger than limit of 32",
+        ),
+    ];
+    for (src, message) in cases {
+        assert_eq!(
+            err(src),
+            format!("ERR user_script:1: {message}{}", at(src, 1))
+        );
+    }
+}
