@@ -63,6 +63,8 @@ mod vm;
 mod tests;
 #[cfg(test)]
 mod tests_libs;
+#[cfg(test)]
+mod tests_run;
 
 use std::sync::atomic::AtomicBool;
 
