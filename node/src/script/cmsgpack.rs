@@ -182,7 +182,7 @@ fn unpack(lua: &Lua, args: &[Value], limit: Option<i64>, offset: i64) -> mlua::R
     let data = match args.first() {
         Some(Value::String(text)) => text.as_bytes().to_vec(),
         Some(Value::Number(n)) => super::libs::lua_number_text(*n).into_bytes(),
-        Some(Value::Integer(n)) => n.to_string().into_bytes(),
+        Some(Value::Integer(n)) => super::libs::lua_number_text(*n as f64).into_bytes(),
         other => {
             let detail = format!("string expected, got {}", type_name(other));
             return Err(arg_error(lua, 1, "unpack", &detail));

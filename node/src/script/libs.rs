@@ -190,7 +190,7 @@ fn redis_table(lua: &Lua, state: &Rc<RunState>) -> mlua::Result<Table> {
             let digest = match args.first() {
                 Some(Value::String(text)) => sha1_hex(&text.as_bytes()),
                 Some(Value::Number(n)) => sha1_hex(lua_number_text(*n).as_bytes()),
-                Some(Value::Integer(n)) => sha1_hex(n.to_string().as_bytes()),
+                Some(Value::Integer(n)) => sha1_hex(lua_number_text(*n as f64).as_bytes()),
                 _ => sha1_hex(b""),
             };
             Ok(digest)
@@ -282,7 +282,7 @@ fn log(_: &Lua, args: Variadic<Value>) -> mlua::Result<()> {
         let piece = match arg {
             Value::String(text) => String::from_utf8_lossy(&text.as_bytes()).into_owned(),
             Value::Number(n) => lua_number_text(*n),
-            Value::Integer(n) => n.to_string(),
+            Value::Integer(n) => lua_number_text(*n as f64),
             _ => continue,
         };
         if !message.is_empty() {

@@ -323,7 +323,7 @@ fn arguments_are_passed_as_redis_formats_them() {
     let mut fake = Fake::default();
     eval_with(
         &mut fake,
-        "redis.call('ECHO', 1, 1.5, 0.1, 'x', 1e20)",
+        "redis.call('ECHO', 1, 1.5, 0.1, 'x', 1e20, 2^60, 1e17, -7)",
         &[],
         &[],
     )
@@ -337,7 +337,10 @@ fn arguments_are_passed_as_redis_formats_them() {
             b"1.5",
             b"0.10000000000000001",
             b"x",
-            b"1e+20"
+            b"1e+20",
+            b"1.152921504606847e+18",
+            b"1e+17",
+            b"-7"
         ]
     );
 }

@@ -144,6 +144,10 @@ fn redis_helpers() {
         bulk("7b52009b64fd0a2a49e6d8a939753077792b0554")
     );
     assert_eq!(
+        ok("return redis.sha1hex(2^60)"),
+        bulk("0af0eab3e5bfc48203543a031501a7c2c51e4b89")
+    );
+    assert_eq!(
         super::sha1_hex(b"abc"),
         "a9993e364706816aba3e25717850c26c9cd0d89d"
     );

@@ -248,7 +248,7 @@ impl Vm {
         let text = |key: &str| match table.raw_get::<Value>(key) {
             Ok(Value::String(text)) => Some(text.to_string_lossy()),
             Ok(Value::Number(n)) => Some(format_g(n, 14)),
-            Ok(Value::Integer(n)) => Some(n.to_string()),
+            Ok(Value::Integer(n)) => Some(format_g(n as f64, 14)),
             _ => None,
         };
         let mut message = text("err").unwrap_or_else(|| "ERR unknown error".to_string());
@@ -306,7 +306,7 @@ fn command(
             Value::String(text) => Bytes::copy_from_slice(&text.as_bytes()),
             // Not Lua's `%.14g`, which would lose precision.
             Value::Number(n) => Bytes::from(format_g(*n, 17)),
-            Value::Integer(n) => Bytes::from(n.to_string()),
+            Value::Integer(n) => Bytes::from(format_g(*n as f64, 17)),
             _ => return fail("ERR Lua redis lib command arguments must be strings or integers"),
         });
     }
@@ -333,7 +333,7 @@ fn error_handler(lua: &Lua, error: Value) -> mlua::Result<Table> {
                 Value::Error(err) => error_message(err),
                 Value::String(text) => text.to_string_lossy(),
                 Value::Number(n) => format_g(*n, 14),
-                Value::Integer(n) => n.to_string(),
+                Value::Integer(n) => format_g(*n as f64, 14),
                 Value::Nil => "nil".to_string(),
                 Value::Boolean(b) => b.to_string(),
                 value => value.to_string().unwrap_or_else(|_| "?".to_string()),
