@@ -7,7 +7,10 @@
 //!
 //! ```text
 //!  EVAL src numkeys k.. a..          EVALSHA sha ..              SCRIPT LOAD / EXISTS / FLUSH
-//!     │ sha1_hex(src)                   │ ScriptCache::get(sha)       │ ScriptCache
+//!     │ ScriptCache::load(src) → sha    │ ScriptCache::get(sha)       │ ScriptCache
+//!     │ (shebang + compile checked;     │ (None: NOSCRIPT)            │
+//!     │  Redis caches EVAL'd scripts)   │ flags_of(src) for EVAL_RO,  │
+//!     │ flags_of(src): no-writes, ..    │ OOM, cluster checks         │
 //!     ▼                                 ▼                             ▼
 //!  run(src, sha, keys, argv, options, call)   (on a blocking thread)
 //!     │
