@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use mlua::{Function, Lua, MultiValue, Table, Value, Variadic};
 
-use super::vm::{ErrReply, RunState, raise_reply, raise_runtime};
+use super::vm::{RunState, raise_reply, raise_runtime};
 use super::{REDIS_VERSION, REDIS_VERSION_NUM, bit, cjson, cmsgpack, convert, sha1_hex, structlib};
 
 /// The chunk name of the sandbox's own Lua code; error positions skip its frames.
@@ -423,10 +423,4 @@ fn os_table(lua: &Lua) -> mlua::Result<Table> {
         lua.create_function(move |_, ()| Ok(start.elapsed().as_secs_f64()))?,
     )?;
     Ok(os)
-}
-
-impl std::fmt::Display for ErrReply {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
 }

@@ -57,6 +57,12 @@ pub(crate) struct ErrReply(pub String);
 
 impl std::error::Error for ErrReply {}
 
+impl std::fmt::Display for ErrReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 pub(crate) fn raise_reply(text: &str) -> mlua::Error {
     mlua::Error::external(ErrReply(text.to_string()))
 }
