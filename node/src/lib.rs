@@ -50,11 +50,9 @@
 //! accounts its memory. Values other than strings are [`store::Object`]s held by the key's entry;
 //! they travel in snapshots and `DUMP` in Redis's serialization format (`store/rdb/`).
 //!
-//! MULTI/EXEC and EVAL go through [`transaction`]: the queued commands (or the script's
-//! `redis.call`s, run by the Lua runtime in [`script`]) run on a private copy of the keys they
-//! touch, and what they wrote commits as one `Write::Atomic`, applied only if the watched and
-//! copied keys still hold what was seen (one log entry in a cluster, so replicas never run Lua and
-//! a transaction is never half-applied).
+//! Scripts (EVAL, EVALSHA, SCRIPT): [`script`] is the Lua 5.1 runtime — a sandboxed interpreter
+//! per thread, the script cache, and Redis's conversions between replies and Lua values; the
+//! commands hand it a closure that runs one command for `redis.call`.
 //!
 //! Background: `expiry.rs` sweeps expired keys ten times a second (single process; in a cluster
 //! the partition leaders propose expiry, `cluster/expiry.rs`); `server.rs` accepts connections and

@@ -46,7 +46,7 @@ pub(crate) fn create(lua: &Lua) -> mlua::Result<Table> {
             let text = match args.first() {
                 Some(Value::String(text)) => text.as_bytes().to_vec(),
                 Some(Value::Number(n)) => format_g(*n, 14).into_bytes(),
-                Some(Value::Integer(n)) => n.to_string().into_bytes(),
+                Some(Value::Integer(n)) => format_g(*n as f64, 14).into_bytes(),
                 other => {
                     let detail = format!("string expected, got {}", type_name(other));
                     return Err(arg_error(lua, 1, "decode", &detail));
@@ -66,7 +66,7 @@ fn encode(out: &mut Vec<u8>, value: &Value, depth: usize) -> Result<(), String> 
         Value::Nil => out.extend_from_slice(b"null"),
         Value::LightUserData(data) if data.0.is_null() => out.extend_from_slice(b"null"),
         Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-        Value::Integer(n) => out.extend_from_slice(n.to_string().as_bytes()),
+        Value::Integer(n) => out.extend_from_slice(format_g(*n as f64, 14).as_bytes()),
         Value::Number(n) => {
             if !n.is_finite() {
                 return Err("Cannot serialise number: must not be NaN or Inf".into());
@@ -122,7 +122,7 @@ fn encode_object(out: &mut Vec<u8>, table: &Table, depth: usize) -> Result<(), S
             }
             Value::Integer(n) => {
                 out.push(b'"');
-                out.extend_from_slice(n.to_string().as_bytes());
+                out.extend_from_slice(format_g(*n as f64, 14).as_bytes());
                 out.push(b'"');
             }
             other => {

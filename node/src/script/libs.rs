@@ -9,8 +9,8 @@ use std::time::Instant;
 
 use mlua::{Function, Lua, MultiValue, Table, Value, Variadic};
 
-use super::vm::{ErrReply, RunState, raise_reply, raise_runtime};
-use super::{REDIS_VERSION, REDIS_VERSION_NUM, bit, cjson, convert, sha1_hex};
+use super::vm::{RunState, raise_reply, raise_runtime};
+use super::{REDIS_VERSION, REDIS_VERSION_NUM, bit, cjson, cmsgpack, convert, sha1_hex, structlib};
 
 /// The chunk name of the sandbox's own Lua code; error positions skip its frames.
 pub(crate) const PRELUDE_NAME: &str = "=redis";
@@ -134,6 +134,8 @@ pub(crate) fn install(lua: &Lua, state: &Rc<RunState>) -> mlua::Result<Env> {
     libs.raw_set("redis", &redis)?;
     libs.raw_set("cjson", cjson::create(lua)?)?;
     libs.raw_set("bit", bit::create(lua)?)?;
+    libs.raw_set("cmsgpack", cmsgpack::create(lua)?)?;
+    libs.raw_set("struct", structlib::create(lua)?)?;
     libs.raw_set("os", os_table(lua)?)?;
 
     let primitives = lua.create_table()?;
@@ -188,7 +190,7 @@ fn redis_table(lua: &Lua, state: &Rc<RunState>) -> mlua::Result<Table> {
             let digest = match args.first() {
                 Some(Value::String(text)) => sha1_hex(&text.as_bytes()),
                 Some(Value::Number(n)) => sha1_hex(lua_number_text(*n).as_bytes()),
-                Some(Value::Integer(n)) => sha1_hex(n.to_string().as_bytes()),
+                Some(Value::Integer(n)) => sha1_hex(lua_number_text(*n as f64).as_bytes()),
                 _ => sha1_hex(b""),
             };
             Ok(digest)
@@ -280,7 +282,7 @@ fn log(_: &Lua, args: Variadic<Value>) -> mlua::Result<()> {
         let piece = match arg {
             Value::String(text) => String::from_utf8_lossy(&text.as_bytes()).into_owned(),
             Value::Number(n) => lua_number_text(*n),
-            Value::Integer(n) => n.to_string(),
+            Value::Integer(n) => lua_number_text(*n as f64),
             _ => continue,
         };
         if !message.is_empty() {
@@ -421,10 +423,4 @@ fn os_table(lua: &Lua) -> mlua::Result<Table> {
         lua.create_function(move |_, ()| Ok(start.elapsed().as_secs_f64()))?,
     )?;
     Ok(os)
-}
-
-impl std::fmt::Display for ErrReply {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
 }

@@ -7,7 +7,10 @@
 //!
 //! ```text
 //!  EVAL src numkeys k.. a..          EVALSHA sha ..              SCRIPT LOAD / EXISTS / FLUSH
-//!     │ sha1_hex(src)                   │ ScriptCache::get(sha)       │ ScriptCache
+//!     │ ScriptCache::load(src) → sha    │ ScriptCache::get(sha)       │ ScriptCache
+//!     │ (shebang + compile checked;     │ (None: NOSCRIPT)            │
+//!     │  Redis caches EVAL'd scripts)   │ flags_of(src) for EVAL_RO,  │
+//!     │ flags_of(src): no-writes, ..    │ OOM, cluster checks         │
 //!     ▼                                 ▼                             ▼
 //!  run(src, sha, keys, argv, options, call)   (on a blocking thread)
 //!     │
@@ -29,20 +32,42 @@
 //! runtime does not need to know the client's protocol. Likewise `call` returns RESP3-vocabulary
 //! frames and the conversion to Lua lowers them to what a RESP2 reply would have given unless the
 //! script asked for RESP3 with `redis.setresp(3)`.
+//!
+//! Left to the caller (it knows the command table): the wording Redis uses for command errors
+//! raised inside scripts ("Unknown Redis command called from script", "Wrong number of args
+//! calling Redis command from script", "Write commands are not allowed from read-only
+//! scripts."), refusing commands flagged `noscript` (EVAL, MULTI, blocking forms), the shebang
+//! flags' effects, and SCRIPT KILL's replies.
+//!
+//! Differences from Redis 7.0, on purpose or for lack of a patched Lua:
+//! - `math.random` restarts from the same seed for every run (a fresh redis-server 7.0 gives the
+//!   same first values; 7.0 then carries the state from script to script).
+//! - Read-only globals are emulated (vanilla Lua 5.1 has no read-only tables): the globals and
+//!   the libraries are empty proxies, so `pairs(string)` is empty and `getmetatable('')` /
+//!   `getmetatable(_G)` return `false`; `setfenv(0, ..)` is refused.
+//! - `os` holds only `clock` (Redis 7.0 has no `os`; later versions add `os.clock`).
+//! - Not provided: `redis.acl_check_cmd`, the debugger (SCRIPT DEBUG).
+//! - `cjson.decode` errors are worded like lua-cjson's but less precisely (serde_json parses);
+//!   its nesting limit is serde_json's 128.
+//! - A reply nested more than 128 deep becomes `ERR reached lua stack limit` at that depth.
 
 mod bit;
 mod cache;
 mod cjson;
+mod cmsgpack;
 mod convert;
 mod flags;
 mod libs;
 mod numfmt;
+mod structlib;
 mod vm;
 
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_libs;
+#[cfg(test)]
+mod tests_run;
 
 use std::sync::atomic::AtomicBool;
 
@@ -50,10 +75,8 @@ use bytes::Bytes;
 
 use crate::protocol::Frame;
 
-mod running;
 pub use cache::ScriptCache;
 pub use flags::{ScriptFlags, flags_of};
-pub use running::{Running, RunningScripts};
 
 /// The version scripts see in `redis.REDIS_VERSION`.
 pub const REDIS_VERSION: &str = "7.0.0";

@@ -23,8 +23,8 @@ fn cjson_encodes_as_lua_cjson() {
         ),
         ("return cjson.encode({[1]=1, [2]=2, [4]=3})", "[1,2,null,3]"),
         (
-            "return cjson.encode(0.1) .. cjson.encode(1e20) .. cjson.encode(3)",
-            "0.11e+203",
+            "return cjson.encode(0.1) .. cjson.encode(1e20) .. cjson.encode(3) .. cjson.encode({1e15, 2^60})",
+            "0.11e+203[1e+15,1.1529215046068e+18]",
         ),
         ("return cjson.encode({a=1, [2]='x'})", r#"{"a":1,"2":"x"}"#),
         (
@@ -236,4 +236,136 @@ fn no_host_access() {
         ok("local function f() return g end setfenv(f, {g = 5}) return f()"),
         int(5)
     );
+}
+
+#[test]
+fn cmsgpack_packs_and_unpacks_as_lua_cmsgpack() {
+    // The bytes redis-server 7.0 packs for the same values.
+    assert_eq!(
+        ok(
+            "local s = cmsgpack.pack({1,2,3}, {a=1}, 'hi', 1.5, 0.1, -1, -200, 300, 70000,
+                                   5000000000, true, nil, {}, -5000000000)
+            local h = '' for i = 1, #s do h = h .. string.format('%02x', s:byte(i)) end return h"
+        ),
+        bulk(
+            "9301020381a16101a26869ca3fc00000cb3fb999999999999affd1ff38cd012cce00011170cf000000012a05f200c3c090d3fffffffed5fa0e00"
+        )
+    );
+    assert_eq!(
+        ok(
+            "local a, b, c = cmsgpack.unpack(cmsgpack.pack({1,{x='y'}}, 'z', 7)) return {a[1], a[2].x, b, c}"
+        ),
+        Frame::Array(vec![int(1), bulk("y"), bulk("z"), int(7)])
+    );
+    assert_eq!(
+        ok("return {cmsgpack.unpack_one(cmsgpack.pack(1, 2))}"),
+        Frame::Array(vec![int(1), int(1)])
+    );
+    assert_eq!(
+        ok("return {cmsgpack.unpack_one(cmsgpack.pack(1, 2), 1)}"),
+        Frame::Array(vec![int(-1), int(2)])
+    );
+    assert_eq!(
+        ok("return {cmsgpack.unpack_limit(cmsgpack.pack(1, 2, 3), 2)}"),
+        Frame::Array(vec![int(2), int(1), int(2)])
+    );
+    // A table holding itself stops at the nesting limit.
+    assert_eq!(
+        ok("local t = {} t[1] = t return #cmsgpack.pack(t)"),
+        int(17)
+    );
+    let src = "return cmsgpack.unpack('\\196')";
+    assert_eq!(
+        err(src),
+        format!("ERR user_script:1: Bad data format in input.{}", at(src, 1))
+    );
+    let src = "return cmsgpack.unpack('\\205\\1')";
+    assert_eq!(
+        err(src),
+        format!("ERR user_script:1: Missing bytes in input.{}", at(src, 1))
+    );
+    let src = "return cmsgpack.pack()";
+    assert_eq!(
+        err(src),
+        format!(
+            "ERR user_script:1: bad argument #0 to 'pack' (MessagePack pack needs input.){}",
+            at(src, 1)
+        )
+    );
+}
+
+#[test]
+fn struct_packs_and_unpacks_as_lua_struct() {
+    const FORMAT: &str = ">iHbc3sd!4i<hxf";
+    const VALUES: &str = "-2, 65535, -1, 'abcdef', 'zz', 1.5, 7, -3, 2.5";
+    // The bytes redis-server 7.0 packs.
+    assert_eq!(
+        ok(&format!(
+            "local s = struct.pack('{FORMAT}', {VALUES})
+            local h = '' for i = 1, #s do h = h .. string.format('%02x', s:byte(i)) end return h"
+        )),
+        bulk("fffffffeffffff6162637a7a003ff800000000000000000000000007fdff000000002040")
+    );
+    assert_eq!(
+        ok(&format!(
+            "return {{struct.unpack('{FORMAT}', struct.pack('{FORMAT}', {VALUES}))}}"
+        )),
+        Frame::Array(vec![
+            int(-2),
+            int(65535),
+            int(-1),
+            bulk("abc"),
+            bulk("zz"),
+            int(1),
+            int(7),
+            int(-3),
+            int(2),
+            int(37),
+        ])
+    );
+    assert_eq!(ok("return struct.size('>iHb!8d')"), int(16));
+    assert_eq!(
+        ok("return {struct.unpack('Bc0', struct.pack('Bc0', 3, 'xyz'))}"),
+        Frame::Array(vec![bulk("xyz"), int(5)])
+    );
+    assert_eq!(
+        ok("return {struct.unpack('b', 'ab', 2)}"),
+        Frame::Array(vec![int(98), int(3)])
+    );
+    let cases = [
+        (
+            "return struct.pack('q', 1)",
+            "bad argument #1 to 'pack' (invalid format option 'q')",
+        ),
+        (
+            "return struct.unpack('i', 'ab')",
+            "bad argument #2 to 'unpack' (data string too short)",
+        ),
+        (
+            "return struct.size('s')",
+            "bad argument #1 to 'size' (option 's' has no fixed size)",
+        ),
+        (
+            "return struct.unpack('b', 'ab', 0)",
+            "bad argument #3 to 'unpack' (offset must be 1 or greater)",
+        ),
+        (
+            "return struct.pack('i', 'x')",
+            "bad argument #2 to 'pack' (number expected, got string)",
+        ),
+        (
+            "return struct.pack('c5', 'ab')",
+            "bad argument #3 to 'pack' (string too short)",
+        ),
+        (
+            "return struct.pack('i40', 1)",
+            "integral size 40 is larger than limit of 32",
+        ),
+    ];
+    for (src, message) in cases {
+        assert_eq!(
+            err(src),
+            format!("ERR user_script:1: {message}{}", at(src, 1))
+        );
+    }
 }

@@ -57,6 +57,12 @@ pub(crate) struct ErrReply(pub String);
 
 impl std::error::Error for ErrReply {}
 
+impl std::fmt::Display for ErrReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 pub(crate) fn raise_reply(text: &str) -> mlua::Error {
     mlua::Error::external(ErrReply(text.to_string()))
 }
@@ -248,7 +254,7 @@ impl Vm {
         let text = |key: &str| match table.raw_get::<Value>(key) {
             Ok(Value::String(text)) => Some(text.to_string_lossy()),
             Ok(Value::Number(n)) => Some(format_g(n, 14)),
-            Ok(Value::Integer(n)) => Some(n.to_string()),
+            Ok(Value::Integer(n)) => Some(format_g(n as f64, 14)),
             _ => None,
         };
         let mut message = text("err").unwrap_or_else(|| "ERR unknown error".to_string());
@@ -269,19 +275,24 @@ impl Vm {
         self.env.redis.raw_set("pcall", &self.env.idle_call)?;
         self.env.backing.raw_set("KEYS", Value::Nil)?;
         self.env.backing.raw_set("ARGV", Value::Nil)?;
+        // `collectgarbage('stop')` in one script must not leave the next ones without GC.
+        self.lua.gc_restart();
         self.runs += 1;
-        if self.runs % GC_PERIOD == 0 {
+        if self.runs.is_multiple_of(GC_PERIOD) {
             self.lua.gc_step_kbytes(GC_PERIOD as i32)?;
         }
         Ok(())
     }
 }
 
+/// The caller's command runner.
+type CallFn<'a> = dyn FnMut(&[Bytes]) -> Frame + 'a;
+
 /// `redis.call` (`raise`) and `redis.pcall`: arguments to a command, its reply to Lua.
 fn command(
     lua: &Lua,
     args: Variadic<Value>,
-    call: &RefCell<&mut dyn FnMut(&[Bytes]) -> Frame>,
+    call: &RefCell<&mut CallFn<'_>>,
     state: &RunState,
     raise: bool,
 ) -> mlua::Result<Value> {
@@ -301,7 +312,7 @@ fn command(
             Value::String(text) => Bytes::copy_from_slice(&text.as_bytes()),
             // Not Lua's `%.14g`, which would lose precision.
             Value::Number(n) => Bytes::from(format_g(*n, 17)),
-            Value::Integer(n) => Bytes::from(n.to_string()),
+            Value::Integer(n) => Bytes::from(format_g(*n as f64, 17)),
             _ => return fail("ERR Lua redis lib command arguments must be strings or integers"),
         });
     }
@@ -328,7 +339,7 @@ fn error_handler(lua: &Lua, error: Value) -> mlua::Result<Table> {
                 Value::Error(err) => error_message(err),
                 Value::String(text) => text.to_string_lossy(),
                 Value::Number(n) => format_g(*n, 14),
-                Value::Integer(n) => n.to_string(),
+                Value::Integer(n) => format_g(*n as f64, 14),
                 Value::Nil => "nil".to_string(),
                 Value::Boolean(b) => b.to_string(),
                 value => value.to_string().unwrap_or_else(|_| "?".to_string()),
