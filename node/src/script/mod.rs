@@ -33,11 +33,12 @@
 //! frames and the conversion to Lua lowers them to what a RESP2 reply would have given unless the
 //! script asked for RESP3 with `redis.setresp(3)`.
 //!
-//! Left to the caller (it knows the command table): the wording Redis uses for command errors
-//! raised inside scripts ("Unknown Redis command called from script", "Wrong number of args
-//! calling Redis command from script", "Write commands are not allowed from read-only
-//! scripts."), refusing commands flagged `noscript` (EVAL, MULTI, blocking forms), the shebang
-//! flags' effects, and SCRIPT KILL's replies.
+//! What needs the command table is done by the caller, `crate::transaction` (which runs scripts
+//! on copies of their keys): the wording Redis uses for command errors raised inside scripts
+//! ("Unknown Redis command called from script", "Wrong number of args calling Redis command
+//! from script", "Write commands are not allowed from read-only scripts."), refusing commands
+//! flagged `noscript` (EVAL, MULTI, blocking forms), the `no-writes` shebang flag, NOSCRIPT, and
+//! SCRIPT KILL (through [`RunningScripts`]).
 //!
 //! Differences from Redis 7.0, on purpose or for lack of a patched Lua:
 //! - `math.random` restarts from the same seed for every run (a fresh redis-server 7.0 gives the
@@ -75,8 +76,10 @@ use bytes::Bytes;
 
 use crate::protocol::Frame;
 
+mod running;
 pub use cache::ScriptCache;
 pub use flags::{ScriptFlags, flags_of};
+pub use running::{Running, RunningScripts};
 
 /// The version scripts see in `redis.REDIS_VERSION`.
 pub const REDIS_VERSION: &str = "7.0.0";
