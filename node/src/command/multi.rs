@@ -37,6 +37,9 @@ pub fn parse(name: &str, args: &[Bytes]) -> Result<TxCommand, CommandError> {
     })
 }
 
+/// The most a MULTI queue may hold: a client cannot make the server buffer without bound.
+pub const MAX_QUEUED_BYTES: usize = 256 * 1024 * 1024;
+
 /// Whether a request is served at once even inside MULTI (the others are queued).
 pub fn runs_inside_multi(name: &[u8]) -> bool {
     ["exec", "discard", "multi", "watch", "quit", "reset"]
@@ -60,6 +63,8 @@ pub struct TransactionState {
     pub queued: Option<Vec<Vec<Bytes>>>,
     /// A request was refused while queuing: EXEC answers EXECABORT.
     pub failed: bool,
+    /// Bytes of the queued requests (bounded by [`MAX_QUEUED_BYTES`]).
+    pub queued_bytes: usize,
     /// Watched keys with the digest of their values when watched.
     pub watched: Vec<Guard>,
     /// A watched key was read with a value other than the one watched: EXEC answers null.

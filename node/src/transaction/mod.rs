@@ -32,7 +32,7 @@ pub mod script;
 use bytes::Bytes;
 
 use crate::command::atomic::{self, Atomic, Outcome};
-use crate::command::multi::TransactionState;
+use crate::command::multi::{MAX_QUEUED_BYTES, TransactionState};
 use crate::command::{self, Rejected, Session};
 use crate::protocol::ReplyWriter;
 use scratch::{Caller, Scratch};
@@ -54,7 +54,18 @@ pub fn queue(
 ) -> Option<&'static command::CommandSpec> {
     match command::check(session, args, out) {
         Ok(spec) => {
-            if let Some(queued) = &mut session.client.transaction.queued {
+            let state = &mut session.client.transaction;
+            let size: usize = args.iter().map(|arg| arg.len() + 16).sum();
+            if state.queued_bytes + size > MAX_QUEUED_BYTES {
+                state.failed = true;
+                out.error(&format!(
+                    "ERR the transaction's queued commands exceed {} MiB; it is discarded at EXEC",
+                    MAX_QUEUED_BYTES >> 20
+                ));
+                return Some(spec);
+            }
+            state.queued_bytes += size;
+            if let Some(queued) = &mut state.queued {
                 queued.push(args.to_vec());
             }
             out.simple("QUEUED");
