@@ -90,11 +90,16 @@ impl Executor {
         out: &mut ReplyWriter,
         client_left: impl Future<Output = ()>,
     ) -> Option<&'static CommandSpec> {
+        let measure = crate::stats::Measure::start(out); // stats: INFO commandstats/errorstats
         let (spec, parsed) = match command::prepare(session, args, out) {
             Ok(prepared) => prepared,
-            Err(Rejected(spec)) => return spec,
+            Err(Rejected(spec)) => {
+                measure.finish(session.stats, spec, args, out); // stats
+                return spec;
+            }
         };
         let blocking = matches!(&parsed, Parsed::Write(write) if write.blocking().is_some());
+        let _blocked = blocking.then(|| session.shared.stats.block()); // stats: blocked_clients
         let departure = Departure::default();
         let run = async {
             match self {
@@ -133,6 +138,7 @@ impl Executor {
         if departure.happened() {
             session.client.closing = true;
         }
+        measure.finish(session.stats, Some(spec), args, out); // stats
         Some(spec)
     }
 }

@@ -33,6 +33,8 @@ pub struct Shared {
     pub security: crate::security::Security,
     /// TLS on the Redis port and between members' Redis ports, when configured.
     pub tls: Option<std::sync::Arc<crate::tls::Tls>>,
+    /// The cluster this node is a member of, once started (INFO's replication section).
+    pub cluster: std::sync::OnceLock<std::sync::Weak<crate::cluster::Cluster>>,
 }
 
 impl Shared {
@@ -76,6 +78,7 @@ impl Shared {
             config,
             security: crate::security::Security::new(None),
             tls: None,
+            cluster: std::sync::OnceLock::new(),
         }
     }
 }
