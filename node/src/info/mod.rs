@@ -211,7 +211,12 @@ mod tests {
     }
 
     fn sections(requested: &[&str]) -> Vec<&'static str> {
-        chosen(&requested.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>())
+        chosen(
+            &requested
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect::<Vec<_>>(),
+        )
     }
 
     #[test]
@@ -223,7 +228,10 @@ mod tests {
         assert_eq!(sections(&["all"]).len(), SECTIONS.len());
         assert_eq!(sections(&["everything"]).len(), SECTIONS.len());
         // Redis's order, whatever the order asked.
-        assert_eq!(sections(&["keyspace", "server"]), vec!["server", "keyspace"]);
+        assert_eq!(
+            sections(&["keyspace", "server"]),
+            vec!["server", "keyspace"]
+        );
         assert!(sections(&["nosuchsection"]).is_empty());
         let mut with_commands = default.clone();
         with_commands.insert(8, "commandstats");

@@ -40,10 +40,7 @@ const SUBCOMMANDS: &[(&str, &[&str])] = &[
             "unpause",
         ],
     ),
-    (
-        "config",
-        &["get", "help", "resetstat", "rewrite", "set"],
-    ),
+    ("config", &["get", "help", "resetstat", "rewrite", "set"]),
     (
         "cluster",
         &[
@@ -62,9 +59,20 @@ const SUBCOMMANDS: &[(&str, &[&str])] = &[
     ),
     (
         "command",
-        &["count", "docs", "getkeys", "getkeysandflags", "help", "info", "list"],
+        &[
+            "count",
+            "docs",
+            "getkeys",
+            "getkeysandflags",
+            "help",
+            "info",
+            "list",
+        ],
     ),
-    ("object", &["encoding", "freq", "help", "idletime", "refcount"]),
+    (
+        "object",
+        &["encoding", "freq", "help", "idletime", "refcount"],
+    ),
 ];
 
 /// Error codes counted in their own `/metrics` series (Redis's codes); any other is `other` there
@@ -172,12 +180,13 @@ impl Slots {
             .binary_search_by_key(&address(spec), |(address, _)| *address)
             .ok()?;
         let position = self.by_address[found].1;
-        if let (Some((first, subs)), Some(sub)) = (self.subcommands[position], args.get(1)) {
-            if let Some(index) = subs.iter().position(|name| sub.eq_ignore_ascii_case(name.as_bytes())) {
-                return Some(first + index);
-            }
-        }
-        Some(position)
+        let subcommand = self.subcommands[position].zip(args.get(1));
+        let counted_apart = subcommand.and_then(|((first, subs), sub)| {
+            subs.iter()
+                .position(|name| sub.eq_ignore_ascii_case(name.as_bytes()))
+                .map(|index| first + index)
+        });
+        Some(counted_apart.unwrap_or(position))
     }
 }
 
@@ -211,8 +220,13 @@ pub struct CommandStats {
 impl Default for CommandStats {
     fn default() -> Self {
         CommandStats {
-            commands: (0..SLOTS.len()).map(|_| CommandCounters::default()).collect(),
-            errors: KNOWN_ERROR_CODES.iter().map(|_| AtomicU64::new(0)).collect(),
+            commands: (0..SLOTS.len())
+                .map(|_| CommandCounters::default())
+                .collect(),
+            errors: KNOWN_ERROR_CODES
+                .iter()
+                .map(|_| AtomicU64::new(0))
+                .collect(),
             other_errors: Mutex::new(Vec::new()),
             total_error_replies: AtomicU64::new(0),
         }
@@ -340,7 +354,11 @@ impl LocalCommandStats {
         self.error_replies += 1;
         if let Some(index) = KNOWN_ERROR_CODES.iter().position(|known| *known == code) {
             self.errors[index] += 1;
-        } else if let Some((_, count)) = self.other_errors.iter_mut().find(|(known, _)| known == code) {
+        } else if let Some((_, count)) = self
+            .other_errors
+            .iter_mut()
+            .find(|(known, _)| known == code)
+        {
             *count += 1;
         } else {
             self.other_errors.push((code.to_owned(), 1));
@@ -461,7 +479,9 @@ mod tests {
             .expect("slot");
         assert_eq!(SLOTS.name(unknown), "client");
         let get = crate::command::lookup(b"get").expect("get");
-        let slot = SLOTS.of(get, &[Bytes::from("GET"), Bytes::from("k")]).expect("slot");
+        let slot = SLOTS
+            .of(get, &[Bytes::from("GET"), Bytes::from("k")])
+            .expect("slot");
         assert_eq!(SLOTS.name(slot), "get");
     }
 
@@ -488,7 +508,11 @@ mod tests {
         assert_eq!(figures.len(), 1);
         assert_eq!(figures[0].0, "get");
         assert_eq!(
-            (figures[0].1.calls, figures[0].1.failed, figures[0].1.rejected),
+            (
+                figures[0].1.calls,
+                figures[0].1.failed,
+                figures[0].1.rejected
+            ),
             (4, 1, 1)
         );
         assert_eq!(

@@ -109,7 +109,9 @@ impl Stats {
 
     /// The memory peak, counting `used` (the current figure) in.
     pub fn peak_memory(&self, used: u64) -> u64 {
-        self.peak_memory.fetch_max(used, Ordering::Relaxed).max(used)
+        self.peak_memory
+            .fetch_max(used, Ordering::Relaxed)
+            .max(used)
     }
 
     /// One sample of the instantaneous figures and the memory peak.
