@@ -179,8 +179,13 @@ fn known_operations(server: &TestServer) -> Done {
     }
     c.cmd(&["MGET", "k1", "k2", "nokey"]);
     assert_eq!(c.cmd(&["EXISTS", "k1", "nokey"]), ":1\r\n");
-    // hits: 3 GET + 2 MGET + 1 EXISTS; misses: 2 GET + 1 MGET + 1 EXISTS.
-    let (hits, misses) = (6, 4);
+    assert_eq!(c.cmd(&["TYPE", "k1"]), "+string\r\n");
+    assert_eq!(c.cmd(&["STRLEN", "k2"]), format!(":{}\r\n", VALUE.len()));
+    assert_eq!(c.cmd(&["TTL", "nokey"]), ":-2\r\n");
+    // Writes look keys up too, but only reads count, as in Redis.
+    assert_eq!(c.cmd(&["SETNX", "k1", "x"]), ":0\r\n");
+    // hits: 3 GET + 2 MGET + 1 EXISTS + TYPE + STRLEN; misses: 2 GET + 1 MGET + 1 EXISTS + TTL.
+    let (hits, misses) = (8, 5);
 
     assert_eq!(c.cmd(&["SET", "short-lived", "x", "PX", "50"]), ok);
     info_until(&mut c, "the key expires", |info| {

@@ -144,5 +144,6 @@ impl Stats {
         self.evicted_keys_at_reset
             .store(keyspace.evicted_keys(), Ordering::Relaxed);
         self.per_command.reset();
+        self.instantaneous.reset();
     }
 }

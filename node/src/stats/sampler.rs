@@ -76,6 +76,11 @@ impl Instantaneous {
         tracks.last_at = Some(now);
     }
 
+    /// Forgets every sample (`CONFIG RESETSTAT`, as Redis resets its samples).
+    pub fn reset(&self) {
+        *self.tracks.lock() = Tracks::default();
+    }
+
     /// Commands per second over the last 1.6 s.
     pub fn ops_per_sec(&self) -> u64 {
         self.tracks.lock().ops.average().round() as u64
@@ -136,6 +141,10 @@ mod tests {
         let start = Instant::now();
         rates.sample(start, 1_000_000, 0, 0);
         rates.sample(start + SAMPLE_INTERVAL, 0, 0, 0);
+        assert_eq!(rates.ops_per_sec(), 0);
+        rates.sample(start + SAMPLE_INTERVAL * 2, 1000, 0, 0);
+        assert!(rates.ops_per_sec() > 0);
+        rates.reset();
         assert_eq!(rates.ops_per_sec(), 0);
     }
 }
