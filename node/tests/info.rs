@@ -501,6 +501,17 @@ fn info_sections_are_chosen_as_redis_chooses_them() {
             "INFO {sections:?}"
         );
     }
+    // Machine fields read as Redis writes them (tools show them as they are).
+    let ours_server = parse_info(&info_text(&mut ours, &["server"]));
+    let theirs_server = parse_info(&info_text(&mut theirs, &["server"]));
+    assert_eq!(
+        text_of(&ours_server, "server", "os"),
+        text_of(&theirs_server, "server", "os")
+    );
+    assert_eq!(
+        text_of(&ours_server, "server", "arch_bits"),
+        text_of(&theirs_server, "server", "arch_bits")
+    );
     // An unknown section: an empty bulk string, as Redis answers.
     assert_eq!(ours.cmd(&["INFO", "nosuchsection"]), "$0\r\n\r\n");
 }

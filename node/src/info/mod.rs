@@ -151,7 +151,7 @@ fn server(text: &mut String, shared: &Shared, now_ms: u64) -> std::fmt::Result {
         } else {
             "standalone"
         },
-        std::env::consts::OS,
+        operating_system(),
         std::env::consts::ARCH,
         usize::BITS,
         std::process::id(),
@@ -164,6 +164,17 @@ fn server(text: &mut String, shared: &Shared, now_ms: u64) -> std::fmt::Result {
             .map(|path| path.display().to_string())
             .unwrap_or_default(),
     )
+}
+
+/// `Linux 6.1.0-18-amd64` as Redis writes it (uname's system and release); the OS name alone
+/// where the release is unknown.
+fn operating_system() -> String {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    match (std::env::consts::OS, release.trim()) {
+        ("linux", "") => "Linux".to_owned(),
+        ("linux", release) => format!("Linux {release}"),
+        (other, _) => other.to_owned(),
+    }
 }
 
 fn memory(text: &mut String, shared: &Shared) -> std::fmt::Result {
