@@ -199,6 +199,16 @@ fn known_operations(server: &TestServer) -> Done {
             .starts_with("-ERR unknown command")
     );
     assert!(c.cmd(&["CLIENT", "LIST"]).starts_with('$'));
+    // A protocol error is an error reply too (then the connection closes).
+    let mut garbage = server.raw();
+    garbage.send(b"*x\r\n");
+    assert_eq!(
+        garbage.reply(),
+        "-ERR Protocol error: invalid multibulk length\r\n"
+    );
+    info_until(&mut c, "the protocol error is counted", |info| {
+        int(info, "stats", "total_error_replies") == 4
+    });
 
     // A client waiting in BLPOP is counted while it waits.
     let mut blocked = server.raw();
@@ -321,7 +331,7 @@ async fn info_everything_and_metrics_agree_with_what_was_done() {
     assert!(evicted >= FILL - ROOM, "evicted_keys {evicted}");
     assert_eq!(int(&info, "stats", "keyspace_hits"), done.hits);
     assert_eq!(int(&info, "stats", "keyspace_misses"), done.misses);
-    assert_eq!(int(&info, "stats", "total_error_replies"), 3);
+    assert_eq!(int(&info, "stats", "total_error_replies"), 4);
 
     // replication, cpu, cluster
     assert_eq!(text_of(&info, "replication", "role"), "master");
@@ -366,14 +376,14 @@ async fn info_everything_and_metrics_agree_with_what_was_done() {
         "an unknown command is no command"
     );
 
-    // errorstats: the WRONGTYPE, the arity error and the unknown command.
+    // errorstats: the WRONGTYPE, the arity error, the unknown command and the protocol error.
     assert_eq!(
         pair_int(&pairs(&info, "errorstats", "errorstat_WRONGTYPE"), "count"),
         1
     );
     assert_eq!(
         pair_int(&pairs(&info, "errorstats", "errorstat_ERR"), "count"),
-        2
+        3
     );
     assert_eq!(info["errorstats"].len(), 2);
 
@@ -399,9 +409,9 @@ async fn info_everything_and_metrics_agree_with_what_was_done() {
         ("ringcache_keyspace_misses_total", done.misses),
         ("ringcache_expired_keys_total", 1),
         ("ringcache_evicted_keys_total", evicted),
-        ("ringcache_error_replies_total", 3),
+        ("ringcache_error_replies_total", 4),
         ("ringcache_errors_total{code=\"WRONGTYPE\"}", 1),
-        ("ringcache_errors_total{code=\"ERR\"}", 2),
+        ("ringcache_errors_total{code=\"ERR\"}", 3),
         ("ringcache_errors_total{code=\"other\"}", 0),
         ("ringcache_command_calls_total{command=\"get\"}", 5),
         ("ringcache_command_rejected_calls_total{command=\"get\"}", 1),

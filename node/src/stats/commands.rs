@@ -350,7 +350,8 @@ impl LocalCommandStats {
         Some(&mut self.commands[position].1)
     }
 
-    fn error(&mut self, code: &str) {
+    /// Counts an error reply written outside a command (a protocol error).
+    pub fn error(&mut self, code: &str) {
         self.error_replies += 1;
         if let Some(index) = KNOWN_ERROR_CODES.iter().position(|known| *known == code) {
             self.errors[index] += 1;
