@@ -740,7 +740,31 @@ const CLUSTER: ClusterSettings = ClusterSettings {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_member_reports_its_mode_and_leadership() {
     within(Duration::from_secs(180), "the test", async {
-        let cluster = TestCluster::start(3, CLUSTER).await;
+        let mut cluster = TestCluster::start(3, CLUSTER).await;
+        // Member 2 hands every leadership it holds to member 0: it leads nothing, so it is a
+        // "slave" (and member 0, leading at least those, a "master").
+        let to = cluster.status(0).await.member.id;
+        for (partition, leader) in cluster.leaders().await {
+            if leader == 2 {
+                cluster
+                    .on_leader(partition, 2, "transfer leadership", |admin| async move {
+                        admin.transfer_leadership(partition, to).await
+                    })
+                    .await;
+            }
+        }
+        eventually(Duration::from_secs(30), "member 2 leads nothing", || {
+            let cluster = &cluster;
+            async move {
+                let status = cluster.status(2).await;
+                (!status
+                    .partitions
+                    .iter()
+                    .any(|partition| partition.role == Role::Leader))
+                .then_some(())
+            }
+        })
+        .await;
         let mut connection = cluster.redis(0).await;
         for index in 0..20 {
             let _: () = cluster_support::query_retrying(
@@ -751,6 +775,7 @@ async fn a_cluster_member_reports_its_mode_and_leadership() {
             .expect("SET");
         }
         let mut leading_total = 0;
+        let mut roles = Vec::new();
         for ordinal in 0..3 {
             // Leadership may move between the two reads: compare when it did not.
             let (info, status) = eventually(Duration::from_secs(30), "a stable reading", || {
@@ -802,6 +827,7 @@ async fn a_cluster_member_reports_its_mode_and_leadership() {
                 text_of(&info, "replication", "role"),
                 if leading > 0 { "master" } else { "slave" }
             );
+            roles.push(text_of(&info, "replication", "role").to_owned());
             let me = status.member.ordinal;
             let replicas: BTreeSet<u16> = status
                 .partitions
@@ -816,6 +842,8 @@ async fn a_cluster_member_reports_its_mode_and_leadership() {
                 replicas.len() as u64
             );
         }
+        assert_eq!(roles[0], "master");
+        assert_eq!(roles[2], "slave");
         // Each partition has one leader, unless an election was under way.
         assert!(leading_total <= u64::from(CLUSTER.partitions));
 
