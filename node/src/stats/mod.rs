@@ -3,13 +3,15 @@
 //! command.
 
 pub mod commands;
+mod measure;
 pub mod process;
 pub mod sampler;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-pub use commands::{CommandStats, LocalCommandStats, Measure};
+pub use commands::{CommandStats, LocalCommandStats};
+pub use measure::Measure;
 pub use sampler::Instantaneous;
 
 use crate::store::Keyspace;
