@@ -5,6 +5,7 @@
 #  - the three renders pass `kubernetes-validate --strict -k 1.37.0`; a monitoring.coreos.com ServiceMonitor,
 #    whose schema kubernetes-validate does not have, is checked against the subset of the Prometheus
 #    operator's schema that the chart uses (field names and types, unknown fields rejected);
+#  - the chart's dashboard copy is byte-identical to docs/grafana/ringcache.json;
 #  - the chart's CRD copy is byte-identical to the generated crds/ file, and the rendered CRD has the
 #    same spec (the template re-serialises it to add labels and the keep policy);
 #  - every value of values.schema.json has a default in values.yaml and a row in the chart's README;
@@ -28,6 +29,10 @@ trap 'rm -rf "$work"' EXIT
 echo "-- chart CRD copy equals $generated_crd"
 cmp "$generated_crd" "$chart_crd" \
   || { echo "check-chart: $chart_crd differs from $generated_crd; cp $generated_crd $chart_crd" >&2; exit 1; }
+
+echo "-- chart dashboard copy equals docs/grafana/ringcache.json"
+cmp docs/grafana/ringcache.json "$chart/dashboards/ringcache.json" \
+  || { echo "check-chart: $chart/dashboards/ringcache.json differs; cp docs/grafana/ringcache.json $chart/dashboards/" >&2; exit 1; }
 
 for values in default "$all_options" "$chart/ci/everything-off-values.yaml"; do
   args=(--namespace ringcache-system)

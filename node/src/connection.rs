@@ -96,6 +96,7 @@ pub async fn serve<S>(
                 Err(error) => {
                     tracing::debug!(client = handle.id, %error, "protocol error, closing");
                     out.error(&format!("ERR {error}"));
+                    stats.per_command.error("ERR"); // INFO errorstats, as Redis counts it
                     client.closing = true;
                     break;
                 }

@@ -92,18 +92,28 @@ impl Executor {
         out: &mut ReplyWriter,
         client_left: impl Future<Output = ()>,
     ) -> Option<&'static CommandSpec> {
+        let measure = crate::stats::Measure::start(out); // stats: INFO commandstats/errorstats
         if session.client.transaction.in_multi()
             && !args
                 .first()
                 .is_some_and(|name| command::multi::runs_inside_multi(name))
         {
-            return crate::transaction::queue(session, args, out);
+            // Counted when EXEC runs it (see transaction::scratch), or now if refused.
+            let (spec, queued) = crate::transaction::queue(session, args, out);
+            if !queued {
+                measure.finish(session.stats, spec, args, out); // stats
+            }
+            return spec;
         }
         let (spec, parsed) = match command::prepare(session, args, out) {
             Ok(prepared) => prepared,
-            Err(Rejected(spec)) => return spec,
+            Err(Rejected(spec)) => {
+                measure.finish(session.stats, spec, args, out); // stats
+                return spec;
+            }
         };
         let blocking = matches!(&parsed, Parsed::Write(write) if write.blocking().is_some());
+        let _blocked = blocking.then(|| session.shared.stats.block()); // stats: blocked_clients
         let departure = Departure::default();
         let run = async {
             match self {
@@ -142,6 +152,7 @@ impl Executor {
         if departure.happened() {
             session.client.closing = true;
         }
+        measure.finish(session.stats, Some(spec), args, out); // stats
         Some(spec)
     }
 }

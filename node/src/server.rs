@@ -82,6 +82,13 @@ pub async fn run_node(
             std::io::Error::new(std::io::ErrorKind::InvalidInput, "no cluster listener")
         })?;
         let started = crate::cluster::Cluster::start(&shared, options, listener).await?;
+        let weak = Arc::downgrade(&started);
+        let _ = shared
+            .leadership
+            .set(crate::shared::LeadershipSource(Box::new(move || {
+                weak.upgrade()
+                    .map(|cluster| crate::cluster::leadership::of(&cluster))
+            })));
         tokio::spawn(crate::cluster::routes::refresh(Arc::downgrade(&started)));
         tokio::spawn(crate::cluster::expiry::run(
             Arc::downgrade(&started),
@@ -160,6 +167,8 @@ pub async fn run_with(
     // In cluster mode expiry is proposed by partition leaders instead (cluster::expiry).
     let sweeper = matches!(executor, Executor::Local)
         .then(|| tokio::spawn(crate::expiry::run(shared.clone())));
+    // INFO's instantaneous figures and memory peak.
+    let sampler = tokio::spawn(crate::stats::sampler::run(Arc::downgrade(&shared)));
     tokio::pin!(shutdown);
 
     loop {
@@ -235,5 +244,6 @@ pub async fn run_with(
     if let Some(sweeper) = sweeper {
         sweeper.abort();
     }
+    sampler.abort();
     tracing::info!("shutdown complete");
 }

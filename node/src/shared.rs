@@ -9,6 +9,15 @@ use crate::config::Config;
 use crate::stats::Stats;
 use crate::store::Keyspace;
 
+/// See [`Shared::leadership`]: `None` once the cluster is gone.
+pub struct LeadershipSource(pub Box<dyn Fn() -> Option<crate::info::Leadership> + Send + Sync>);
+
+impl std::fmt::Debug for LeadershipSource {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("LeadershipSource")
+    }
+}
+
 /// Settings changeable at run time with `CONFIG SET` (maxmemory and its policy live in the keyspace).
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -36,6 +45,10 @@ pub struct Shared {
     /// Scripts loaded with SCRIPT LOAD or run with EVAL, by SHA-1.
     pub scripts: crate::script::ScriptCache,
     pub running_scripts: crate::script::RunningScripts,
+    /// In cluster mode, what the member leads and follows right now (INFO's replication
+    /// section, /metrics); set when the cluster starts. A function, so the lower layers that
+    /// read it need not know the cluster.
+    pub leadership: std::sync::OnceLock<LeadershipSource>,
 }
 
 impl Shared {
@@ -81,6 +94,7 @@ impl Shared {
             tls: None,
             scripts: crate::script::ScriptCache::default(),
             running_scripts: crate::script::RunningScripts::default(),
+            leadership: std::sync::OnceLock::new(),
         }
     }
 }

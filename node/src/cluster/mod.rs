@@ -25,6 +25,7 @@ pub mod expiry;
 pub mod formation;
 pub mod forward;
 pub mod frame;
+pub mod leadership;
 pub mod machine;
 pub mod partition_snapshot;
 mod propose;

@@ -135,19 +135,7 @@ pub fn config(context: &mut Session<'_>, args: &[Bytes], out: &mut ReplyWriter) 
             out.ok();
         }
         b"resetstat" => {
-            use std::sync::atomic::Ordering::Relaxed;
-            let stats = &context.shared.stats;
-            for counter in [
-                &stats.total_commands_processed,
-                &stats.total_connections_received,
-                &stats.rejected_connections,
-                &stats.keyspace_hits,
-                &stats.keyspace_misses,
-                &stats.total_net_input_bytes,
-                &stats.total_net_output_bytes,
-            ] {
-                counter.store(0, Relaxed);
-            }
+            context.shared.stats.reset(&context.shared.keyspace);
             out.ok();
         }
         b"help" => {

@@ -30,6 +30,9 @@ impl Exists {
             .iter()
             .filter(|key| keyspace.with_key(key, |store| store.peek(key, now).is_some()))
             .count();
+        // Every key looked up counts as a hit or a miss, as in Redis.
+        context.stats.hits += count as u64;
+        context.stats.misses += (self.keys.len() - count) as u64;
         out.integer(count as i64);
         Ok(())
     }

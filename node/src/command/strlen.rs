@@ -26,8 +26,11 @@ impl StrLen {
         let length = context.keyspace.with_key(&self.key, |store| {
             store
                 .get(&self.key, now)
-                .map_or(Ok(0), |entry| entry.string().map(<[u8]>::len))
+                .map(|entry| entry.string().map(<[u8]>::len))
+                .transpose()
         })?;
+        context.stats.hit_or_miss(length.is_some());
+        let length = length.unwrap_or(0);
         out.integer(length as i64);
         Ok(())
     }

@@ -49,6 +49,7 @@ impl Ttl {
         let expiry = context.keyspace.with_key(&self.key, |store| {
             store.get(&self.key, now).map(|e| e.expire_at_ms())
         });
+        context.stats.hit_or_miss(expiry.is_some());
         let reply = match expiry {
             None => -2,
             Some(0) => -1,

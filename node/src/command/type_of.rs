@@ -26,6 +26,7 @@ impl TypeOf {
         let kind = context
             .keyspace
             .with_key(&self.key, |store| store.kind(&self.key, now));
+        context.stats.hit_or_miss(kind.is_some());
         out.simple(kind.map_or("none", |kind| kind.name()));
         Ok(())
     }

@@ -46,12 +46,13 @@ pub const TOO_BUSY: &str =
     "TRYAGAIN the keys of this transaction changed under every attempt; nothing was applied, retry";
 
 /// Inside MULTI: checks the request as Redis does before queuing it (name, arity,
-/// authentication) and queues it; a refused request makes EXEC fail with EXECABORT.
+/// authentication) and queues it; a refused request makes EXEC fail with EXECABORT. Returns
+/// the command (when it exists) and whether it was queued.
 pub fn queue(
     session: &mut Session<'_>,
     args: &[Bytes],
     out: &mut ReplyWriter,
-) -> Option<&'static command::CommandSpec> {
+) -> (Option<&'static command::CommandSpec>, bool) {
     match command::check(session, args, out) {
         Ok(spec) => {
             let state = &mut session.client.transaction;
@@ -62,18 +63,18 @@ pub fn queue(
                     "ERR the transaction's queued commands exceed {} MiB; it is discarded at EXEC",
                     MAX_QUEUED_BYTES >> 20
                 ));
-                return Some(spec);
+                return (Some(spec), false);
             }
             state.queued_bytes += size;
             if let Some(queued) = &mut state.queued {
                 queued.push(args.to_vec());
             }
             out.simple("QUEUED");
-            Some(spec)
+            (Some(spec), true)
         }
         Err(Rejected(spec)) => {
             session.client.transaction.failed = true;
-            spec
+            (spec, false)
         }
     }
 }

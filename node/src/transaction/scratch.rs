@@ -113,9 +113,29 @@ impl<'a> Scratch<'a> {
                 Some(_) => {}
             }
         }
-        let Ok((spec, parsed)) = command::prepare(session, args, out) else {
-            return;
+        // Counted in INFO commandstats like a client's request (as Redis counts the commands
+        // of a transaction and a script's calls).
+        let measure = crate::stats::Measure::start(out);
+        let (spec, parsed) = match command::prepare(session, args, out) {
+            Ok(prepared) => prepared,
+            Err(command::Rejected(spec)) => {
+                measure.finish(session.stats, spec, args, out);
+                return;
+            }
         };
+        self.run_parsed(session, (spec, parsed), args, caller, out);
+        measure.finish(session.stats, Some(spec), args, out);
+    }
+
+    fn run_parsed(
+        &mut self,
+        session: &mut Session<'_>,
+        (spec, parsed): (&'static command::CommandSpec, Parsed),
+        args: &[Bytes],
+        caller: Caller,
+        out: &mut ReplyWriter,
+    ) {
+        let script = matches!(caller, Caller::Script { .. });
         if script && spec.flags.contains(Flags::NOSCRIPT) {
             out.error(NOT_FROM_SCRIPT);
             return;

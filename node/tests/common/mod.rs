@@ -13,6 +13,8 @@ use ringcache_node::config::Config;
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The admin API (/metrics), when started with [`TestServer::start_with_admin`].
+    pub admin: Option<SocketAddr>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -24,12 +26,29 @@ impl TestServer {
 
     /// Starts a server with extra command-line flags (`--port` is always 0).
     pub fn start_with(flags: &[&str]) -> Self {
+        Self::spawn(flags, false)
+    }
+
+    /// Like [`start_with`](Self::start_with), also serving the admin API on a free port.
+    pub fn start_with_admin(flags: &[&str]) -> Self {
+        Self::spawn(flags, true)
+    }
+
+    fn spawn(flags: &[&str], with_admin: bool) -> Self {
         let mut argv = vec!["ringcache-node", "--port", "0"];
         argv.extend_from_slice(flags);
         let config = Config::try_parse_from(argv).expect("test flags parse");
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("address");
+        let admin_listener = with_admin.then(|| {
+            let admin = std::net::TcpListener::bind("127.0.0.1:0").expect("bind admin");
+            admin.set_nonblocking(true).expect("nonblocking");
+            admin
+        });
+        let admin = admin_listener
+            .as_ref()
+            .map(|admin| admin.local_addr().expect("admin address"));
         let (shutdown, shutdown_receiver) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -39,15 +58,26 @@ impl TestServer {
                 .expect("runtime");
             runtime.block_on(async move {
                 let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                ringcache_node::server::run(listener, config, async {
+                let stopped = async {
                     let _ = shutdown_receiver.await;
-                })
-                .await
+                };
+                match admin_listener {
+                    None => ringcache_node::server::run(listener, config, stopped).await,
+                    Some(admin) => {
+                        let listeners = ringcache_node::server::Listeners {
+                            client: listener,
+                            cluster: None,
+                            admin: Some(tokio::net::TcpListener::from_std(admin).expect("admin")),
+                        };
+                        ringcache_node::server::run_node(listeners, config, stopped).await
+                    }
+                }
                 .expect("server runs");
             });
         });
         TestServer {
             addr,
+            admin,
             shutdown: Some(shutdown),
             thread: Some(thread),
         }

@@ -29,6 +29,7 @@ impl Dump {
         let payload = context.keyspace.with_key(&self.key, |store| {
             store.peek(&self.key, now).map(crate::store::dump::dump)
         });
+        context.stats.hit_or_miss(payload.is_some());
         out.optional_bulk(payload.as_deref());
         Ok(())
     }

@@ -144,6 +144,7 @@ impl ObjectInfo {
                 _ => Frame::Integer(1),
             })
         });
+        context.stats.hit_or_miss(answer.is_some());
         out.frame(&answer.unwrap_or(Frame::Null));
         Ok(())
     }

@@ -31,6 +31,8 @@ impl Touch {
             .iter()
             .filter(|key| keyspace.with_key(key, |store| store.get(key, now).is_some()))
             .count();
+        context.stats.hits += touched as u64;
+        context.stats.misses += (self.keys.len() - touched) as u64;
         out.integer(touched as i64);
         Ok(())
     }

@@ -1,5 +1,8 @@
 //! `/metrics` in the Prometheus text format. Labels are fixed categories (partition number,
-//! role, outcome), never error text.
+//! role, outcome, command name, error code), never error text. The INFO figures are in
+//! [`server`]; this file has the admin, cluster and partition ones.
+
+mod server;
 
 use std::fmt::Write;
 use std::sync::atomic::Ordering;
@@ -35,6 +38,7 @@ pub fn render(shared: &super::AdminState) -> String {
         "Deterministic estimate of the memory used by data.",
         &[("", shared.keyspace.used_memory())],
     );
+    server::render(&mut text, shared);
     let security = &shared.security;
     let refused: Vec<(String, u64)> = crate::security::AdminRefusal::ALL
         .iter()
@@ -246,6 +250,18 @@ pub fn render(shared: &super::AdminState) -> String {
 }
 
 fn family(text: &mut String, kind: &str, name: &str, help: &str, samples: &[(&str, u64)]) {
+    let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for (labels, value) in samples {
+        if labels.is_empty() {
+            let _ = writeln!(text, "{name} {value}");
+        } else {
+            let _ = writeln!(text, "{name}{{{labels}}} {value}");
+        }
+    }
+}
+
+/// A family whose values are not whole numbers (seconds, ratios).
+fn float_family(text: &mut String, kind: &str, name: &str, help: &str, samples: &[(&str, f64)]) {
     let _ = writeln!(text, "# HELP {name} {help}\n# TYPE {name} {kind}");
     for (labels, value) in samples {
         if labels.is_empty() {
