@@ -138,7 +138,8 @@ fn write_section(
             shared.keyspace.evicted_keys(),
             Stats::get(&stats.keyspace_hits),
             Stats::get(&stats.keyspace_misses),
-        ),
+        )
+        .and_then(|()| text.write_str(&shared.pubsub.info_stats())),
         "replication" => write!(
             text,
             "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"

@@ -66,6 +66,7 @@ pub mod glob;
 pub mod info;
 pub mod password_watch;
 pub mod protocol;
+pub mod pubsub;
 pub mod security;
 pub mod server;
 pub mod shared;

@@ -33,6 +33,8 @@ pub struct Shared {
     pub security: crate::security::Security,
     /// TLS on the Redis port and between members' Redis ports, when configured.
     pub tls: Option<std::sync::Arc<crate::tls::Tls>>,
+    /// Pub/Sub subscriptions and delivery.
+    pub pubsub: crate::pubsub::Registry,
 }
 
 impl Shared {
@@ -73,9 +75,10 @@ impl Shared {
             started_at: Instant::now(),
             port,
             run_id,
-            config,
             security: crate::security::Security::new(None),
             tls: None,
+            pubsub: crate::pubsub::Registry::new(config.client_output_buffer_limit_pubsub),
+            config,
         }
     }
 }

@@ -72,6 +72,27 @@ fn subcommand(
             context.client.cluster_aware = true;
             out.ok();
         }
+        // Internal: a message another member's PUBLISH / SPUBLISH fans out (cluster/pubsub.rs),
+        // for the subscribers here only. Members alone may send it: a client could otherwise
+        // inject messages that look published elsewhere.
+        (b"RINGCACHE-PUBLISH" | b"RINGCACHE-SPUBLISH", 4) => {
+            if !context.client.member {
+                return Err(CommandError::Message(format!(
+                    "NOPERM this user has no permissions to run the 'cluster|{}' command",
+                    text(&args[1]).to_ascii_lowercase()
+                )));
+            }
+            let scope = if subcommand.as_slice() == b"RINGCACHE-PUBLISH" {
+                crate::pubsub::Scope::Global
+            } else {
+                crate::pubsub::Scope::Shard
+            };
+            let receivers = context
+                .shared
+                .pubsub
+                .publish_local(scope, &args[2], &args[3]);
+            out.integer(receivers as i64);
+        }
         // Internal: the partitions hosted here, for other members' route tables.
         (b"RINGCACHE-ROUTES", 2) => {
             let statuses: Vec<PartitionStatus> = cluster

@@ -27,6 +27,7 @@ pub mod forward;
 pub mod frame;
 pub mod machine;
 pub mod partition_snapshot;
+pub mod pubsub;
 mod propose;
 pub mod readiness;
 pub mod routes;

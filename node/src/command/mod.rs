@@ -44,8 +44,10 @@ mod mget;
 mod mset;
 mod persist;
 mod ping;
+mod pubsub;
 mod quit;
 mod readonly;
+mod reset;
 mod scan;
 mod select;
 mod set;
@@ -85,6 +87,11 @@ pub struct ClientState {
     pub cluster_aware: bool,
     /// Cluster mode: `READONLY` was sent, so reads may be served (stale) by any replica.
     pub readonly: bool,
+    /// Authenticated as another cluster member (the member user and the cluster secret): may
+    /// use the members' internal commands.
+    pub member: bool,
+    /// Pub/Sub channels, patterns and shard channels this connection listens to.
+    pub pubsub: crate::pubsub::Subscriptions,
 }
 
 impl ClientState {
@@ -96,6 +103,8 @@ impl ClientState {
             closing: false,
             cluster_aware: false,
             readonly: false,
+            member: false,
+            pubsub: crate::pubsub::Subscriptions::default(),
         }
     }
 }
@@ -261,6 +270,13 @@ pub fn prepare(
     }
     if !session.client.authenticated && !spec.flags.contains(Flags::NO_AUTH) {
         out.error("NOAUTH Authentication required.");
+        return Err(Rejected(Some(spec)));
+    }
+    if session.client.pubsub.active()
+        && out.protocol() == crate::protocol::Protocol::Resp2
+        && !spec.flags.contains(Flags::SUBSCRIBED_OK)
+    {
+        out.error(&pubsub::not_in_subscribed_mode(spec, args));
         return Err(Rejected(Some(spec)));
     }
     match parse_checked(spec, args, session.now_ms) {

@@ -29,13 +29,17 @@ impl Flags {
     pub const BLOCKING: Flags = Flags(1 << 9);
     /// Its keys are not at fixed positions (a numkeys argument): clients ask `COMMAND GETKEYS`.
     pub const MOVABLE_KEYS: Flags = Flags(1 << 10);
+    pub const PUBSUB: Flags = Flags(1 << 11);
+    /// Allowed in RESP2 subscribed mode (not a Redis flag: never reported).
+    pub const SUBSCRIBED_OK: Flags = Flags(1 << 12);
 
     /// In the order Redis lists them.
-    const NAMES: [(Flags, &'static str); 11] = [
+    const NAMES: [(Flags, &'static str); 12] = [
         (Flags::WRITE, "write"),
         (Flags::READONLY, "readonly"),
         (Flags::DENY_OOM, "denyoom"),
         (Flags::ADMIN, "admin"),
+        (Flags::PUBSUB, "pubsub"),
         (Flags::NOSCRIPT, "noscript"),
         (Flags::BLOCKING, "blocking"),
         (Flags::LOADING, "loading"),
@@ -221,7 +225,7 @@ commands! { STRING_AND_SERVER;
         "Authenticates the connection.";
     "hello", -1, CONN_NOAUTH, (0, 0, 0), "connection", "6.0.0", Server(hello::hello),
         "Handshakes with the Redis server.";
-    "quit", -1, CONN_NOAUTH, (0, 0, 0), "connection", "1.0.0", Server(quit::quit),
+    "quit", -1, CONN_NOAUTH.union(Flags::SUBSCRIBED_OK), (0, 0, 0), "connection", "1.0.0", Server(quit::quit),
         "Closes the connection.";
     "config", -2, ADMIN, (0, 0, 0), "server", "2.0.0", Server(config::config),
         "A container for server configuration commands.";
@@ -235,7 +239,7 @@ commands! { STRING_AND_SERVER;
         "Enables read-only queries for a connection to a Redis Cluster replica node.";
     "readwrite", 1, CONN, (0, 0, 0), "cluster", "3.0.0", Server(readonly::readwrite),
         "Enables read-write queries for a connection to a Redis Cluster replica node.";
-    "ping", -1, FAST, (0, 0, 0), "connection", "1.0.0", Server(ping::ping),
+    "ping", -1, FAST.union(Flags::SUBSCRIBED_OK), (0, 0, 0), "connection", "1.0.0", Server(ping::ping),
         "Returns the server's liveliness response.";
     "echo", 2, FAST, (0, 0, 0), "connection", "1.0.0", Server(echo::echo),
         "Returns the given string.";
@@ -255,6 +259,7 @@ static ALL: LazyLock<Vec<&'static CommandSpec>> = LazyLock::new(|| {
         super::sorted_sets::COMMANDS,
         super::keyspace::COMMANDS,
         super::bits::COMMANDS,
+        super::pubsub::COMMANDS,
     ]
     .into_iter()
     .flatten()
