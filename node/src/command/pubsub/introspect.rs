@@ -60,7 +60,14 @@ pub fn pubsub(session: &mut Session<'_>, args: &[Bytes], out: &mut ReplyWriter) 
                 out.simple(line);
             }
         }
-        (b"channels" | b"shardchannels" | b"numpat" | b"help", _) => {
+        // Fixed arity in Redis's table of subcommands, checked before the command runs.
+        (b"numpat" | b"help", _) => {
+            return Err(CommandError::WrongArity(format!(
+                "pubsub|{}",
+                text(&subcommand)
+            )));
+        }
+        (b"channels" | b"shardchannels", _) => {
             return Err(CommandError::Message(format!(
                 "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
                 text(&args[1])
