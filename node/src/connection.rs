@@ -91,7 +91,8 @@ pub async fn serve<S>(
                     }
                     if out.len() >= OUTPUT_FLUSH_THRESHOLD {
                         stats.output_bytes += out.len() as u64;
-                        if !write_out(&mut stream, &client, &out, &mut pushes_in_out, &shared).await {
+                        if !write_out(&mut stream, &client, &out, &mut pushes_in_out, &shared).await
+                        {
                             break 'connection;
                         }
                         out.clear();

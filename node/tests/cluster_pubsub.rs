@@ -26,33 +26,45 @@ fn connect(cluster: &TestCluster, ordinal: usize) -> RawClient {
 
 /// A connection to member `ordinal` speaking RESP`protocol` that sent `command` (one
 /// subscription, its confirmation read).
-fn subscriber(cluster: &TestCluster, ordinal: usize, protocol: &str, command: &[&str]) -> RawClient {
+fn subscriber(
+    cluster: &TestCluster,
+    ordinal: usize,
+    protocol: &str,
+    command: &[&str],
+) -> RawClient {
     let mut client = connect(cluster, ordinal);
     if protocol == "3" {
         client.cmd(&["HELLO", "3"]);
     }
     let confirmation = client.cmd(command);
     let header = if protocol == "3" { ">3" } else { "*3" };
-    assert!(confirmation.starts_with(header), "{command:?}: {confirmation}");
+    assert!(
+        confirmation.starts_with(header),
+        "{command:?}: {confirmation}"
+    );
     client
 }
 
 /// The payload of a push (its last bulk string), checked to start as `prefix`.
 fn payload(push: &str, prefix: &str) -> String {
-    assert!(push.starts_with(prefix), "expected {prefix:?}…, got {push:?}");
+    assert!(
+        push.starts_with(prefix),
+        "expected {prefix:?}…, got {push:?}"
+    );
     elements(push).pop().expect("a payload")
 }
 
 /// Publishes probes at each member until every listener got one from it, so the members'
 /// fan-out links are up before the test counts messages; then drains what is left.
-fn warm_up(publishers: &mut [(usize, RawClient)], listeners: &mut [RawClient], command: &str) {
+/// `publish`: the command and channel the probes are sent with.
+fn warm_up(publishers: &mut [(usize, RawClient)], listeners: &mut [RawClient], publish: [&str; 2]) {
     for (ordinal, publisher) in publishers.iter_mut() {
         let probe = format!("probe-{ordinal}");
         let deadline = Instant::now() + WAIT;
         let mut reached = vec![false; listeners.len()];
         while reached.contains(&false) {
             assert!(Instant::now() < deadline, "{probe} reaches every listener");
-            publisher.cmd(&[command, "news", &probe]);
+            publisher.cmd(&[publish[0], publish[1], &probe]);
             for (index, listener) in listeners.iter_mut().enumerate() {
                 while let Some(push) = listener.try_reply(Duration::from_millis(200)) {
                     if elements(&push).last() == Some(&probe) {
@@ -103,7 +115,7 @@ async fn publish_at_any_member_reaches_all_and_survives_a_leader_crash() {
         }
         let mut publishers: Vec<(usize, RawClient)> =
             (0..3).map(|ordinal| (ordinal, connect(&cluster, ordinal))).collect();
-        warm_up(&mut publishers, &mut listeners, "PUBLISH");
+        warm_up(&mut publishers, &mut listeners, ["PUBLISH", "news"]);
 
         // Each member's PUBLISH counts its own two receivers and reaches all six.
         for (ordinal, publisher) in publishers.iter_mut() {
@@ -221,10 +233,20 @@ async fn shard_channels_are_routed_by_slot() {
             .expect("the other replica");
 
         // A cluster-aware client is sent where the slot lives; channels must share a slot.
-        let mut aware = connect(&cluster, outsider);
-        assert!(aware.cmd(&["CLUSTER", "SLOTS"]).starts_with('*'));
         let moved = format!("-MOVED {slot} {}\r\n", cluster.redis_address(leader));
-        assert_eq!(aware.cmd(&["SSUBSCRIBE", &channel]), moved);
+        // Once the outsider has learned the partition's leader (until then it serves the
+        // subscription itself).
+        let this = &cluster;
+        let mut aware = eventually(WAIT, "SSUBSCRIBE is redirected", || {
+            let moved = moved.clone();
+            let channel = channel.clone();
+            async move {
+                let mut aware = connect(this, outsider);
+                assert!(aware.cmd(&["CLUSTER", "SLOTS"]).starts_with('*'));
+                (aware.cmd(&["SSUBSCRIBE", &channel]) == moved).then_some(aware)
+            }
+        })
+        .await;
         assert_eq!(aware.cmd(&["SPUBLISH", &channel, "x"]), moved);
         assert_eq!(
             aware.cmd(&["SSUBSCRIBE", &channel, &other_slot_channel]),
@@ -242,42 +264,28 @@ async fn shard_channels_are_routed_by_slot() {
         at_leader.cmd(&["CLUSTER", "SLOTS"]);
         assert_eq!(
             at_leader.cmd(&["SSUBSCRIBE", &channel]),
-            format!(">3\r\n$10\r\nssubscribe\r\n${}\r\n{channel}\r\n:1\r\n", channel.len())
+            format!(
+                ">3\r\n$10\r\nssubscribe\r\n${}\r\n{channel}\r\n:1\r\n",
+                channel.len()
+            )
         );
         let mut at_follower = connect(&cluster, follower);
         at_follower.cmd(&["CLUSTER", "SLOTS"]);
         assert_eq!(
             at_follower.cmd(&["SSUBSCRIBE", &channel]),
-            format!("*3\r\n$10\r\nssubscribe\r\n${}\r\n{channel}\r\n:1\r\n", channel.len())
+            format!(
+                "*3\r\n$10\r\nssubscribe\r\n${}\r\n{channel}\r\n:1\r\n",
+                channel.len()
+            )
         );
         let at_outsider = subscriber(&cluster, outsider, "2", &["SSUBSCRIBE", &channel]);
-        let mut listeners = vec![at_leader, at_follower, at_outsider];
+        let mut listeners = [at_leader, at_follower, at_outsider];
 
         let mut publishers: Vec<(usize, RawClient)> = vec![
             (leader, connect(&cluster, leader)),
             (outsider, connect(&cluster, outsider)),
         ];
-        // Probes go to `news`, which nobody listens to as a shard channel: warm the links with
-        // the channel itself instead.
-        for (ordinal, publisher) in publishers.iter_mut() {
-            let probe = format!("probe-{ordinal}");
-            let deadline = Instant::now() + WAIT;
-            let mut reached = [false; 3];
-            while reached.contains(&false) {
-                assert!(Instant::now() < deadline, "{probe} reaches every listener");
-                publisher.cmd(&["SPUBLISH", &channel, &probe]);
-                for (index, listener) in listeners.iter_mut().enumerate() {
-                    while let Some(push) = listener.try_reply(Duration::from_millis(200)) {
-                        if elements(&push).last() == Some(&probe) {
-                            reached[index] = true;
-                        }
-                    }
-                }
-            }
-        }
-        for listener in listeners.iter_mut() {
-            while listener.try_reply(Duration::from_millis(300)).is_some() {}
-        }
+        warm_up(&mut publishers, &mut listeners, ["SPUBLISH", &channel]);
 
         for (ordinal, publisher) in publishers.iter_mut() {
             for n in 0..20 {

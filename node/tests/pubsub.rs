@@ -126,7 +126,12 @@ fn output_limit_config_matches_redis() {
         (0, &["CONFIG", "GET", "client-output-buffer-limit"], 1),
         (
             0,
-            &["CONFIG", "SET", "client-output-buffer-limit", "pubsub 1mb 512kb 10"],
+            &[
+                "CONFIG",
+                "SET",
+                "client-output-buffer-limit",
+                "pubsub 1mb 512kb 10",
+            ],
             1,
         ),
         (0, &["CONFIG", "GET", "client-output-buffer-limit"], 1),
@@ -137,7 +142,12 @@ fn output_limit_config_matches_redis() {
         ),
         (
             0,
-            &["CONFIG", "SET", "client-output-buffer-limit", "nosuch 1 1 1"],
+            &[
+                "CONFIG",
+                "SET",
+                "client-output-buffer-limit",
+                "nosuch 1 1 1",
+            ],
             1,
         ),
     ];
@@ -313,7 +323,10 @@ fn a_reading_subscriber_gets_a_large_burst() {
         let mut received = 0;
         while received < 2000 {
             let push = subscriber.reply();
-            assert!(push.starts_with("*3\r\n$7\r\nmessage\r\n$5\r\nburst\r\n"), "{push:.60}");
+            assert!(
+                push.starts_with("*3\r\n$7\r\nmessage\r\n$5\r\nburst\r\n"),
+                "{push:.60}"
+            );
             received += 1;
         }
         received

@@ -63,7 +63,10 @@ pub(super) struct Link {
 }
 
 /// A connection to another member's Redis port: plain TCP or TLS.
-pub(super) trait PeerStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+pub(super) trait PeerStream:
+    tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send
+{
+}
 impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> PeerStream for S {}
 
 /// Forwarding connections of one client connection, keyed by address and protocol.

@@ -78,13 +78,14 @@ pub fn config_value(limit: OutputLimit) -> String {
 /// applied: ringcache bounds only subscribers); the error is Redis's wording.
 pub fn parse_config_value(value: &str) -> Result<Option<OutputLimit>, &'static str> {
     let parts: Vec<&str> = value.split_whitespace().collect();
-    if parts.len() % 4 != 0 {
+    if !parts.len().is_multiple_of(4) {
         return Err("Wrong number of arguments in buffer limit configuration.");
     }
     let mut pubsub = None;
     for class in parts.chunks_exact(4) {
-        let limit = OutputLimit::from_parts(class[1], class[2], class[3])
-            .map_err(|_| "Error in hard, soft or soft_seconds setting in buffer limit configuration.")?;
+        let limit = OutputLimit::from_parts(class[1], class[2], class[3]).map_err(
+            |_| "Error in hard, soft or soft_seconds setting in buffer limit configuration.",
+        )?;
         match class[0].to_ascii_lowercase().as_str() {
             "pubsub" => pubsub = Some(limit),
             "normal" | "slave" | "replica" => {}
@@ -202,7 +203,11 @@ impl Registry {
         if !kind.set(subscriptions).remove(name) {
             return false;
         }
-        let Some(id) = subscriptions.subscriber.as_ref().map(|subscriber| subscriber.id) else {
+        let Some(id) = subscriptions
+            .subscriber
+            .as_ref()
+            .map(|subscriber| subscriber.id)
+        else {
             return true;
         };
         let mut table = self.table(kind).write();
@@ -376,7 +381,10 @@ mod tests {
             registry.publish(Scope::Global, &bytes("news"), &bytes("hi")),
             2
         );
-        assert_eq!(registry.publish(Scope::Shard, &bytes("news"), &bytes("x")), 0);
+        assert_eq!(
+            registry.publish(Scope::Shard, &bytes("news"), &bytes("x")),
+            0
+        );
         assert!(matches!(first.try_next(), Some(Push::Message { .. })));
         assert!(matches!(second.try_next(), Some(Push::Pattern { .. })));
         registry.leave_all(&mut first);

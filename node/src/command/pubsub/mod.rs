@@ -144,7 +144,7 @@ fn unsubscribe_from(
 /// Cluster mode: shard channels of one request must share a slot (`-CROSSSLOT`), and a
 /// cluster-aware client is sent (`-MOVED`) to the partition's leader when no replica of it is
 /// here, as Redis Cluster does. A plain client is served where it is: SPUBLISH reaches every
-/// member.
+/// member (so is a cluster-aware one while no leader of the slot is known).
 fn shard_route(session: &Session<'_>, channels: &[Bytes]) -> CommandResult {
     let Some(remote) = session.shared.pubsub.remote() else {
         return Ok(());
@@ -163,13 +163,17 @@ fn shard_route(session: &Session<'_>, channels: &[Bytes]) -> CommandResult {
         ShardHome::Elsewhere(address) => {
             Err(CommandError::Message(format!("MOVED {slot} {address}")))
         }
-        ShardHome::Unknown => Err(CommandError::Message(format!(
-            "CLUSTERDOWN Hash slot not served: slot {slot} has no leader right now; retry"
-        ))),
+        // No leader known right now (an election, or routes not learned yet): served here,
+        // which works since SPUBLISH reaches every member.
+        ShardHome::Unknown => Ok(()),
     }
 }
 
-pub fn subscribe(session: &mut Session<'_>, args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
+pub fn subscribe(
+    session: &mut Session<'_>,
+    args: &[Bytes],
+    out: &mut ReplyWriter,
+) -> CommandResult {
     subscribe_to(session, Kind::Channel, &args[1..], out)
 }
 
@@ -226,6 +230,9 @@ mod tests {
             "ERR Can't execute 'config|get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context"
         );
         let get = super::super::lookup(b"get").expect("get");
-        assert!(not_in_subscribed_mode(get, &[Bytes::from("GET")]).starts_with("ERR Can't execute 'get':"));
+        assert!(
+            not_in_subscribed_mode(get, &[Bytes::from("GET")])
+                .starts_with("ERR Can't execute 'get':")
+        );
     }
 }
