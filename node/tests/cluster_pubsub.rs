@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use cluster_support::*;
 use common::{RawClient, elements};
-use ringcache_admin::ClusterSettings;
+use ringcache_admin::{ClusterSettings, HostRequest, JoinRequest, Replica};
 
 const SETTINGS: ClusterSettings = ClusterSettings {
     partitions: 8,
@@ -308,6 +308,70 @@ async fn shard_channels_are_routed_by_slot() {
         expect_in_order(&mut listeners[0], &smessage(true), &sent);
         expect_in_order(&mut listeners[1], &smessage(false), &sent);
         expect_in_order(&mut listeners[2], &smessage(false), &sent);
+    })
+    .await;
+}
+
+/// A member that joins (and hosts a replica) is added to everyone's fan-out: its subscribers get
+/// what the others publish, and theirs get what it publishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_joining_member_enters_the_fan_out() {
+    within(Duration::from_secs(180), "the test", async {
+        let mut cluster = TestCluster::start(3, SETTINGS).await;
+        let mut listeners = vec![subscriber(&cluster, 0, "2", &["SUBSCRIBE", "news"])];
+        // Member 0's fan-out is running (with the members it knows) before the newcomer exists.
+        let mut early = connect(&cluster, 0);
+        assert_eq!(early.cmd(&["PUBLISH", "news", "early"]), ":1\r\n");
+        let push = listeners[0].try_reply(MESSAGE_WAIT).expect("early");
+        assert_eq!(payload(&push, MESSAGE_RESP2), "early");
+        let newcomer = cluster.add_member().await;
+        let mut seeds: Vec<Replica> = Vec::new();
+        for ordinal in 0..=newcomer {
+            seeds.push(cluster.status(ordinal).await.member);
+        }
+        let admin = cluster.admin(newcomer);
+        admin
+            .join(&JoinRequest {
+                settings: SETTINGS,
+                members: seeds.clone(),
+            })
+            .await
+            .expect("join");
+        let partition = 0;
+        admin
+            .host_partition(partition, &HostRequest { settings: SETTINGS })
+            .await
+            .expect("host partition 0 on the newcomer");
+        let leader = cluster.leader_of(partition).await;
+        let learner = seeds[newcomer].clone();
+        cluster
+            .on_leader(partition, leader, "add learner", |admin| {
+                let learner = learner.clone();
+                async move { admin.add_learner(partition, &learner).await }
+            })
+            .await;
+
+        listeners.push(subscriber(&cluster, newcomer, "3", &["SUBSCRIBE", "news"]));
+        let mut publishers = vec![
+            (0, connect(&cluster, 0)),
+            (newcomer, connect(&cluster, newcomer)),
+        ];
+        warm_up(&mut publishers, &mut listeners, ["PUBLISH", "news"]);
+        for (ordinal, publisher) in publishers.iter_mut() {
+            for n in 0..20 {
+                publisher.cmd(&["PUBLISH", "news", &format!("j{ordinal}-{n}")]);
+            }
+        }
+        let sent: Vec<(String, usize)> = publishers
+            .iter()
+            .map(|(ordinal, _)| (format!("j{ordinal}"), 20))
+            .collect();
+        expect_in_order(&mut listeners[0], MESSAGE_RESP2, &sent);
+        expect_in_order(
+            &mut listeners[1],
+            ">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n",
+            &sent,
+        );
     })
     .await;
 }
