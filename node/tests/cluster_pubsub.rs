@@ -100,6 +100,36 @@ fn expect_in_order(listener: &mut RawClient, prefix: &str, sent: &[(String, usiz
     }
 }
 
+/// redis-py subscribers (RESP2 and RESP3) on the member at `argv[2]` receive, in order, what
+/// redis-py publishers send at the members at `argv[1]` and `argv[3]`.
+const REDIS_PY_FAN_OUT: &str = r#"
+import sys, time, redis
+hosts = sys.argv[1:]
+for protocol in (2, 3):
+    subscriber = redis.Redis(host=hosts[1], protocol=protocol, decode_responses=True)
+    p = subscriber.pubsub()
+    p.subscribe("py")
+    confirmation = p.get_message(timeout=5)
+    assert confirmation["type"] == "subscribe", confirmation
+    publishers = [redis.Redis(host=hosts[i], protocol=protocol, decode_responses=True) for i in (0, 2)]
+    # The first messages wait for nothing: the members' fan-out links are up already.
+    for i in range(50):
+        for index, publisher in enumerate(publishers):
+            assert publisher.publish("py", f"{index}-{i}") == 0
+    received = []
+    deadline = time.time() + 10
+    while len(received) < 100 and time.time() < deadline:
+        message = p.get_message(timeout=1)
+        if message is not None:
+            assert message["type"] == "message" and message["channel"] == "py", message
+            received.append(message["data"])
+    for index in (0, 1):
+        own = [m for m in received if m.startswith(f"{index}-")]
+        assert own == [f"{index}-{i}" for i in range(50)], (protocol, own[:5], len(received))
+    p.close()
+print("ok")
+"#;
+
 const MESSAGE_RESP2: &str = "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n";
 const PMESSAGE_RESP3: &str = ">4\r\n$8\r\npmessage\r\n$3\r\nne*\r\n$4\r\nnews\r\n";
 
@@ -128,6 +158,12 @@ async fn publish_at_any_member_reaches_all_and_survives_a_leader_crash() {
         for (index, listener) in listeners.iter_mut().enumerate() {
             let prefix = if index % 2 == 0 { MESSAGE_RESP2 } else { PMESSAGE_RESP3 };
             expect_in_order(listener, prefix, &sent);
+        }
+
+        // redis-py, both protocols, subscribed at member 1, publishing at members 0 and 2.
+        if let Some(python) = common::redis_py() {
+            let hosts: Vec<String> = (0..3).map(|ordinal| cluster.ip(ordinal).to_string()).collect();
+            common::run_python(&python, REDIS_PY_FAN_OUT, &hosts);
         }
 
         // The internal command is refused without the member credential, and delivers nothing.
