@@ -125,8 +125,8 @@ pub async fn serve<S>(
             input.reserve(READ_CHUNK);
         }
         // A subscriber also waits for messages (written as they come) and for being cut off
-        // for exceeding its output limit. Not biased between the socket and the messages, so
-        // neither starves the other.
+        // for exceeding its output limit. Requests first: every batch also writes the messages
+        // queued by then (`drain_pushes`), so a busy client does not starve its messages.
         let subscriber = client.pubsub.current().cloned();
         let cut_off = async {
             match &subscriber {
@@ -135,6 +135,7 @@ pub async fn serve<S>(
             }
         };
         tokio::select! {
+            biased;
             _ = shutdown.changed() => break,
             () = cut_off => {
                 tracing::debug!(client = handle.id, "pubsub output limit exceeded, closing");
