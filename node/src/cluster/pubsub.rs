@@ -12,15 +12,16 @@
 //! ```
 //!
 //! One queue and one connection per member keep each publisher's messages in order. Delivery is
-//! at most once, as in Redis: while a member is unreachable (or its queue is full) its messages
-//! are dropped and counted. The member list is refreshed from the cluster's view
-//! ([`Cluster::known_members`]) every second, so the fan-out follows joins and departures.
+//! at most once, as in Redis: while a member is unreachable (or its queue is full: 16384
+//! messages or 64 MiB) its messages are dropped and counted. The member list is refreshed from
+//! the cluster's view ([`Cluster::known_members`]) every second, so the fan-out follows joins
+//! and departures.
 //!
 //! SPUBLISH goes the same way, to every member (a plain client may subscribe to a shard
 //! channel at any member, see `command/pubsub`).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
@@ -45,6 +46,8 @@ pub const SPUBLISH_COMMAND: &str = "RINGCACHE-SPUBLISH";
 const MEMBERS_REFRESH: Duration = Duration::from_secs(1);
 /// Messages waiting for one member at most; more are dropped (the member is too slow or gone).
 const QUEUE: usize = 16 * 1024;
+/// Bytes waiting for one member at most, so large messages are bounded too.
+const QUEUE_BYTES: usize = 64 * 1024 * 1024;
 /// Messages sent in one pipelined batch at most.
 const BATCH: usize = 512;
 /// Time allowed for a batch's replies.
@@ -52,7 +55,24 @@ const BATCH_TIMEOUT: Duration = Duration::from_secs(10);
 /// Wait before connecting again to a member that could not be reached.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 
-type Queue = mpsc::Sender<Bytes>;
+/// What waits for one member: bounded by messages and by bytes.
+#[derive(Debug, Clone)]
+struct Queue {
+    sender: mpsc::Sender<Bytes>,
+    bytes: Arc<AtomicUsize>,
+}
+
+impl Queue {
+    /// Queues `request` unless the queue is full; `false` when it is dropped.
+    fn offer(&self, request: &Bytes) -> bool {
+        let queued = self.bytes.fetch_add(request.len(), Ordering::Relaxed);
+        if queued + request.len() > QUEUE_BYTES || self.sender.try_send(request.clone()).is_err() {
+            self.bytes.fetch_sub(request.len(), Ordering::Relaxed);
+            return false;
+        }
+        true
+    }
+}
 
 /// The fan-out of one member.
 #[derive(Debug)]
@@ -116,13 +136,17 @@ impl Fanout {
                 continue;
             }
             let queue = match existing.remove(&address) {
-                Some(queue) if !queue.is_closed() => queue,
+                Some(queue) if !queue.sender.is_closed() => queue,
                 _ => {
-                    let (queue, receiver) = mpsc::channel(QUEUE);
+                    let (sender, receiver) = mpsc::channel(QUEUE);
+                    let queue = Queue {
+                        sender,
+                        bytes: Arc::default(),
+                    };
                     tokio::spawn(run_link(
                         address.clone(),
                         self.cluster.clone(),
-                        receiver,
+                        (receiver, queue.bytes.clone()),
                         self.counters.clone(),
                     ));
                     queue
@@ -156,7 +180,7 @@ impl Remote for Fanout {
         encode_command(&mut request, &args);
         let request = request.freeze();
         for (_, queue) in queues.iter() {
-            if queue.try_send(request.clone()).is_err() {
+            if !queue.offer(&request) {
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -184,7 +208,7 @@ impl Remote for Fanout {
 async fn run_link(
     address: String,
     cluster: Weak<Cluster>,
-    mut queue: mpsc::Receiver<Bytes>,
+    (mut queue, queued_bytes): (mpsc::Receiver<Bytes>, Arc<AtomicUsize>),
     counters: Arc<FanoutCounters>,
 ) {
     let mut link: Option<Link> = None;
@@ -201,6 +225,7 @@ async fn run_link(
             batch.extend_from_slice(&next);
             count += 1;
         }
+        queued_bytes.fetch_sub(batch.len(), Ordering::Relaxed);
         if link.is_none() {
             if retry_at.is_some_and(|at| Instant::now() < at) {
                 counters.dropped.fetch_add(count as u64, Ordering::Relaxed);
@@ -278,4 +303,26 @@ async fn exchange(link: &mut Link, batch: &[u8], count: usize) -> Result<Option<
         }
     }
     Ok(refused)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_queue_is_bounded_by_bytes_and_by_messages() {
+        let (sender, mut receiver) = mpsc::channel(2);
+        let queue = Queue {
+            sender,
+            bytes: Arc::default(),
+        };
+        let large = Bytes::from(vec![0u8; QUEUE_BYTES / 2 + 1]);
+        assert!(queue.offer(&large));
+        assert!(!queue.offer(&large), "over the byte bound");
+        let small = Bytes::from_static(b"x");
+        assert!(queue.offer(&small));
+        assert!(!queue.offer(&small), "over the message bound");
+        assert_eq!(queue.bytes.load(Ordering::Relaxed), large.len() + 1);
+        assert!(receiver.try_recv().is_ok());
+    }
 }
