@@ -9,7 +9,8 @@ use super::{CommandResult, Session};
 use crate::protocol::{Protocol, ReplyWriter};
 
 pub fn reset(session: &mut Session<'_>, _args: &[Bytes], out: &mut ReplyWriter) -> CommandResult {
-    // MULTI/WATCH: the transaction state (queued commands, watched keys) is discarded here too.
+    // TRANSACTIONS: discard the connection's MULTI state (queued commands) and WATCHed keys
+    // here, before the rest is reset (Redis's order).
     session.shared.pubsub.leave_all(&mut session.client.pubsub);
     session.client.readonly = false;
     session.client.member = false;
