@@ -124,6 +124,21 @@ fn replies_match_redis_in_resp3() {
     compare("3", SCRIPT);
 }
 
+/// RESP3 allows publishing while subscribed: the message to itself comes before the reply.
+#[test]
+fn a_resp3_subscriber_publishing_to_itself_matches_redis() {
+    let steps: &[Step] = &[
+        (0, &["SUBSCRIBE", "self"], 1),
+        (0, &["PSUBSCRIBE", "s*"], 1),
+        (0, &["PUBLISH", "self", "echo"], 3),
+        (0, &["SPUBLISH", "self", "nobody"], 1),
+        (0, &["SSUBSCRIBE", "self"], 1),
+        (0, &["SPUBLISH", "self", "sharded"], 2),
+        (0, &["GET", "self"], 1),
+    ];
+    compare("3", steps);
+}
+
 #[test]
 fn output_limit_config_matches_redis() {
     let steps: &[Step] = &[
