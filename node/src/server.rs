@@ -82,9 +82,9 @@ pub async fn run_node(
             std::io::Error::new(std::io::ErrorKind::InvalidInput, "no cluster listener")
         })?;
         let started = crate::cluster::Cluster::start(&shared, options, listener).await?;
-        shared
-            .pubsub
-            .set_remote(Arc::new(crate::cluster::pubsub::Fanout::new(&started)));
+        let fanout = Arc::new(crate::cluster::pubsub::Fanout::new(&started));
+        fanout.start();
+        shared.pubsub.set_remote(fanout);
         tokio::spawn(crate::cluster::routes::refresh(Arc::downgrade(&started)));
         tokio::spawn(crate::cluster::expiry::run(
             Arc::downgrade(&started),

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use cluster_support::*;
 use common::{RawClient, elements};
-use ringcache_admin::{ClusterSettings, HostRequest, JoinRequest, Replica};
+use ringcache_admin::{ClusterSettings, JoinRequest, Replica};
 
 const SETTINGS: ClusterSettings = ClusterSettings {
     partitions: 8,
@@ -181,6 +181,10 @@ async fn publish_at_any_member_reaches_all_and_survives_a_leader_crash() {
                 .cmd(&["CLUSTER", "RINGCACHE-SPUBLISH", "news", "forged"])
                 .starts_with("-NOPERM")
         );
+        assert_eq!(
+            intruder.cmd(&["CLUSTER", "RINGCACHE-PUBSUB-PEER", "127.0.0.1:1"]),
+            "-NOPERM this user has no permissions to run the 'cluster|ringcache-pubsub-peer' command\r\n"
+        );
         publishers[0].1.cmd(&["PUBLISH", "news", "marker"]);
         for listener in listeners.iter_mut() {
             let push = listener.try_reply(MESSAGE_WAIT).expect("the marker arrives");
@@ -348,8 +352,9 @@ async fn shard_channels_are_routed_by_slot() {
     .await;
 }
 
-/// A member that joins (and hosts a replica) is added to everyone's fan-out: its subscribers get
-/// what the others publish, and theirs get what it publishes.
+/// A member that joins is added to everyone's fan-out even before it hosts any replica (it
+/// announces itself): its subscribers get what the others publish, and theirs get what it
+/// publishes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_joining_member_enters_the_fan_out() {
     within(Duration::from_secs(180), "the test", async {
@@ -373,20 +378,6 @@ async fn a_joining_member_enters_the_fan_out() {
             })
             .await
             .expect("join");
-        let partition = 0;
-        admin
-            .host_partition(partition, &HostRequest { settings: SETTINGS })
-            .await
-            .expect("host partition 0 on the newcomer");
-        let leader = cluster.leader_of(partition).await;
-        let learner = seeds[newcomer].clone();
-        cluster
-            .on_leader(partition, leader, "add learner", |admin| {
-                let learner = learner.clone();
-                async move { admin.add_learner(partition, &learner).await }
-            })
-            .await;
-
         listeners.push(subscriber(&cluster, newcomer, "3", &["SUBSCRIBE", "news"]));
         let mut publishers = vec![
             (0, connect(&cluster, 0)),

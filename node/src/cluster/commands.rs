@@ -93,6 +93,29 @@ fn subcommand(
                 .publish_local(scope, &args[2], &args[3]);
             out.integer(receivers as i64);
         }
+        // Internal: another member announces itself for the Pub/Sub fan-out (members only, so
+        // nobody else can make members send messages to an address of their choosing).
+        (b"RINGCACHE-PUBSUB-PEER", 3) => {
+            if !context.client.member {
+                return Err(CommandError::Message(
+                    "NOPERM this user has no permissions to run the 'cluster|ringcache-pubsub-peer' command"
+                        .to_owned(),
+                ));
+            }
+            let address = text(&args[2]);
+            if address
+                .rsplit_once(':')
+                .is_none_or(|(_, port)| port.parse::<u16>().is_err())
+            {
+                return Err(CommandError::Message(
+                    "ERR Invalid address, expected host:port".to_owned(),
+                ));
+            }
+            if let Some(remote) = context.shared.pubsub.remote() {
+                remote.peer_announced(&address);
+            }
+            out.ok();
+        }
         // Internal: the partitions hosted here, for other members' route tables.
         (b"RINGCACHE-ROUTES", 2) => {
             let statuses: Vec<PartitionStatus> = cluster

@@ -17,6 +17,10 @@
 //! the cluster's view ([`Cluster::known_members`]) every second, so the fan-out follows joins
 //! and departures.
 //!
+//! A member that joined but hosts no replica yet is in no group the others see: every member
+//! announces itself each second to the members it knows (`CLUSTER RINGCACHE-PUBSUB-PEER`), and
+//! announced members stay in the list for [`ANNOUNCED_FOR`].
+//!
 //! SPUBLISH goes the same way, to every member (a plain client may subscribe to a shard
 //! channel at any member, see `command/pubsub`).
 
@@ -41,9 +45,13 @@ use crate::pubsub::{Remote, Scope, ShardHome};
 pub const PUBLISH_COMMAND: &str = "RINGCACHE-PUBLISH";
 /// As [`PUBLISH_COMMAND`], for shard channels.
 pub const SPUBLISH_COMMAND: &str = "RINGCACHE-SPUBLISH";
+/// `CLUSTER RINGCACHE-PUBSUB-PEER <host:port>`: a member's announcement of itself, members only.
+pub const ANNOUNCE_COMMAND: &str = "RINGCACHE-PUBSUB-PEER";
 
-/// How often the member list is read again.
+/// How often the member list is read again (and members announce themselves).
 const MEMBERS_REFRESH: Duration = Duration::from_secs(1);
+/// How long an announced member stays in the list without announcing itself again.
+const ANNOUNCED_FOR: Duration = Duration::from_secs(5);
 /// Messages waiting for one member at most; more are dropped (the member is too slow or gone).
 const QUEUE: usize = 16 * 1024;
 /// Bytes waiting for one member at most, so large messages are bounded too.
@@ -80,6 +88,9 @@ pub struct Fanout {
     cluster: Weak<Cluster>,
     own_address: String,
     peers: Mutex<Peers>,
+    /// Members that announced themselves ([`ANNOUNCE_COMMAND`]) and when: a member that joined
+    /// but hosts no replica yet is in no group this member sees, yet has subscribers too.
+    announced: Mutex<HashMap<String, Instant>>,
     counters: Arc<FanoutCounters>,
 }
 
@@ -102,8 +113,36 @@ impl Fanout {
             cluster: Arc::downgrade(cluster),
             own_address: cluster.member().client_address().to_owned(),
             peers: Mutex::new(Peers::default()),
+            announced: Mutex::default(),
             counters: Arc::default(),
         }
+    }
+
+    /// Starts announcing this member to every member it knows, every [`MEMBERS_REFRESH`], so
+    /// members that do not see it in their groups (it hosts nothing yet) fan out to it too.
+    pub fn start(self: &Arc<Self>) {
+        let fanout = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut interval = tokio::time::interval(MEMBERS_REFRESH);
+            interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                interval.tick().await;
+                let Some(fanout) = fanout.upgrade() else {
+                    return;
+                };
+                let args = [
+                    Bytes::from_static(b"CLUSTER"),
+                    Bytes::from_static(ANNOUNCE_COMMAND.as_bytes()),
+                    Bytes::from(fanout.own_address.clone()),
+                ];
+                let mut request = BytesMut::new();
+                encode_command(&mut request, &args);
+                let request = request.freeze();
+                for (_, queue) in fanout.queues().iter() {
+                    queue.offer(&request);
+                }
+            }
+        });
     }
 
     pub fn counters(&self) -> &FanoutCounters {
@@ -130,8 +169,16 @@ impl Fanout {
             .map(|(address, queue)| (address.clone(), queue.clone()))
             .collect();
         let mut queues: Vec<(String, Queue)> = Vec::new();
-        for member in cluster.known_members() {
-            let address = member.client_address().to_owned();
+        let announced: Vec<String> = {
+            let mut announced = self.announced.lock();
+            announced.retain(|_, at| at.elapsed() < ANNOUNCED_FOR);
+            announced.keys().cloned().collect()
+        };
+        let known = cluster
+            .known_members()
+            .into_iter()
+            .map(|member| member.client_address().to_owned());
+        for address in known.chain(announced) {
             if address == self.own_address || queues.iter().any(|(known, _)| *known == address) {
                 continue;
             }
@@ -183,6 +230,14 @@ impl Remote for Fanout {
             if !queue.offer(&request) {
                 self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             }
+        }
+    }
+
+    fn peer_announced(&self, address: &str) {
+        if address != self.own_address {
+            self.announced
+                .lock()
+                .insert(address.to_owned(), Instant::now());
         }
     }
 

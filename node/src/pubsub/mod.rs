@@ -119,6 +119,8 @@ pub trait Remote: Send + Sync + std::fmt::Debug {
     fn fan_out(&self, scope: Scope, channel: &Bytes, message: &Bytes);
     /// Where the shard channels of `slot` are served.
     fn shard_home(&self, slot: u16) -> ShardHome;
+    /// Another member (its Redis address) announced itself: include it in the fan-out.
+    fn peer_announced(&self, address: &str);
 }
 
 type Subscribers = HashMap<u64, Arc<Subscriber>>;
