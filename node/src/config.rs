@@ -79,6 +79,12 @@ pub struct Config {
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// Output limit of Pub/Sub subscribers, as Redis's `client-output-buffer-limit pubsub`:
+    /// `<hard> <soft> <soft seconds>`. A subscriber with more unwritten messages than the hard
+    /// limit, or than the soft limit for the soft seconds, is disconnected (0 disables a limit).
+    #[arg(long, default_value = "32mb 8mb 60", value_parser = crate::pubsub::OutputLimit::parse)]
+    pub client_output_buffer_limit_pubsub: crate::pubsub::OutputLimit,
+
     /// Most clients connected at once.
     #[arg(long, default_value_t = 10_000)]
     pub maxclients: usize,

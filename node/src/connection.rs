@@ -41,7 +41,12 @@ pub async fn serve<S>(
     let mut stats = LocalStats::default();
     let mut executor_state = ConnectionState::default();
 
+    // Bytes of pushes encoded into `out` and not yet written (they count against the
+    // subscriber's output limit until they are).
+    let mut pushes_in_out = 0usize;
     'connection: loop {
+        // Messages that arrived before this batch go out before its replies, as in Redis.
+        pushes_in_out += drain_pushes(&mut client, &mut out);
         executor_state.new_batch();
         let mut last_command = None;
         // One clock read per batch (refreshed every 64 commands): the commands of a batch run within
@@ -86,7 +91,8 @@ pub async fn serve<S>(
                     }
                     if out.len() >= OUTPUT_FLUSH_THRESHOLD {
                         stats.output_bytes += out.len() as u64;
-                        if stream.write_all(out.buffer()).await.is_err() {
+                        if !write_out(&mut stream, &client, &out, &mut pushes_in_out, &shared).await
+                        {
                             break 'connection;
                         }
                         out.clear();
@@ -104,7 +110,7 @@ pub async fn serve<S>(
         }
         if !out.is_empty() {
             stats.output_bytes += out.len() as u64;
-            if stream.write_all(out.buffer()).await.is_err() {
+            if !write_out(&mut stream, &client, &out, &mut pushes_in_out, &shared).await {
                 break;
             }
             out.clear();
@@ -119,9 +125,23 @@ pub async fn serve<S>(
         if input.capacity() - input.len() < READ_CHUNK / 4 {
             input.reserve(READ_CHUNK);
         }
+        // A subscriber also waits for messages (written as they come) and for being cut off
+        // for exceeding its output limit. Requests first: every batch also writes the messages
+        // queued by then (`drain_pushes`), so a busy client does not starve its messages.
+        let subscriber = client.pubsub.current().cloned();
+        let cut_off = async {
+            match &subscriber {
+                Some(subscriber) => subscriber.closed().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             biased;
             _ = shutdown.changed() => break,
+            () = cut_off => {
+                tracing::debug!(client = handle.id, "pubsub output limit exceeded, closing");
+                break;
+            }
             read = stream.read_buf(&mut input) => match read {
                 Ok(0) | Err(_) => break,
                 Ok(count) => {
@@ -129,9 +149,56 @@ pub async fn serve<S>(
                     stats.input_bytes += count as u64
                 }
             },
+            push = client.pubsub.next() => {
+                if let Some(push) = push {
+                    pushes_in_out += push.cost();
+                    push.write(&mut out);
+                }
+            }
         }
     }
+    shared.pubsub.leave_all(&mut client.pubsub);
     shared.stats.add(&mut stats);
     let _ = stream.shutdown().await;
     shared.clients.unregister(handle.id);
+}
+
+/// Pushes written per round at most, so a flood of messages leaves room for the client's
+/// requests.
+const PUSHES_PER_ROUND: usize = 64 * 1024;
+
+/// Encodes messages already queued for a subscribed connection into `out`; returns their cost.
+fn drain_pushes(client: &mut ClientState, out: &mut ReplyWriter) -> usize {
+    let mut cost = 0;
+    while cost < PUSHES_PER_ROUND
+        && let Some(push) = client.pubsub.try_next()
+    {
+        cost += push.cost();
+        push.write(out);
+    }
+    cost
+}
+
+/// Writes `out`; `false` when the client is gone or, subscribed, was cut off for its output
+/// limit while the write waited (a subscriber that never reads would otherwise hold its task
+/// here for ever). Written pushes stop counting against the limit.
+async fn write_out<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    client: &ClientState,
+    out: &ReplyWriter,
+    pushes: &mut usize,
+    shared: &Shared,
+) -> bool {
+    let Some(subscriber) = client.pubsub.current() else {
+        return stream.write_all(out.buffer()).await.is_ok();
+    };
+    let written = tokio::select! {
+        written = stream.write_all(out.buffer()) => written.is_ok(),
+        () = subscriber.closed() => false,
+    };
+    if written && *pushes > 0 {
+        subscriber.written(*pushes, shared.pubsub.limit());
+        *pushes = 0;
+    }
+    written
 }

@@ -71,6 +71,7 @@ pub mod glob;
 pub mod info;
 pub mod password_watch;
 pub mod protocol;
+pub mod pubsub;
 pub mod script;
 pub mod security;
 pub mod server;

@@ -89,6 +89,9 @@ pub async fn run_node(
                 weak.upgrade()
                     .map(|cluster| crate::cluster::leadership::of(&cluster))
             })));
+        let fanout = Arc::new(crate::cluster::pubsub::Fanout::new(&started));
+        fanout.start();
+        shared.pubsub.set_remote(fanout);
         tokio::spawn(crate::cluster::routes::refresh(Arc::downgrade(&started)));
         tokio::spawn(crate::cluster::expiry::run(
             Arc::downgrade(&started),

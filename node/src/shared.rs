@@ -49,6 +49,8 @@ pub struct Shared {
     /// section, /metrics); set when the cluster starts. A function, so the lower layers that
     /// read it need not know the cluster.
     pub leadership: std::sync::OnceLock<LeadershipSource>,
+    /// Pub/Sub subscriptions and delivery.
+    pub pubsub: crate::pubsub::Registry,
 }
 
 impl Shared {
@@ -89,12 +91,13 @@ impl Shared {
             started_at: Instant::now(),
             port,
             run_id,
-            config,
             security: crate::security::Security::new(None),
             tls: None,
             scripts: crate::script::ScriptCache::default(),
             running_scripts: crate::script::RunningScripts::default(),
             leadership: std::sync::OnceLock::new(),
+            pubsub: crate::pubsub::Registry::new(config.client_output_buffer_limit_pubsub),
+            config,
         }
     }
 }

@@ -73,6 +73,50 @@ fn subcommand(
             context.client.from_member = true;
             out.ok();
         }
+        // Internal: a message another member's PUBLISH / SPUBLISH fans out (cluster/pubsub.rs),
+        // for the subscribers here only. Members alone may send it: a client could otherwise
+        // inject messages that look published elsewhere.
+        (b"RINGCACHE-PUBLISH" | b"RINGCACHE-SPUBLISH", 4) => {
+            if !context.client.member {
+                return Err(CommandError::Message(format!(
+                    "NOPERM this user has no permissions to run the 'cluster|{}' command",
+                    text(&args[1]).to_ascii_lowercase()
+                )));
+            }
+            let scope = if subcommand.as_slice() == b"RINGCACHE-PUBLISH" {
+                crate::pubsub::Scope::Global
+            } else {
+                crate::pubsub::Scope::Shard
+            };
+            let receivers = context
+                .shared
+                .pubsub
+                .publish_local(scope, &args[2], &args[3]);
+            out.integer(receivers as i64);
+        }
+        // Internal: another member announces itself for the Pub/Sub fan-out (members only, so
+        // nobody else can make members send messages to an address of their choosing).
+        (b"RINGCACHE-PUBSUB-PEER", 3) => {
+            if !context.client.member {
+                return Err(CommandError::Message(
+                    "NOPERM this user has no permissions to run the 'cluster|ringcache-pubsub-peer' command"
+                        .to_owned(),
+                ));
+            }
+            let address = text(&args[2]);
+            if address
+                .rsplit_once(':')
+                .is_none_or(|(_, port)| port.parse::<u16>().is_err())
+            {
+                return Err(CommandError::Message(
+                    "ERR Invalid address, expected host:port".to_owned(),
+                ));
+            }
+            if let Some(remote) = context.shared.pubsub.remote() {
+                remote.peer_announced(&address);
+            }
+            out.ok();
+        }
         // Internal: the partitions hosted here, for other members' route tables.
         (b"RINGCACHE-ROUTES", 2) => {
             let statuses: Vec<PartitionStatus> = cluster

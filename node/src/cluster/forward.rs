@@ -55,18 +55,23 @@ const ABANDON_AFTER: Duration = Duration::from_secs(1);
 /// How often [`GiveUp`] is asked after that.
 const ABANDON_CHECK: Duration = Duration::from_millis(50);
 
-struct Link {
+/// An authenticated connection to another member's Redis port (also used by the Pub/Sub
+/// fan-out, `super::pubsub`).
+pub(super) struct Link {
     /// Unique per connection made: a transaction forwarded in pieces (WATCH, then MULTI … EXEC)
     /// must reach the leader on the connection that holds its watch.
-    id: u64,
-    stream: Box<dyn PeerStream>,
-    buffer: BytesMut,
+    pub(super) id: u64,
+    pub(super) stream: Box<dyn PeerStream>,
+    pub(super) buffer: BytesMut,
 }
 
 static NEXT_LINK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// A connection to another member's Redis port: plain TCP or TLS.
-trait PeerStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
+pub(super) trait PeerStream:
+    tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send
+{
+}
 impl<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> PeerStream for S {}
 
 /// Forwarding connections of one client connection, keyed by address and protocol.
@@ -229,7 +234,7 @@ fn moved_target(reply: &[u8]) -> Option<String> {
     text.split(' ').nth(1).map(str::to_owned)
 }
 
-async fn connect(
+pub(super) async fn connect(
     address: &str,
     source: Option<std::net::IpAddr>,
     protocol: Protocol,

@@ -29,6 +29,7 @@ pub mod leadership;
 pub mod machine;
 pub mod partition_snapshot;
 mod propose;
+pub mod pubsub;
 pub mod readiness;
 pub mod routes;
 mod script;

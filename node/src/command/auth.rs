@@ -65,6 +65,7 @@ pub fn auth(context: &mut Session<'_>, args: &[Bytes], out: &mut ReplyWriter) ->
     };
     check(context.shared, username, password)?;
     context.client.authenticated = true;
+    context.client.member = username == Some(crate::security::MEMBER_USER.as_bytes());
     out.ok();
     Ok(())
 }

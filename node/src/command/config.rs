@@ -21,6 +21,7 @@ const PARAMETERS: &[&str] = &[
     "timeout",
     "requirepass",
     "proto-max-bulk-len",
+    "client-output-buffer-limit",
 ];
 
 fn value_of(shared: &Shared, parameter: &str) -> String {
@@ -38,6 +39,7 @@ fn value_of(shared: &Shared, parameter: &str) -> String {
         "timeout" => "0".to_owned(),
         "requirepass" => settings.password.clone().unwrap_or_default(),
         "proto-max-bulk-len" => (512 * 1024 * 1024).to_string(),
+        "client-output-buffer-limit" => crate::pubsub::config_value(shared.pubsub.limit()),
         _ => String::new(),
     }
 }
@@ -90,6 +92,13 @@ fn set_one(
                 .filter(|clients| *clients > 0)
                 .ok_or_else(|| failed(parameter, "argument couldn't be parsed into an integer"))?;
             shared.settings.write().maxclients = clients;
+        }
+        "client-output-buffer-limit" => {
+            let limit = crate::pubsub::parse_config_value(&value)
+                .map_err(|reason| failed(parameter, reason))?;
+            if let Some(limit) = limit {
+                shared.pubsub.set_limit(limit);
+            }
         }
         _ => {
             return Err(CommandError::Message(format!(

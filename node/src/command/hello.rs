@@ -51,6 +51,7 @@ pub fn hello(context: &mut Session<'_>, args: &[Bytes], out: &mut ReplyWriter) -
     if let Some((username, password)) = credentials {
         auth::check(context.shared, Some(username), password)?;
         context.client.authenticated = true;
+        context.client.member = &username[..] == crate::security::MEMBER_USER.as_bytes();
     }
     if !context.client.authenticated {
         return Err(CommandError::Message(

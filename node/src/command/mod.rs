@@ -47,8 +47,10 @@ mod mget;
 mod mset;
 mod persist;
 mod ping;
+mod pubsub;
 mod quit;
 mod readonly;
+mod reset;
 mod scan;
 mod script_command;
 mod select;
@@ -93,6 +95,11 @@ pub struct ClientState {
     pub transaction: multi::TransactionState,
     /// Cluster mode: the connection is another member's forwarding connection.
     pub from_member: bool,
+    /// Authenticated as another cluster member (the member user and the cluster secret): may
+    /// use the members' internal commands.
+    pub member: bool,
+    /// Pub/Sub channels, patterns and shard channels this connection listens to.
+    pub pubsub: crate::pubsub::Subscriptions,
 }
 
 impl ClientState {
@@ -106,6 +113,8 @@ impl ClientState {
             readonly: false,
             transaction: multi::TransactionState::default(),
             from_member: false,
+            member: false,
+            pubsub: crate::pubsub::Subscriptions::default(),
         }
     }
 }
@@ -292,6 +301,13 @@ pub fn check(
     }
     if !session.client.authenticated && !spec.flags.contains(Flags::NO_AUTH) {
         out.error("NOAUTH Authentication required.");
+        return Err(Rejected(Some(spec)));
+    }
+    if session.client.pubsub.active()
+        && out.protocol() == crate::protocol::Protocol::Resp2
+        && !spec.flags.contains(Flags::SUBSCRIBED_OK)
+    {
+        out.error(&pubsub::not_in_subscribed_mode(spec, args));
         return Err(Rejected(Some(spec)));
     }
     Ok(spec)

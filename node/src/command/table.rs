@@ -32,13 +32,17 @@ impl Flags {
     pub const BLOCKING: Flags = Flags(1 << 9);
     /// Its keys are not at fixed positions (a numkeys argument): clients ask `COMMAND GETKEYS`.
     pub const MOVABLE_KEYS: Flags = Flags(1 << 10);
+    pub const PUBSUB: Flags = Flags(1 << 11);
+    /// Allowed in RESP2 subscribed mode (not a Redis flag: never reported).
+    pub const SUBSCRIBED_OK: Flags = Flags(1 << 12);
 
     /// In the order Redis lists them.
-    const NAMES: [(Flags, &'static str); 11] = [
+    const NAMES: [(Flags, &'static str); 12] = [
         (Flags::WRITE, "write"),
         (Flags::READONLY, "readonly"),
         (Flags::DENY_OOM, "denyoom"),
         (Flags::ADMIN, "admin"),
+        (Flags::PUBSUB, "pubsub"),
         (Flags::NOSCRIPT, "noscript"),
         (Flags::BLOCKING, "blocking"),
         (Flags::LOADING, "loading"),
@@ -233,7 +237,7 @@ commands! { STRING_AND_SERVER;
         "Authenticates the connection.";
     "hello", -1, CONN_NOAUTH, (0, 0, 0), "connection", "6.0.0", Server(hello::hello),
         "Handshakes with the Redis server.";
-    "quit", -1, CONN_NOAUTH, (0, 0, 0), "connection", "1.0.0", Server(quit::quit),
+    "quit", -1, CONN_NOAUTH.union(Flags::SUBSCRIBED_OK), (0, 0, 0), "connection", "1.0.0", Server(quit::quit),
         "Closes the connection.";
     "config", -2, ADMIN, (0, 0, 0), "server", "2.0.0", Server(config::config),
         "A container for server configuration commands.";
@@ -267,7 +271,7 @@ commands! { STRING_AND_SERVER;
         "Executes a read-only server-side Lua script.";
     "evalsha_ro", -3, SCRIPT.union(Flags::READONLY), (0, 0, 0), "scripting", "7.0.0", Script(eval::evalsha_ro),
         "Executes a read-only server-side Lua script by SHA1 digest.";
-    "ping", -1, FAST, (0, 0, 0), "connection", "1.0.0", Server(ping::ping),
+    "ping", -1, FAST.union(Flags::SUBSCRIBED_OK), (0, 0, 0), "connection", "1.0.0", Server(ping::ping),
         "Returns the server's liveliness response.";
     "echo", 2, FAST, (0, 0, 0), "connection", "1.0.0", Server(echo::echo),
         "Returns the given string.";
@@ -287,6 +291,7 @@ static ALL: LazyLock<Vec<&'static CommandSpec>> = LazyLock::new(|| {
         super::sorted_sets::COMMANDS,
         super::keyspace::COMMANDS,
         super::bits::COMMANDS,
+        super::pubsub::COMMANDS,
     ]
     .into_iter()
     .flatten()

@@ -14,8 +14,7 @@ pub fn stats(text: &mut String, shared: &Shared) -> std::fmt::Result {
          instantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\n\
          instantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\n\
          rejected_connections:{}\r\nexpired_keys:{}\r\nevicted_keys:{}\r\n\
-         keyspace_hits:{}\r\nkeyspace_misses:{}\r\npubsub_channels:0\r\npubsub_patterns:0\r\n\
-         total_error_replies:{}\r\n",
+         keyspace_hits:{}\r\nkeyspace_misses:{}\r\n{}total_error_replies:{}\r\n",
         Stats::get(&stats.total_connections_received),
         Stats::get(&stats.total_commands_processed),
         rates.ops_per_sec(),
@@ -28,6 +27,7 @@ pub fn stats(text: &mut String, shared: &Shared) -> std::fmt::Result {
         stats.evicted_keys(&shared.keyspace),
         Stats::get(&stats.keyspace_hits),
         Stats::get(&stats.keyspace_misses),
+        shared.pubsub.info_stats(),
         Stats::get(&stats.per_command.total_error_replies),
     )
 }

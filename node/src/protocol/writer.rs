@@ -140,6 +140,15 @@ impl ReplyWriter {
         self.line(b'*', len as i64);
     }
 
+    /// An out-of-band push (Pub/Sub confirmations and messages): `>n` in RESP3, an array in
+    /// RESP2.
+    pub fn push_header(&mut self, len: usize) {
+        match self.protocol {
+            Protocol::Resp2 => self.line(b'*', len as i64),
+            Protocol::Resp3 => self.line(b'>', len as i64),
+        }
+    }
+
     /// A map header: `%n` in RESP3, an array of `2n` elements in RESP2.
     pub fn map_header(&mut self, len: usize) {
         match self.protocol {

@@ -202,6 +202,23 @@ impl RawClient {
         }
     }
 
+    /// One reply if it starts arriving within `timeout` (a Pub/Sub push, say), else `None`.
+    pub fn try_reply(&mut self, timeout: Duration) -> Option<String> {
+        if self.reader.buffer().is_empty() {
+            self.writer
+                .set_read_timeout(Some(timeout))
+                .expect("timeout");
+            let arrived = self.reader.fill_buf().map(|bytes| !bytes.is_empty());
+            self.writer
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .expect("timeout");
+            if !matches!(arrived, Ok(true)) {
+                return None;
+            }
+        }
+        Some(self.reply())
+    }
+
     /// True when the server closed the connection (reads EOF).
     pub fn is_closed(&mut self) -> bool {
         let mut byte = [0u8; 1];
