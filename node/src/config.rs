@@ -82,8 +82,8 @@ pub struct Config {
     /// Output limit of Pub/Sub subscribers, as Redis's `client-output-buffer-limit pubsub`:
     /// `<hard> <soft> <soft seconds>`. A subscriber with more unwritten messages than the hard
     /// limit, or than the soft limit for the soft seconds, is disconnected (0 disables a limit).
-    #[arg(long, default_value = "32mb 8mb 60", value_parser = crate::pubsub::OutputLimit::parse)]
-    pub client_output_buffer_limit_pubsub: crate::pubsub::OutputLimit,
+    #[arg(long, default_value = "32mb 8mb 60", value_parser = OutputLimit::parse)]
+    pub client_output_buffer_limit_pubsub: OutputLimit,
 
     /// Most clients connected at once.
     #[arg(long, default_value_t = 10_000)]
@@ -381,6 +381,44 @@ fn hostname() -> Result<String, String> {
                 Ok(name)
             }
         })
+}
+
+/// Redis's `client-output-buffer-limit` for one class: hard bytes, soft bytes, soft seconds
+/// (0 disables a limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputLimit {
+    pub hard: u64,
+    pub soft: u64,
+    pub soft_seconds: u64,
+}
+
+impl OutputLimit {
+    /// Redis's default for the pubsub class: `32mb 8mb 60`.
+    pub const PUBSUB_DEFAULT: OutputLimit = OutputLimit {
+        hard: 32 * 1024 * 1024,
+        soft: 8 * 1024 * 1024,
+        soft_seconds: 60,
+    };
+
+    /// Parses `hard soft seconds` (sizes as Redis accepts them: `32mb`, `8388608`).
+    pub fn parse(text: &str) -> Result<OutputLimit, String> {
+        let parts: Vec<&str> = text.split_whitespace().collect();
+        let [hard, soft, seconds] = parts.as_slice() else {
+            return Err(format!("expected '<hard> <soft> <seconds>', got '{text}'"));
+        };
+        Self::from_parts(hard, soft, seconds)
+    }
+
+    pub fn from_parts(hard: &str, soft: &str, seconds: &str) -> Result<OutputLimit, String> {
+        let size = |text: &str| parse_memory(text).map_err(|_| format!("invalid size '{text}'"));
+        Ok(OutputLimit {
+            hard: size(hard)?,
+            soft: size(soft)?,
+            soft_seconds: seconds
+                .parse()
+                .map_err(|_| format!("invalid number of seconds '{seconds}'"))?,
+        })
+    }
 }
 
 /// Parses a memory size the way Redis's `memtoull` does: `1k` = 1000, `1kb` = 1024, likewise m/mb,

@@ -21,16 +21,16 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::cluster::Cluster;
-use crate::cluster::dispatch::ConnectionRouting;
+use crate::cluster::relay::ConnectionRouting;
 use crate::command::multi::TxCommand;
 use crate::command::{self, CommandSpec, Flags, Parsed, Rejected, Session, Write};
+pub use crate::departure::Departure;
 use crate::protocol::{Frame, ReplyWriter};
 use crate::store::Keyspace;
 use crate::transaction;
@@ -154,37 +154,6 @@ impl Executor {
         }
         measure.finish(session.stats, Some(spec), args, out); // stats
         Some(spec)
-    }
-}
-
-/// Whether the client of a blocking command left while it ran. A blocking command stops
-/// waiting (answering nothing) once it happened; work already under way (a proposal in flight)
-/// is finished, as Redis finishes a command whose client is gone.
-#[derive(Debug, Default)]
-pub struct Departure {
-    happened: AtomicBool,
-    noted: tokio::sync::Notify,
-}
-
-impl Departure {
-    fn note(&self) {
-        self.happened.store(true, Ordering::Relaxed);
-        self.noted.notify_waiters();
-    }
-
-    pub fn happened(&self) -> bool {
-        self.happened.load(Ordering::Relaxed)
-    }
-
-    /// Completes once the client has left.
-    pub async fn left(&self) {
-        loop {
-            let noted = self.noted.notified();
-            if self.happened() {
-                return;
-            }
-            noted.await;
-        }
     }
 }
 

@@ -64,6 +64,7 @@ pub mod cluster;
 pub mod command;
 pub mod config;
 pub mod connection;
+pub mod departure;
 pub mod eviction;
 pub mod executor;
 pub mod expiry;

@@ -10,7 +10,7 @@ use crate::stats::Stats;
 use crate::store::Keyspace;
 
 /// See [`Shared::leadership`]: `None` once the cluster is gone.
-pub struct LeadershipSource(pub Box<dyn Fn() -> Option<crate::info::Leadership> + Send + Sync>);
+pub struct LeadershipSource(pub Box<dyn Fn() -> Option<crate::stats::Leadership> + Send + Sync>);
 
 impl std::fmt::Debug for LeadershipSource {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

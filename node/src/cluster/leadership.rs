@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use ringcache_admin::Role;
 
 use super::Cluster;
-use crate::info::Leadership;
+use crate::stats::Leadership;
 
 pub fn of(cluster: &Cluster) -> Leadership {
     let mut leadership = Leadership::default();

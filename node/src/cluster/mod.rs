@@ -31,6 +31,7 @@ pub mod partition_snapshot;
 mod propose;
 pub mod pubsub;
 pub mod readiness;
+pub mod relay;
 pub mod routes;
 mod script;
 pub mod seeds;

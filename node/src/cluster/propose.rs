@@ -13,7 +13,7 @@ use serde_bytes::ByteBuf;
 use super::machine::PartitionCommand;
 use super::{Cluster, Route};
 use crate::command::{CommandSpec, Flags, Session, Write};
-use crate::executor::Departure;
+use crate::departure::Departure;
 use crate::protocol::{Frame, ReplyWriter};
 use crate::store::key_slot;
 

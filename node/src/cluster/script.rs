@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use ringcache_replication::ProposeError;
 
-use super::dispatch::{ConnectionRouting, forward};
 use super::machine::PartitionCommand;
 use super::propose::{answer_error, evict_for_room};
+use super::relay::{ConnectionRouting, forward};
 use super::{Cluster, Route};
 use crate::command::atomic::Outcome;
 use crate::command::eval::{ScriptBody, ScriptCall};

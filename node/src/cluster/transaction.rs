@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use ringcache_replication::{ProposeError, ReadError};
 
-use super::dispatch::ConnectionRouting;
 use super::machine::PartitionCommand;
 use super::propose::{answer_error, evict_for_room};
+use super::relay::ConnectionRouting;
 use super::{Cluster, Route};
 use crate::command::atomic::Outcome;
 use crate::command::multi::{RemoteWatch, TxCommand};

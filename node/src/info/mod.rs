@@ -10,7 +10,7 @@ use std::fmt::Write;
 use crate::shared::Shared;
 use crate::stats::process;
 
-pub use replication::Leadership;
+pub use replication::{Leadership, leadership};
 
 /// Every section, in the order Redis writes them, and whether `INFO` without arguments (or
 /// `default`) includes it: all but `commandstats`, as in Redis 7.0 (its `latencystats` and

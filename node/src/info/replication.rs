@@ -9,29 +9,16 @@ use std::fmt::Write;
 
 use crate::shared::Shared;
 
-/// What this member leads and follows.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Leadership {
-    pub hosted: u64,
-    pub leading: u64,
-    /// Followers and learners (learners are caught up before they vote).
-    pub following: u64,
-    /// Partitions electing a leader, where this member is a candidate.
-    pub electing: u64,
-    /// Other members replicating at least one partition led here.
-    pub replicas: u64,
-}
+pub use crate::stats::Leadership;
 
-impl Leadership {
-    /// Of the member `shared` belongs to, when it is a cluster member (see
-    /// [`Shared::leadership`], which the cluster sets when it starts).
-    pub fn of_shared(shared: &Shared) -> Option<Leadership> {
-        shared.leadership.get().and_then(|source| (source.0)())
-    }
+/// What the member `shared` belongs to leads and follows, when it is a cluster member (see
+/// [`Shared::leadership`], which the cluster sets when it starts).
+pub fn leadership(shared: &Shared) -> Option<Leadership> {
+    shared.leadership.get().and_then(|source| (source.0)())
 }
 
 pub fn write(text: &mut String, shared: &Shared) -> std::fmt::Result {
-    let Some(leadership) = Leadership::of_shared(shared) else {
+    let Some(leadership) = leadership(shared) else {
         return write!(
             text,
             "# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\

@@ -24,45 +24,7 @@ use parking_lot::RwLock;
 
 pub use subscriber::{Push, Subscriber, Subscriptions};
 
-/// Redis's `client-output-buffer-limit` for one class: hard bytes, soft bytes, soft seconds
-/// (0 disables a limit).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct OutputLimit {
-    pub hard: u64,
-    pub soft: u64,
-    pub soft_seconds: u64,
-}
-
-impl OutputLimit {
-    /// Redis's default for the pubsub class: `32mb 8mb 60`.
-    pub const PUBSUB_DEFAULT: OutputLimit = OutputLimit {
-        hard: 32 * 1024 * 1024,
-        soft: 8 * 1024 * 1024,
-        soft_seconds: 60,
-    };
-
-    /// Parses `hard soft seconds` (sizes as Redis accepts them: `32mb`, `8388608`).
-    pub fn parse(text: &str) -> Result<OutputLimit, String> {
-        let parts: Vec<&str> = text.split_whitespace().collect();
-        let [hard, soft, seconds] = parts.as_slice() else {
-            return Err(format!("expected '<hard> <soft> <seconds>', got '{text}'"));
-        };
-        Self::from_parts(hard, soft, seconds)
-    }
-
-    pub fn from_parts(hard: &str, soft: &str, seconds: &str) -> Result<OutputLimit, String> {
-        let size = |text: &str| {
-            crate::config::parse_memory(text).map_err(|_| format!("invalid size '{text}'"))
-        };
-        Ok(OutputLimit {
-            hard: size(hard)?,
-            soft: size(soft)?,
-            soft_seconds: seconds
-                .parse()
-                .map_err(|_| format!("invalid number of seconds '{seconds}'"))?,
-        })
-    }
-}
+pub use crate::config::OutputLimit;
 
 /// CONFIG GET client-output-buffer-limit: Redis's defaults for the classes ringcache does not
 /// limit (normal clients, replicas), then the pubsub limit in force.

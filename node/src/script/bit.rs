@@ -3,7 +3,7 @@
 
 use mlua::{Lua, Table, Value, Variadic};
 
-use super::libs::{arg_error, to_number, type_name};
+use super::errors::{arg_error, to_number, type_name};
 
 /// LuaBitOp's argument conversion: the number rounded (half to even) and reduced modulo 2^32,
 /// through the bits of `x + 2^52 + 2^51` as the C library does.

@@ -6,9 +6,9 @@ use std::ptr;
 
 use mlua::{LightUserData, Lua, Table, Value, Variadic};
 
-use super::libs::{arg_error, type_name};
+use super::errors::raise_runtime;
+use super::errors::{arg_error, type_name};
 use super::numfmt::format_g;
-use super::vm::raise_runtime;
 
 /// lua-cjson's defaults: nesting limit, and the sparse-array rule (refuse an array whose largest
 /// index is over 10 and more than twice its number of elements).

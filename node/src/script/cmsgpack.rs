@@ -4,8 +4,8 @@
 
 use mlua::{Lua, MultiValue, Table, Value, Variadic};
 
-use super::libs::{arg_error, check_int, type_name};
-use super::vm::raise_runtime;
+use super::errors::raise_runtime;
+use super::errors::{arg_error, check_int, type_name};
 
 /// Tables nested deeper are packed as nil (what keeps a table holding itself finite).
 const MAX_NESTING: usize = 16;
@@ -181,8 +181,8 @@ fn encode_double(out: &mut Vec<u8>, d: f64) {
 fn unpack(lua: &Lua, args: &[Value], limit: Option<i64>, offset: i64) -> mlua::Result<MultiValue> {
     let data = match args.first() {
         Some(Value::String(text)) => text.as_bytes().to_vec(),
-        Some(Value::Number(n)) => super::libs::lua_number_text(*n).into_bytes(),
-        Some(Value::Integer(n)) => super::libs::lua_number_text(*n as f64).into_bytes(),
+        Some(Value::Number(n)) => super::errors::lua_number_text(*n).into_bytes(),
+        Some(Value::Integer(n)) => super::errors::lua_number_text(*n as f64).into_bytes(),
         other => {
             let detail = format!("string expected, got {}", type_name(other));
             return Err(arg_error(lua, 1, "unpack", &detail));

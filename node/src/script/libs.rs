@@ -9,7 +9,8 @@ use std::time::Instant;
 
 use mlua::{Function, Lua, MultiValue, Table, Value, Variadic};
 
-use super::vm::{RunState, raise_reply, raise_runtime};
+use super::errors::{arg_error, check_int, lua_number_text, raise_reply, raise_runtime, to_number};
+use super::state::RunState;
 use super::{REDIS_VERSION, REDIS_VERSION_NUM, bit, cjson, cmsgpack, convert, sha1_hex, structlib};
 
 /// The chunk name of the sandbox's own Lua code; error positions skip its frames.
@@ -155,7 +156,7 @@ pub(crate) fn install(lua: &Lua, state: &Rc<RunState>) -> mlua::Result<Env> {
 /// What `pcall` returns for an error raised by Rust code: an error reply's text, or the message.
 fn error_value(lua: &Lua, value: Value) -> mlua::Result<Value> {
     Ok(match value {
-        Value::Error(err) => Value::String(lua.create_string(super::vm::error_message(&err))?),
+        Value::Error(err) => Value::String(lua.create_string(super::errors::error_message(&err))?),
         other => other,
     })
 }
@@ -299,28 +300,6 @@ fn log(_: &Lua, args: Variadic<Value>) -> mlua::Result<()> {
     Ok(())
 }
 
-/// `lua_isnumber` / `lua_tonumber`: numbers and numeric strings.
-pub(crate) fn to_number(value: &Value) -> Option<f64> {
-    match value {
-        Value::Number(n) => Some(*n),
-        Value::Integer(n) => Some(*n as f64),
-        Value::String(text) => {
-            let text = text.to_str().ok()?;
-            let text = text.trim();
-            match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
-                Some(hex) => u64::from_str_radix(hex, 16).ok().map(|n| n as f64),
-                None => text.parse().ok(),
-            }
-        }
-        _ => None,
-    }
-}
-
-/// How Lua itself turns a number into text (`%.14g`).
-pub(crate) fn lua_number_text(n: f64) -> String {
-    super::numfmt::format_g(n, 14)
-}
-
 /// Redis's `math.random` / `math.randomseed`: its own `lrand48`, so every platform gives the same
 /// sequence; the generator is reset before each run (see `RunState::reset`).
 fn install_random(lua: &Lua, math: &Table, state: &Rc<RunState>) -> mlua::Result<()> {
@@ -375,43 +354,6 @@ fn lrand48(state: &Cell<u64>) -> i64 {
 
 fn srand48(seed: i32) -> u64 {
     ((u64::from(seed as u32) << 16) | 0x330E) & RAND_MASK
-}
-
-/// `luaL_checkint`: a number or numeric string, truncated.
-pub(crate) fn check_int(lua: &Lua, args: &[Value], index: usize, name: &str) -> mlua::Result<i64> {
-    let value = args.get(index).unwrap_or(&Value::Nil);
-    match to_number(value) {
-        Some(n) => Ok(n as i64),
-        None => Err(arg_error(
-            lua,
-            index + 1,
-            name,
-            &format!("number expected, got {}", type_name(args.get(index))),
-        )),
-    }
-}
-
-pub(crate) fn arg_error(lua: &Lua, position: usize, name: &str, detail: &str) -> mlua::Error {
-    raise_runtime(
-        lua,
-        &format!("bad argument #{position} to '{name}' ({detail})"),
-    )
-}
-
-/// Lua's type name for an argument (`no value` when it is missing).
-pub(crate) fn type_name(value: Option<&Value>) -> &'static str {
-    match value {
-        None => "no value",
-        Some(Value::Nil) => "nil",
-        Some(Value::Boolean(_)) => "boolean",
-        Some(Value::LightUserData(_)) | Some(Value::UserData(_)) => "userdata",
-        Some(Value::Integer(_)) | Some(Value::Number(_)) => "number",
-        Some(Value::String(_)) => "string",
-        Some(Value::Table(_)) => "table",
-        Some(Value::Function(_)) => "function",
-        Some(Value::Thread(_)) => "thread",
-        Some(_) => "userdata",
-    }
 }
 
 /// Redis 7.0 has no `os` library; `os.clock` (added to Redis later) is kept for timing loops.

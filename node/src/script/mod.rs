@@ -57,9 +57,11 @@ mod cache;
 mod cjson;
 mod cmsgpack;
 mod convert;
+mod errors;
 mod flags;
 mod libs;
 mod numfmt;
+mod state;
 mod structlib;
 mod vm;
 

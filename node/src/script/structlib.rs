@@ -4,8 +4,8 @@
 
 use mlua::{Lua, MultiValue, Table, Value, Variadic};
 
-use super::libs::{arg_error, to_number, type_name};
-use super::vm::raise_runtime;
+use super::errors::raise_runtime;
+use super::errors::{arg_error, to_number, type_name};
 
 const MAX_INT_SIZE: usize = 32;
 const MAX_ALIGN: usize = 8;
@@ -114,7 +114,7 @@ fn bytes_arg(lua: &Lua, args: &[Value], index: usize, name: &str) -> mlua::Resul
     match args.get(index) {
         Some(Value::String(text)) => Ok(text.as_bytes().to_vec()),
         Some(value @ (Value::Number(_) | Value::Integer(_))) => Ok(to_number(value)
-            .map(super::libs::lua_number_text)
+            .map(super::errors::lua_number_text)
             .unwrap_or_default()
             .into_bytes()),
         other => {

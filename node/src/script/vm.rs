@@ -13,8 +13,10 @@ use mlua::{
 };
 
 use super::convert::{error_table, error_text, frame_to_lua, lua_to_frame};
+use super::errors::{error_message, is_reply, raise_reply};
 use super::libs::{self, Env, PRELUDE_NAME, RAND_INITIAL};
 use super::numfmt::format_g;
+use super::state::RunState;
 use super::{KILL_CHECK_INSTRUCTIONS, RunOptions, ScriptError, flags};
 use crate::protocol::Frame;
 
@@ -48,73 +50,6 @@ pub(crate) fn with_vm<R>(
     let result = f(&mut vm);
     let _ = VM.try_with(|slot| *slot.borrow_mut() = Some(vm));
     result
-}
-
-/// An error reply raised by Rust code (`redis.call` of a failing command, argument checks):
-/// the error handler turns it into `{err=...}` as Redis's C functions raise tables.
-#[derive(Debug)]
-pub(crate) struct ErrReply(pub String);
-
-impl std::error::Error for ErrReply {}
-
-impl std::fmt::Display for ErrReply {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-pub(crate) fn raise_reply(text: &str) -> mlua::Error {
-    mlua::Error::external(ErrReply(text.to_string()))
-}
-
-/// A plain Lua error from a library function, prefixed with the caller's position as
-/// `luaL_error` does (`user_script:3: bad argument #1 to 'band' ...`).
-pub(crate) fn raise_runtime(lua: &Lua, message: &str) -> mlua::Error {
-    let position = lua
-        .inspect_stack(1, |debug| {
-            let source = debug.source();
-            match (source.what, source.short_src, debug.current_line()) {
-                ("C", _, _) | (_, None, _) | (_, _, None) => String::new(),
-                (_, Some(src), Some(line)) => format!("{src}:{line}: "),
-            }
-        })
-        .unwrap_or_default();
-    mlua::Error::runtime(format!("{position}{message}"))
-}
-
-/// The text of an error raised by Rust code.
-pub(crate) fn error_message(err: &mlua::Error) -> String {
-    match err {
-        mlua::Error::CallbackError { cause, .. } => error_message(cause),
-        mlua::Error::ExternalError(inner) => match inner.downcast_ref::<ErrReply>() {
-            Some(reply) => reply.0.clone(),
-            None => inner.to_string(),
-        },
-        mlua::Error::RuntimeError(message) | mlua::Error::MemoryError(message) => message.clone(),
-        mlua::Error::SyntaxError { message, .. } => message.clone(),
-        other => other.to_string(),
-    }
-}
-
-fn is_reply(err: &mlua::Error) -> bool {
-    match err {
-        mlua::Error::CallbackError { cause, .. } => is_reply(cause),
-        mlua::Error::ExternalError(inner) => inner.downcast_ref::<ErrReply>().is_some(),
-        _ => false,
-    }
-}
-
-/// What one run may change; reset before each run.
-pub(crate) struct RunState {
-    /// `redis.setresp(3)` was called.
-    pub resp3: Cell<bool>,
-    /// The `lrand48` state behind `math.random`.
-    pub rand: Cell<u64>,
-    /// The kill flag was seen set: the hook now raises on every instruction so that no pcall
-    /// can swallow the kill.
-    pub killed: Cell<bool>,
-    /// Reads `RunOptions::kill` (a function scoped to the run, called from the hook).
-    pub kill_check: RefCell<Option<Function>>,
 }
 
 pub(crate) struct Vm {

@@ -3,6 +3,7 @@
 //! command.
 
 pub mod commands;
+mod leadership;
 mod measure;
 pub mod process;
 pub mod sampler;
@@ -11,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 pub use commands::{CommandStats, LocalCommandStats};
+pub use leadership::Leadership;
 pub use measure::Measure;
 pub use sampler::Instantaneous;
 

@@ -160,7 +160,8 @@ pub fn run_queued(
     protocol: crate::protocol::Protocol,
 ) -> (ReplyWriter, Atomic) {
     let keyspace = &session.shared.keyspace;
-    let mut scratch = Scratch::new(keyspace, session.now_ms, one_slot);
+    let mut scratch =
+        Scratch::new(keyspace, session.now_ms, one_slot).running_scripts(script::run_on);
     let mut replies = ReplyWriter::new(protocol);
     replies.array_header(queued.commands.len());
     for args in &queued.commands {

@@ -38,7 +38,13 @@ pub struct Scratch<'a> {
     writes: Vec<crate::command::Write>,
     /// Cluster mode: every key must hash to one slot (`Some(None)` until the first key).
     slot: Option<Option<u16>>,
+    /// Runs a script queued in a transaction on this copy (see [`Scratch::running_scripts`]).
+    scripts: Option<NestedScript>,
 }
+
+/// How a transaction runs an EVAL it queued (on the same copy).
+pub type NestedScript =
+    fn(&mut Scratch<'_>, &mut Session<'_>, &command::eval::ScriptCall, &mut ReplyWriter);
 
 impl<'a> Scratch<'a> {
     /// A copy over `live` at the clock `now_ms`. `one_slot`: cluster mode, where every key
@@ -52,7 +58,14 @@ impl<'a> Scratch<'a> {
             seen: HashSet::new(),
             writes: Vec::new(),
             slot: one_slot,
+            scripts: None,
         }
+    }
+
+    /// Lets the commands run on this copy include scripts (EVAL inside MULTI), run by `run`.
+    pub fn running_scripts(mut self, run: NestedScript) -> Self {
+        self.scripts = Some(run);
+        self
     }
 
     /// The slot of the keys named so far (cluster mode).
@@ -185,8 +198,10 @@ impl<'a> Scratch<'a> {
             }
             Parsed::Flush => out.error(FLUSH_INSIDE),
             Parsed::Server(handler) => command::run_server(handler, session, args, out),
-            Parsed::Script(call) if caller == Caller::Exec => {
-                super::script::run_on(self, session, &call, out)
+            Parsed::Script(call) if caller == Caller::Exec && self.scripts.is_some() => {
+                if let Some(run) = self.scripts {
+                    run(self, session, &call, out);
+                }
             }
             Parsed::Script(_) | Parsed::Transaction(_) | Parsed::Cluster => out.error(if script {
                 NOT_FROM_SCRIPT

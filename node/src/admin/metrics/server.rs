@@ -6,7 +6,6 @@
 use std::fmt::Write;
 
 use super::{counter, float_family, gauge};
-use crate::info::Leadership;
 use crate::shared::Shared;
 use crate::stats::Stats;
 use crate::stats::commands::KNOWN_ERROR_CODES;
@@ -184,7 +183,7 @@ pub fn render(text: &mut String, shared: &Shared) {
         &[("", cpu.system)],
     );
     commands(text, shared);
-    if let Some(leadership) = Leadership::of_shared(shared) {
+    if let Some(leadership) = crate::info::leadership(shared) {
         gauge(
             text,
             "ringcache_partitions",
