@@ -102,6 +102,25 @@ async fn transactions_through_every_member_lose_no_update() {
     .await;
 }
 
+/// Runs `load` (Python after [`PRELUDE`], given the members' addresses and how many seconds to
+/// run) for 8 s against a 3-member cluster, killing the leader of `{t}`'s partition after 3 s.
+async fn run_while_the_leader_is_killed(python: std::path::PathBuf, load: &str) {
+    cluster_support::within(Duration::from_secs(180), "the test", async {
+        let mut cluster = TestCluster::start(3, settings()).await;
+        let partition = cluster_support::partition_of_key(8, b"t");
+        let leader = cluster.leader_of(partition).await;
+        let mut args = addresses(&cluster);
+        args.push("8".to_owned());
+        let program = format!("{PRELUDE}{load}\nprint('ok')\n");
+        let running = tokio::spawn(run_python(python, program, args));
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        cluster.kill(leader);
+        running.await.expect("the load ran");
+        drop(cluster);
+    })
+    .await;
+}
+
 /// Clients on every member run `MULTI; INCR {t}a; INCR {t}b; EXEC` in a loop while the test
 /// kills the leader of `{t}`'s partition. Afterwards a and b are equal (no transaction applied
 /// in part), at least every acknowledged transaction applied, and no more than were attempted.
@@ -142,20 +161,7 @@ async fn a_leader_killed_mid_way_leaves_no_transaction_half_applied() {
     let Some(python) = common::redis_py() else {
         return;
     };
-    cluster_support::within(Duration::from_secs(180), "the test", async {
-        let mut cluster = TestCluster::start(3, settings()).await;
-        let partition = cluster_support::partition_of_key(8, b"t");
-        let leader = cluster.leader_of(partition).await;
-        let mut args = addresses(&cluster);
-        args.push("8".to_owned());
-        let program = format!("{PRELUDE}{UNDER_FAILURE}\nprint('ok')\n");
-        let load = tokio::spawn(run_python(python, program, args));
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        cluster.kill(leader);
-        load.await.expect("the load ran");
-        drop(cluster);
-    })
-    .await;
+    run_while_the_leader_is_killed(python, UNDER_FAILURE).await;
 }
 
 /// Scripts from plain connections to every member and from the cluster client: a token bucket
@@ -246,20 +252,7 @@ async fn a_leader_killed_mid_way_applies_every_script_once() {
     let Some(python) = common::redis_py() else {
         return;
     };
-    cluster_support::within(Duration::from_secs(180), "the test", async {
-        let mut cluster = TestCluster::start(3, settings()).await;
-        let partition = cluster_support::partition_of_key(8, b"t");
-        let leader = cluster.leader_of(partition).await;
-        let mut args = addresses(&cluster);
-        args.push("8".to_owned());
-        let program = format!("{PRELUDE}{SCRIPTS_UNDER_FAILURE}\nprint('ok')\n");
-        let load = tokio::spawn(run_python(python, program, args));
-        tokio::time::sleep(Duration::from_secs(3)).await;
-        cluster.kill(leader);
-        load.await.expect("the load ran");
-        drop(cluster);
-    })
-    .await;
+    run_while_the_leader_is_killed(python, SCRIPTS_UNDER_FAILURE).await;
 }
 
 /// Clients on every member write and read through transactions and scripts (and others with

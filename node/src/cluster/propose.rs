@@ -12,6 +12,7 @@ use serde_bytes::ByteBuf;
 
 use super::machine::PartitionCommand;
 use super::{Cluster, Route};
+use crate::command::atomic::{Atomic, Outcome};
 use crate::command::{CommandSpec, Flags, Session, Write};
 use crate::departure::Departure;
 use crate::protocol::{Frame, ReplyWriter};
@@ -148,6 +149,26 @@ pub(super) async fn propose_when_ready(
             return true;
         }
     }
+}
+
+/// Commits the writes of a transaction or script as one log entry (evicting for room first when
+/// it writes) and says how applying it ended (an unreadable answer counts as a conflict: run
+/// again).
+pub(super) async fn commit_atomic(
+    session: &Session<'_>,
+    cluster: &Cluster,
+    partition: u32,
+    atomic: Atomic,
+) -> Result<Outcome, ProposeError> {
+    if !atomic.writes.is_empty() {
+        let _ = evict_for_room(session, cluster).await;
+    }
+    let proposal = PartitionCommand::Write {
+        now_ms: session.now_ms,
+        write: Write::Atomic(atomic),
+    };
+    let frame = cluster.host().propose(partition, &proposal).await?;
+    Ok(Outcome::of(&frame).unwrap_or(Outcome::Conflict))
 }
 
 /// A lower bound of a write's size once encoded for the log: each argument and its length.

@@ -10,13 +10,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use ringcache_replication::ProposeError;
 
-use super::machine::PartitionCommand;
-use super::propose::{answer_error, evict_for_room};
+use super::propose::{answer_error, commit_atomic};
 use super::relay::{ConnectionRouting, forward};
 use super::{Cluster, Route};
 use crate::command::atomic::Outcome;
 use crate::command::eval::{ScriptBody, ScriptCall};
-use crate::command::{CrossSlot, Session, Write};
+use crate::command::{CrossSlot, Session};
 use crate::protocol::ReplyWriter;
 use crate::script::ScriptError;
 
@@ -128,22 +127,12 @@ async fn run_here(
             out.error(NOT_LOCAL);
             return true;
         }
-        let atomic = scratch.finish(Vec::new());
-        if !atomic.writes.is_empty() {
-            let _ = evict_for_room(session, cluster).await;
-        }
-        let proposal = PartitionCommand::Write {
-            now_ms: session.now_ms,
-            write: Write::Atomic(atomic),
-        };
-        match cluster.host().propose(partition, &proposal).await {
-            Ok(frame) => match Outcome::of(&frame) {
-                Some(Outcome::Applied) | Some(Outcome::Aborted) => {
-                    answer(result, out);
-                    return true;
-                }
-                Some(Outcome::Conflict) | None => session.now_ms = crate::store::unix_ms(),
-            },
+        match commit_atomic(session, cluster, partition, scratch.finish(Vec::new())).await {
+            Ok(Outcome::Applied | Outcome::Aborted) => {
+                answer(result, out);
+                return true;
+            }
+            Ok(Outcome::Conflict) => session.now_ms = crate::store::unix_ms(),
             Err(ProposeError::NotLeader { .. }) if slot.is_some() => return false,
             Err(ProposeError::NotLeader { .. }) => {
                 out.error(NOT_LOCAL);

@@ -15,13 +15,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use ringcache_replication::{ProposeError, ReadError};
 
-use super::machine::PartitionCommand;
-use super::propose::{answer_error, evict_for_room};
+use super::propose::{answer_error, commit_atomic};
 use super::relay::ConnectionRouting;
 use super::{Cluster, Route};
 use crate::command::atomic::Outcome;
 use crate::command::multi::{RemoteWatch, TxCommand};
-use crate::command::{self, CrossSlot, Keys, Parsed, Session, Write};
+use crate::command::{self, CrossSlot, Keys, Parsed, Session};
 use crate::protocol::ReplyWriter;
 use crate::transaction::{self, MAX_ATTEMPTS, Queued, TOO_BUSY};
 
@@ -257,24 +256,13 @@ async fn exec(
                 for _ in 0..MAX_ATTEMPTS {
                     let (replies, atomic) =
                         transaction::run_queued(session, &queued, Some(Some(slot)), out.protocol());
-                    if !atomic.writes.is_empty() {
-                        let _ = evict_for_room(session, cluster).await;
-                    }
-                    let proposal = PartitionCommand::Write {
-                        now_ms: session.now_ms,
-                        write: Write::Atomic(atomic),
-                    };
-                    match cluster.host().propose(partition, &proposal).await {
-                        Ok(frame) => match Outcome::of(&frame) {
-                            Some(Outcome::Aborted) => return out.null_array(),
-                            Some(Outcome::Applied) => {
-                                out.buffer_mut().extend_from_slice(replies.buffer());
-                                return;
-                            }
-                            Some(Outcome::Conflict) | None => {
-                                session.now_ms = crate::store::unix_ms();
-                            }
-                        },
+                    match commit_atomic(session, cluster, partition, atomic).await {
+                        Ok(Outcome::Aborted) => return out.null_array(),
+                        Ok(Outcome::Applied) => {
+                            out.buffer_mut().extend_from_slice(replies.buffer());
+                            return;
+                        }
+                        Ok(Outcome::Conflict) => session.now_ms = crate::store::unix_ms(),
                         Err(ProposeError::NotLeader { .. }) if Instant::now() < deadline => {
                             tokio::time::sleep(Duration::from_millis(20)).await;
                             continue 'route;
