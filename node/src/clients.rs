@@ -23,6 +23,40 @@ pub struct ClientHandle {
     pub connected_at_ms: u64,
     pub protocol: AtomicU8,
     pub names: Mutex<ClientNames>,
+    /// What `CLIENT LIST` shows of the connection's state, as of its last batch.
+    state: Mutex<ClientView>,
+}
+
+/// A connection's subscriptions and transaction, as `CLIENT LIST` shows them.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ClientView {
+    pub subscriptions: usize,
+    pub patterns: usize,
+    pub shard_subscriptions: usize,
+    /// Requests queued since MULTI (`None`: not in MULTI).
+    pub queued: Option<usize>,
+    /// A watched key changed (EXEC will abort).
+    pub dirty: bool,
+}
+
+impl ClientView {
+    /// Redis's flag letters: `P` subscribed, `x` in MULTI, `d` watched key changed; `N` none.
+    fn flags(&self) -> String {
+        let mut flags = String::new();
+        if self.subscriptions + self.patterns + self.shard_subscriptions > 0 {
+            flags.push('P');
+        }
+        if self.queued.is_some() {
+            flags.push('x');
+        }
+        if self.dirty {
+            flags.push('d');
+        }
+        if flags.is_empty() {
+            flags.push('N');
+        }
+        flags
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -46,6 +80,15 @@ impl ClientHandle {
             connected_at_ms: 0,
             protocol: AtomicU8::new(2),
             names: Mutex::new(ClientNames::default()),
+            state: Mutex::new(ClientView::default()),
+        }
+    }
+
+    /// Records what `CLIENT LIST` shows of the connection's state (after a batch, when changed).
+    pub fn record_view(&self, view: ClientView) {
+        let mut state = self.state.lock();
+        if *state != view {
+            *state = view;
         }
     }
 
@@ -68,8 +111,10 @@ impl ClientHandle {
             .max(self.connected_at_ms);
         let idle_ms = crate::store::unix_ms().saturating_sub(last);
         let names = self.names.lock().clone();
+        let view = *self.state.lock();
+        let multi = view.queued.map_or(-1, |queued| queued as i64);
         format!(
-            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 \
+            "id={} addr={} laddr={} fd=0 name={} age={} idle={} flags={} db=0 sub={} psub={} ssub={} multi={} \
              qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 tot-mem=0 events=r \
              cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
@@ -78,6 +123,11 @@ impl ClientHandle {
             names.name,
             age.as_secs(),
             idle_ms / 1000,
+            view.flags(),
+            view.subscriptions,
+            view.patterns,
+            view.shard_subscriptions,
+            multi,
             self.last_command_name(),
             self.protocol.load(Ordering::Relaxed),
             names.library_name,
@@ -105,6 +155,7 @@ impl Clients {
             connected_at_ms: crate::store::unix_ms(),
             protocol: AtomicU8::new(2),
             names: Mutex::new(ClientNames::default()),
+            state: Mutex::new(ClientView::default()),
         });
         self.connected.lock().insert(id, handle.clone());
         handle

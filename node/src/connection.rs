@@ -117,6 +117,13 @@ pub async fn serve<S>(
         }
         if let Some(command) = last_command {
             handle.record(now_ms, command.name);
+            handle.record_view(crate::clients::ClientView {
+                subscriptions: client.pubsub.channel_count(),
+                patterns: client.pubsub.pattern_count(),
+                shard_subscriptions: client.pubsub.shard_count(),
+                queued: client.transaction.queued.as_ref().map(Vec::len),
+                dirty: client.transaction.dirty,
+            });
         }
         shared.stats.add(&mut stats);
         if client.closing {

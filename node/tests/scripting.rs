@@ -93,6 +93,8 @@ const CASES: &[&[&str]] = &[
         "0",
     ],
     &["EVAL", "return redis.call('BLPOP', 'l', 0)", "0"],
+    &["EVAL", "return #redis.call('TIME')", "0"],
+    &["EVAL", "return redis.call('PING')", "0"],
     &["EVAL", "return redis.call('EVAL', 'return 1', 0)", "0"],
     &["EVAL", "return redis.call('MULTI')", "0"],
     &["SCRIPT", "LOAD", "return 'loaded'"],

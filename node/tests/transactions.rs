@@ -108,6 +108,8 @@ const CASES: &str = "
     EXEC
     WATCH
     MULTI
+    UNWATCH
+    PING
     EXEC
 ";
 
@@ -216,4 +218,32 @@ fn redis_py_transactions_and_optimistic_locking() {
         );
         common::run_python(&python, &program, &[]);
     }
+}
+
+#[test]
+fn client_list_shows_a_transaction_in_progress() {
+    let server = TestServer::start();
+    let (mut client, mut observer) = (server.raw(), server.raw());
+    client.cmd(&["CLIENT", "SETNAME", "queuer"]);
+    client.cmd(&["MULTI"]);
+    client.cmd(&["SET", "k", "v"]);
+    client.cmd(&["INCR", "n"]);
+    let line = |observer: &mut common::RawClient| {
+        let list = observer.cmd(&["CLIENT", "LIST"]);
+        list.lines()
+            .find(|line| line.contains("name=queuer"))
+            .map(str::to_owned)
+            .expect("the client is listed")
+    };
+    let during = line(&mut observer);
+    assert!(
+        during.contains(" flags=x ") && during.contains(" multi=2 "),
+        "{during}"
+    );
+    client.cmd(&["EXEC"]);
+    let after = line(&mut observer);
+    assert!(
+        after.contains(" flags=N ") && after.contains(" multi=-1 "),
+        "{after}"
+    );
 }

@@ -243,7 +243,7 @@ commands! { STRING_AND_SERVER;
         "A container for server configuration commands.";
     "client", -2, CONN, (0, 0, 0), "connection", "2.4.0", Server(client::client),
         "A container for client connection commands.";
-    "time", 1, CONN, (0, 0, 0), "server", "2.6.0", Server(time::time),
+    "time", 1, LOADING_STALE.union(Flags::FAST), (0, 0, 0), "server", "2.6.0", Server(time::time),
         "Returns the server time.";
     "cluster", -2, CONN, (0, 0, 0), "cluster", "3.0.0", Cluster,
         "A container for Redis Cluster commands.";

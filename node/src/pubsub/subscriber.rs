@@ -201,6 +201,16 @@ impl Subscriptions {
         self.channels.len() + self.patterns.len()
     }
 
+    /// Channels alone (CLIENT LIST's `sub`).
+    pub fn channel_count(&self) -> usize {
+        self.channels.len()
+    }
+
+    /// Patterns alone (CLIENT LIST's `psub`).
+    pub fn pattern_count(&self) -> usize {
+        self.patterns.len()
+    }
+
     /// Shard channels (what SSUBSCRIBE counts).
     pub fn shard_count(&self) -> usize {
         self.shard_channels.len()

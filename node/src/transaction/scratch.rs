@@ -203,6 +203,8 @@ impl<'a> Scratch<'a> {
                     run(self, session, &call, out);
                 }
             }
+            // UNWATCH queued in a transaction does nothing then, as in Redis (EXEC unwatches).
+            Parsed::Transaction(crate::command::multi::TxCommand::Unwatch) if !script => out.ok(),
             Parsed::Script(_) | Parsed::Transaction(_) | Parsed::Cluster => out.error(if script {
                 NOT_FROM_SCRIPT
             } else {
