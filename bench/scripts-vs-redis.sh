@@ -64,8 +64,9 @@ run() { # port pipeline test -> requests/s
         EVAL_RO) command=(EVAL_RO "$READ" 1 key:__rand_int__) ;;
         PUBLISH) command=(PUBLISH bench 0123456789abcdef) ;;
     esac
+    # The test's name is the command, commas included: split on the quoted separator.
     redis-benchmark -p "$1" -c "$CLIENTS" -n "$REQUESTS" -r "$KEYSPACE" -P "$2" --csv "${command[@]}" 2>/dev/null |
-        tr -d '"' | awk -F, 'NR > 1 {print $2; exit}'
+        awk -F'","' 'NR > 1 {print $2; exit}'
 }
 
 TESTS="EVAL EVALSHA EVAL_RO PUBLISH"
