@@ -18,7 +18,9 @@ use crate::protocol::ReplyWriter;
 
 /// How long a request waits for a partition without a known leader (an election) before it
 /// answers `-CLUSTERDOWN`.
-const LEADER_WAIT: Duration = Duration::from_secs(3);
+pub(super) const LEADER_WAIT: Duration = Duration::from_secs(3);
+
+pub(super) const CROSSSLOT: &str = "CROSSSLOT Keys in request don't hash to the same slot";
 
 /// Serves one parsed request in cluster mode. `departure`: when the client of a blocking
 /// command leaves, it stops waiting.
@@ -35,9 +37,11 @@ pub async fn serve(
         Parsed::Write(write) => (write.keys().slot(), true),
         Parsed::Flush => return flush_led_partitions(cluster, out).await,
         Parsed::Server(handler) => {
+            let reply_from = out.len();
             command::run_server(*handler, session, args, out);
-            if spec.name == "script" {
-                super::script::share_loaded(session, cluster, routing, args, out).await;
+            let failed = out.buffer().get(reply_from) == Some(&b'-');
+            if spec.name == "script" && !failed {
+                super::script::share_loaded(session, cluster, routing, args).await;
             }
             return;
         }
@@ -61,7 +65,7 @@ pub async fn serve(
         }
         Err(CrossSlot) => {
             cluster.counters.crossslot.fetch_add(1, Ordering::Relaxed);
-            out.error("CROSSSLOT Keys in request don't hash to the same slot");
+            out.error(CROSSSLOT);
             return;
         }
     };

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use ringcache_replication::ProposeError;
 
+use super::dispatch::{CROSSSLOT, LEADER_WAIT};
 use super::propose::{answer_error, commit_atomic};
 use super::relay::{ConnectionRouting, forward};
 use super::{Cluster, Route};
@@ -23,7 +24,6 @@ use crate::transaction::scratch::Scratch;
 use crate::transaction::script::{Prepared, answer, execute, prepare};
 use crate::transaction::{MAX_ATTEMPTS, TOO_BUSY};
 
-const LEADER_WAIT: Duration = Duration::from_secs(3);
 const NOT_LOCAL: &str = "ERR Script attempted to access a non local key in a cluster node";
 
 pub async fn serve(
@@ -37,7 +37,7 @@ pub async fn serve(
     let slot = match call.keys().slot() {
         Ok(slot) => slot,
         Err(CrossSlot) => {
-            return out.error("CROSSSLOT Keys in request don't hash to the same slot");
+            return out.error(CROSSSLOT);
         }
     };
     let deadline = Instant::now() + LEADER_WAIT;
@@ -148,7 +148,7 @@ async fn run_here(
     true
 }
 
-/// SCRIPT LOAD and SCRIPT FLUSH are passed on to every other member (not by a member that
+/// SCRIPT LOAD and SCRIPT FLUSH that succeeded here are passed on to every other member (not by a member that
 /// received them from another), so a script loaded anywhere runs by SHA1 everywhere: cluster
 /// clients send EVALSHA to the key's leader, and clients that load on one node only (redis-py
 /// sees a member that leads some slots and follows others as a replica) would get NOSCRIPT.
@@ -157,15 +157,11 @@ pub async fn share_loaded(
     cluster: &Cluster,
     routing: &mut ConnectionRouting,
     args: &[Bytes],
-    out: &ReplyWriter,
 ) {
     let shared_subcommand = args
         .get(1)
         .is_some_and(|sub| sub.eq_ignore_ascii_case(b"load") || sub.eq_ignore_ascii_case(b"flush"));
-    if !shared_subcommand
-        || session.client.from_member
-        || out.buffer().ends_with(b"Try SCRIPT HELP.\r\n")
-    {
+    if !shared_subcommand || session.client.from_member {
         return;
     }
     let access = session.shared.peer_access();

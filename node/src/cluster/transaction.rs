@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use ringcache_replication::{ProposeError, ReadError};
 
+use super::dispatch::{CROSSSLOT, LEADER_WAIT};
 use super::propose::{answer_error, commit_atomic};
 use super::relay::ConnectionRouting;
 use super::{Cluster, Route};
@@ -23,11 +24,6 @@ use crate::command::multi::{RemoteWatch, TxCommand};
 use crate::command::{self, CrossSlot, Keys, Parsed, Session};
 use crate::protocol::ReplyWriter;
 use crate::transaction::{self, MAX_ATTEMPTS, Queued, TOO_BUSY};
-
-/// How long a transaction waits for a partition without a known leader.
-const LEADER_WAIT: Duration = Duration::from_secs(3);
-
-const CROSSSLOT: &str = "CROSSSLOT Keys in request don't hash to the same slot";
 
 /// Serves MULTI, EXEC, DISCARD, WATCH, UNWATCH.
 pub async fn serve(
@@ -191,14 +187,7 @@ fn transaction_slot(session: &Session<'_>, queued: &Queued) -> Result<Option<u16
     let mut slot =
         Keys::Many(queued.watched.iter().map(|guard| &guard.key[..]).collect()).slot()?;
     for args in &queued.commands {
-        let mut buffer = [0u8; 32];
-        let Some(name) = args.first().filter(|name| name.len() <= buffer.len()) else {
-            continue;
-        };
-        for (to, from) in buffer.iter_mut().zip(name.iter()) {
-            *to = from.to_ascii_lowercase();
-        }
-        let Some(spec) = command::lookup(&buffer[..name.len()]) else {
+        let Some(spec) = args.first().and_then(|name| command::find(name)) else {
             continue;
         };
         // A request that does not parse answers its error inside EXEC and names no key.

@@ -229,15 +229,16 @@ pub fn text(arg: &[u8]) -> std::borrow::Cow<'_, str> {
     String::from_utf8_lossy(arg)
 }
 
-/// Lower-case copy of a command name for lookup, without allocating for normal names.
-fn lowercase_name(name: &[u8], buffer: &mut [u8; 32]) -> Option<usize> {
+/// The command named `name`, in any letter case, without allocating for normal names.
+pub fn find(name: &[u8]) -> Option<&'static CommandSpec> {
+    let mut buffer = [0u8; 32];
     if name.len() > buffer.len() {
         return None;
     }
     for (slot, byte) in buffer.iter_mut().zip(name) {
         *slot = byte.to_ascii_lowercase();
     }
-    Some(name.len())
+    lookup(&buffer[..name.len()])
 }
 
 /// Redis's reply to an unknown command, byte for byte.
@@ -288,9 +289,7 @@ pub fn check(
     let Some(name) = args.first() else {
         return Err(Rejected(None));
     };
-    let mut buffer = [0u8; 32];
-    let spec = lowercase_name(name, &mut buffer).and_then(|length| lookup(&buffer[..length]));
-    let Some(spec) = spec else {
+    let Some(spec) = find(name) else {
         out.error(&unknown_command(args));
         return Err(Rejected(None));
     };
@@ -336,11 +335,7 @@ pub fn parse_checked(
 /// Parses a write command for a replica that applies a log entry written by an older member
 /// (which stored the request's arguments, not the parsed command).
 pub fn parse_write(args: &[Bytes], now_ms: u64) -> Result<Write, CommandError> {
-    let mut buffer = [0u8; 32];
-    let spec = args
-        .first()
-        .and_then(|name| lowercase_name(name, &mut buffer))
-        .and_then(|length| lookup(&buffer[..length]));
+    let spec = args.first().and_then(|name| find(name));
     match spec.map(|spec| (spec, spec.kind)) {
         Some((spec, Kind::Write(parse))) => {
             if !spec.accepts(args.len()) {

@@ -114,11 +114,7 @@ impl<'a> Scratch<'a> {
         let script = matches!(caller, Caller::Script { .. });
         if script {
             // Redis words these two its own way inside scripts.
-            let name = args
-                .first()
-                .map(|name| name.to_ascii_lowercase())
-                .unwrap_or_default();
-            match command::lookup(&name) {
+            match args.first().and_then(|name| command::find(name)) {
                 None => return out.error("ERR Unknown Redis command called from script"),
                 Some(spec) if !spec.accepts(args.len()) => {
                     return out.error("ERR Wrong number of args calling Redis command from script");
