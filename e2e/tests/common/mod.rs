@@ -131,14 +131,25 @@ pub async fn install_crd(client: &Client) {
     crds.create(&PostParams::default(), &cache_cluster_crd())
         .await
         .expect("CRD created");
-    // A real API server serves the new resource a moment after the create (the stand-in at once).
+    // A real API server marks the CRD Established and serves the new resource a moment after the
+    // create, and the two are not ordered (the stand-in does both at once): wait for both.
     let api = cache_clusters(client, "default");
     eventually(
         Duration::from_secs(30),
-        "the CRD's resource to be served",
+        "the CRD to be Established and its resource served",
         || {
             let api = api.clone();
+            let crds = crds.clone();
             async move {
+                let crd = crds.get("cacheclusters.cache.ringcache.dev").await.ok()?;
+                let established = crd
+                    .status?
+                    .conditions?
+                    .iter()
+                    .any(|c| c.type_ == "Established" && c.status == "True");
+                if !established {
+                    return None;
+                }
                 match api.list(&Default::default()).await {
                     Err(kube::Error::Api(status)) if status.code == 404 => None,
                     _ => Some(()),
