@@ -153,7 +153,9 @@ fn scripts_answer_as_redis_does() {
 
 #[test]
 fn a_busy_script_blocks_no_other_client_and_script_kill_stops_it() {
-    let server = TestServer::start();
+    // One worker thread: the busy script starts on it (scripts run inline first) and must leave
+    // it within its budget for the other client to be served at all.
+    let server = TestServer::start_with(&["--threads", "1"]);
     let mut busy = server.raw();
     busy.send(&common::RawClient::encode(&[
         b"EVAL",
@@ -176,6 +178,32 @@ fn a_busy_script_blocks_no_other_client_and_script_kill_stops_it() {
         other.cmd(&["SCRIPT", "KILL"]),
         "-NOTBUSY No scripts in execution right now.\r\n"
     );
+    // The same script again starts on a thread of its own (it is known to run long), and a
+    // script that published before running long is not given up (nor published twice).
+    busy.send(&common::RawClient::encode(&[
+        b"EVAL",
+        b"redis.call('SET', 'during', 'busy') while true do end",
+        b"0",
+    ]));
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(other.cmd(&["SCRIPT", "KILL"]), common::OK);
+    assert!(busy.reply().starts_with("-ERR Script killed"));
+    let mut subscriber = server.raw();
+    subscriber.send(&common::RawClient::encode(&[b"SUBSCRIBE", b"news"]));
+    assert!(subscriber.reply().contains("subscribe"));
+    assert_eq!(
+        busy.cmd(&[
+            "EVAL",
+            "redis.call('PUBLISH', 'news', 'once') local n = 0 \
+             for i = 1, 5000000 do n = n + 1 end return n",
+            "0"
+        ]),
+        ":5000000\r\n"
+    );
+    assert!(subscriber.reply().contains("once"));
+    subscriber.send(&common::RawClient::encode(&[b"PING"]));
+    let next = subscriber.reply();
+    assert!(next.contains("pong"), "published once: {next}");
 }
 
 /// A token bucket and a lock, as applications write them, driven by redis-py's `register_script`

@@ -19,9 +19,7 @@ use crate::command::eval::{ScriptBody, ScriptCall};
 use crate::command::{CrossSlot, Session};
 use crate::protocol::ReplyWriter;
 use crate::script::ScriptError;
-
-use crate::transaction::scratch::Scratch;
-use crate::transaction::script::{Prepared, answer, execute, prepare};
+use crate::transaction::script::{Prepared, answer, prepare, run_fresh};
 use crate::transaction::{MAX_ATTEMPTS, TOO_BUSY};
 
 const NOT_LOCAL: &str = "ERR Script attempted to access a non local key in a cluster node";
@@ -108,8 +106,7 @@ async fn run_here(
     out: &mut ReplyWriter,
 ) -> bool {
     for _ in 0..MAX_ATTEMPTS {
-        let mut scratch = Scratch::new(&session.shared.keyspace, session.now_ms, Some(slot));
-        let result = execute(&mut scratch, session, call, script);
+        let (scratch, result) = run_fresh(session, call, script, Some(slot));
         if matches!(result, Err(ScriptError::Killed(_))) {
             answer(result, out);
             return true;

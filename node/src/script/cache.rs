@@ -2,7 +2,7 @@
 //! SCRIPT FLUSH). Compiled functions live per thread in `vm.rs`; this holds only the sources, so
 //! any thread can compile a script it has not seen yet.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use bytes::Bytes;
 use parking_lot::RwLock;
@@ -19,6 +19,8 @@ pub struct ScriptCache {
 struct Inner {
     scripts: HashMap<String, Bytes>,
     memory: usize,
+    /// Scripts that once ran past the inline budget: they start off the worker from then on.
+    long_running: HashSet<String>,
 }
 
 /// What Redis accounts for one cached script besides its body (the SHA's sds and dict entry).
@@ -61,7 +63,27 @@ impl ScriptCache {
     pub fn flush(&self) {
         let mut inner = self.inner.write();
         inner.scripts = HashMap::new();
+        inner.long_running = HashSet::new();
         inner.memory = 0;
+    }
+
+    /// Whether the script once ran past its inline budget (see `crate::transaction::script`).
+    pub fn runs_long(&self, sha: &str) -> bool {
+        let inner = self.inner.read();
+        !inner.long_running.is_empty() && inner.long_running.contains(sha)
+    }
+
+    /// Remembers whether the script ran past its inline budget last time (until SCRIPT FLUSH).
+    pub fn mark_long_running(&self, sha: &str, long: bool) {
+        if self.runs_long(sha) == long {
+            return;
+        }
+        let mut inner = self.inner.write();
+        if !long {
+            inner.long_running.remove(sha);
+        } else if inner.scripts.contains_key(sha) {
+            inner.long_running.insert(sha.to_owned());
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -131,5 +153,23 @@ mod tests {
             "ERR Unexpected flag in script shebang: bad"
         );
         assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn long_running_marks_last_until_flush() {
+        let cache = ScriptCache::new();
+        let sha = cache.load(Bytes::from_static(b"return 2")).unwrap();
+        assert!(!cache.runs_long(&sha));
+        cache.mark_long_running(&sha, true);
+        assert!(cache.runs_long(&sha));
+        cache.mark_long_running(&sha, false);
+        assert!(!cache.runs_long(&sha));
+        cache.mark_long_running(&sha, true);
+        // Only cached scripts are marked (the set cannot grow past the cache).
+        cache.mark_long_running("0000000000000000000000000000000000000000", true);
+        assert!(!cache.runs_long("0000000000000000000000000000000000000000"));
+        cache.flush();
+        let sha = cache.load(Bytes::from_static(b"return 2")).unwrap();
+        assert!(!cache.runs_long(&sha));
     }
 }

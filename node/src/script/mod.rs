@@ -12,12 +12,12 @@
 //!     │  Redis caches EVAL'd scripts)   │ flags_of(src) for EVAL_RO,  │
 //!     │ flags_of(src): no-writes, ..    │ OOM, cluster checks         │
 //!     ▼                                 ▼                             ▼
-//!  run(src, sha, keys, argv, options, call)   (on a blocking thread)
+//!  run(src, sha, keys, argv, options, call)   (options.budget: given up past it, OverBudget)
 //!     │
 //!     ▼
 //!  vm.rs: this thread's Lua 5.1 state (created once per thread, sandboxed by libs.rs)
 //!     │  compiled function cached by sha ── or compiled now ("@user_script", shebang skipped)
-//!     │  KEYS / ARGV set, math.random reseeded, count hook armed (options.kill)
+//!     │  KEYS / ARGV set, math.random reseeded, count hook armed (options.kill, options.budget)
 //!     ▼
 //!  the script ──► redis.call / redis.pcall ──► argv as Bytes ──► call(&argv) ──► Frame
 //!     │                 ▲                                                        │
@@ -68,11 +68,15 @@ mod vm;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_budget;
+#[cfg(test)]
 mod tests_libs;
 #[cfg(test)]
 mod tests_run;
 
+use std::cell::Cell;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -106,6 +110,10 @@ pub enum ScriptError {
     /// want to tell SCRIPT KILL that it worked.
     #[error("{0}")]
     Killed(String),
+    /// The run passed [`Budget::until`] and was given up with nothing kept: the caller runs it
+    /// again where a long run harms no one. Never a reply.
+    #[error("ERR the script ran past its inline budget")]
+    OverBudget,
     /// The interpreter itself failed (out of memory, no state could be created).
     #[error("ERR Error running script {sha}, {message}")]
     Internal { sha: String, message: String },
@@ -113,21 +121,36 @@ pub enum ScriptError {
 
 /// Per-run settings.
 pub struct RunOptions<'a> {
-    /// Set by SCRIPT KILL (from another thread); checked every [`KILL_CHECK_INSTRUCTIONS`] Lua
+    /// Set by SCRIPT KILL (from another thread); checked every [`CHECK_INSTRUCTIONS`] Lua
     /// instructions. The caller clears it before the next run.
     pub kill: &'a AtomicBool,
+    /// A run that may be given up when it takes long (see [`Budget`]); `None`: it runs to the end.
+    pub budget: Option<Budget<'a>>,
 }
 
-/// How often (in Lua VM instructions) a run looks at [`RunOptions::kill`], like Redis's count
-/// hook: cheap enough to be invisible, frequent enough to stop a busy loop within milliseconds.
-pub const KILL_CHECK_INSTRUCTIONS: u32 = 100_000;
+/// Lets a caller try a script where a long run would hold others up (an async worker): a run
+/// still going `limit` after it started (the interpreter ready and the script compiled, so the
+/// first run on a thread is not charged for those) stops with [`ScriptError::OverBudget`],
+/// checked every [`CHECK_INSTRUCTIONS`] and after each `redis.call`. Once the caller sets
+/// `irrevocable` (a command had an effect outside the run, such as PUBLISH), the run can no
+/// longer be given up and goes to its end.
+pub struct Budget<'a> {
+    pub limit: Duration,
+    pub irrevocable: &'a Cell<bool>,
+}
+
+/// How often (in Lua VM instructions) a run looks at [`RunOptions::kill`] and its budget, like
+/// Redis's count hook: cheap enough to be invisible (a fraction of a percent), frequent enough to
+/// stop a busy loop within a fraction of a millisecond.
+pub const CHECK_INSTRUCTIONS: u32 = 10_000;
 
 /// The lowercase hex SHA-1 of `data`, the name of a script (and `redis.sha1hex`).
 pub fn sha1_hex(data: &[u8]) -> String {
     sha1_smol::Sha1::from(data).digest().to_string()
 }
 
-/// Runs a script synchronously on this thread (the caller runs it on a blocking thread).
+/// Runs a script synchronously on this thread (the caller decides which thread: see
+/// `crate::transaction::script`).
 ///
 /// `sha` must be `sha1_hex(source)`: compiled functions are cached by it, and it names the
 /// script in error replies. `call(argv)` executes one Redis command on the script's behalf and

@@ -2,7 +2,18 @@
 
 use std::cell::{Cell, RefCell};
 
+use std::time::Instant;
+
 use mlua::Function;
+
+/// Why a run is stopped before its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    /// SCRIPT KILL.
+    Killed,
+    /// Past its budget: the caller runs it again elsewhere.
+    OverBudget,
+}
 
 /// What one run may change; reset before each run.
 pub(crate) struct RunState {
@@ -10,9 +21,11 @@ pub(crate) struct RunState {
     pub resp3: Cell<bool>,
     /// The `lrand48` state behind `math.random`.
     pub rand: Cell<u64>,
-    /// The kill flag was seen set: the hook now raises on every instruction so that no pcall
-    /// can swallow the kill.
-    pub killed: Cell<bool>,
+    /// Why the run is being stopped, once it is: the hook then raises on every instruction so
+    /// that no pcall can swallow the stop.
+    pub stop: Cell<Option<Stop>>,
+    /// The run's budget ([`super::Budget::until`]), cleared once the run became irrevocable.
+    pub give_up_at: Cell<Option<Instant>>,
     /// Reads `RunOptions::kill` (a function scoped to the run, called from the hook).
     pub kill_check: RefCell<Option<Function>>,
 }

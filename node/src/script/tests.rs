@@ -111,7 +111,7 @@ pub(super) fn eval_kill(
             .map(|s| Bytes::copy_from_slice(s.as_bytes()))
             .collect()
     };
-    let options = RunOptions { kill };
+    let options = RunOptions { kill, budget: None };
     let sha = sha1_hex(source.as_bytes());
     run(
         source.as_bytes(),

@@ -320,7 +320,10 @@ fn a_run_inside_a_call_gets_its_own_vm() {
     // not panic on the borrowed VM.
     let inner = "return 'inner ' .. ARGV[1]";
     let mut nested = |args: &[Bytes]| -> Frame {
-        let options = RunOptions { kill: &NEVER };
+        let options = RunOptions {
+            kill: &NEVER,
+            budget: None,
+        };
         run(
             inner.as_bytes(),
             &sha1_hex(inner.as_bytes()),
@@ -332,7 +335,10 @@ fn a_run_inside_a_call_gets_its_own_vm() {
         .unwrap_or_else(|err| Frame::Error(err.to_string()))
     };
     let outer = "return redis.call('EVAL', 'x') .. ' / outer'";
-    let options = RunOptions { kill: &NEVER };
+    let options = RunOptions {
+        kill: &NEVER,
+        budget: None,
+    };
     let reply = run(
         outer.as_bytes(),
         &sha1_hex(outer.as_bytes()),

@@ -6,6 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use bytes::Bytes;
 use mlua::{
@@ -16,8 +17,8 @@ use super::convert::{error_table, error_text, frame_to_lua, lua_to_frame};
 use super::errors::{error_message, is_reply, raise_reply};
 use super::libs::{self, Env, PRELUDE_NAME, RAND_INITIAL};
 use super::numfmt::format_g;
-use super::state::RunState;
-use super::{KILL_CHECK_INSTRUCTIONS, RunOptions, ScriptError, flags};
+use super::state::{RunState, Stop};
+use super::{CHECK_INSTRUCTIONS, RunOptions, ScriptError, flags};
 use crate::protocol::Frame;
 
 /// Compiled functions kept per thread; past this the cache starts over (scripts are few in
@@ -69,12 +70,13 @@ impl Vm {
         let state = Rc::new(RunState {
             resp3: Cell::new(false),
             rand: Cell::new(RAND_INITIAL),
-            killed: Cell::new(false),
+            stop: Cell::new(None),
+            give_up_at: Cell::new(None),
             kill_check: RefCell::new(None),
         });
         let env = libs::install(&lua, &state)?;
         let handler = lua.create_function(error_handler)?;
-        install_hook(&lua, state.clone(), KILL_CHECK_INSTRUCTIONS)?;
+        install_hook(&lua, state.clone(), CHECK_INSTRUCTIONS)?;
         Ok(Vm {
             lua,
             state,
@@ -121,16 +123,27 @@ impl Vm {
             sha: sha.to_string(),
             message: error_message(&err),
         };
-        self.prepare(keys, argv).map_err(internal)?;
+        self.prepare(keys, argv, options).map_err(internal)?;
         let outcome = self.call_script(function, sha, options, call);
         self.finish().map_err(internal)?;
         outcome.map_err(internal)?
     }
 
-    fn prepare(&mut self, keys: &[Bytes], argv: &[Bytes]) -> mlua::Result<()> {
-        if self.state.killed.replace(false) {
-            install_hook(&self.lua, self.state.clone(), KILL_CHECK_INSTRUCTIONS)?;
+    fn prepare(
+        &mut self,
+        keys: &[Bytes],
+        argv: &[Bytes],
+        options: &RunOptions<'_>,
+    ) -> mlua::Result<()> {
+        if self.state.stop.replace(None).is_some() {
+            install_hook(&self.lua, self.state.clone(), CHECK_INSTRUCTIONS)?;
         }
+        self.state.give_up_at.set(
+            options
+                .budget
+                .as_ref()
+                .map(|budget| Instant::now() + budget.limit),
+        );
         self.state.resp3.set(false);
         self.state.rand.set(RAND_INITIAL);
         self.env.backing.raw_set("KEYS", self.array(keys)?)?;
@@ -157,10 +170,14 @@ impl Vm {
         let call = RefCell::new(call);
         self.lua.scope(|scope| {
             let raising = scope.create_function(|lua, args: Variadic<Value>| {
-                command(lua, args, &call, state, true)
+                let reply = command(lua, args, &call, state, true);
+                check_budget(lua, state, options)?;
+                reply
             })?;
             let catching = scope.create_function(|lua, args: Variadic<Value>| {
-                command(lua, args, &call, state, false)
+                let reply = command(lua, args, &call, state, false);
+                check_budget(lua, state, options)?;
+                reply
             })?;
             let kill = scope.create_function(|_, ()| Ok(options.kill.load(Ordering::Relaxed)))?;
             self.env.redis.raw_set("call", raising)?;
@@ -168,10 +185,12 @@ impl Vm {
             *state.kill_check.borrow_mut() = Some(kill);
             let (ok, value): (bool, Value) =
                 self.env.xpcall.call((function, self.handler.clone()))?;
-            Ok(if ok {
-                Ok(lua_to_frame(&value, state.resp3.get()))
-            } else {
-                Err(self.failure(&value, sha))
+            // A stopped run fails even if its last instructions ended it normally.
+            Ok(match (ok, state.stop.get()) {
+                (_, Some(Stop::OverBudget)) => Err(ScriptError::OverBudget),
+                (true, Some(Stop::Killed)) => Err(ScriptError::Killed(KILLED.to_owned())),
+                (true, None) => Ok(lua_to_frame(&value, state.resp3.get())),
+                (false, _) => Err(self.failure(&value, sha)),
             })
         })
     }
@@ -197,7 +216,7 @@ impl Vm {
             message.push_str(&format!(" script: {sha}, on {source}:{line}."));
         }
         let message = message.replace(['\r', '\n'], " ");
-        if self.state.killed.get() {
+        if self.state.stop.get() == Some(Stop::Killed) {
             ScriptError::Killed(message)
         } else {
             ScriptError::Runtime(message)
@@ -206,6 +225,7 @@ impl Vm {
 
     fn finish(&mut self) -> mlua::Result<()> {
         *self.state.kill_check.borrow_mut() = None;
+        self.state.give_up_at.set(None);
         self.env.redis.raw_set("call", &self.env.idle_call)?;
         self.env.redis.raw_set("pcall", &self.env.idle_call)?;
         self.env.backing.raw_set("KEYS", Value::Nil)?;
@@ -310,18 +330,55 @@ fn error_handler(lua: &Lua, error: Value) -> mlua::Result<Table> {
     Ok(table)
 }
 
-/// Arms the count hook that checks the kill flag (every `every` instructions).
+/// After a `redis.call`: a run past its budget stops there, unless the caller made it
+/// irrevocable (then it runs to its end).
+fn check_budget(lua: &Lua, state: &Rc<RunState>, options: &RunOptions<'_>) -> mlua::Result<()> {
+    let Some(budget) = &options.budget else {
+        return Ok(());
+    };
+    if budget.irrevocable.get() {
+        state.give_up_at.set(None);
+        return Ok(());
+    }
+    if state
+        .give_up_at
+        .get()
+        .is_some_and(|at| Instant::now() >= at)
+    {
+        state.stop.set(Some(Stop::OverBudget));
+        // The hook notices the stop at the next instruction, whatever pcall caught this.
+        install_hook(lua, state.clone(), 1)?;
+        return Err(raise_reply(OVER_BUDGET));
+    }
+    Ok(())
+}
+
+const OVER_BUDGET: &str = "ERR the script ran past its inline budget";
+
+/// Arms the count hook that checks the kill flag and the budget (every `every` instructions).
+/// A stopped run raises at every instruction so that no pcall can swallow the stop.
 fn install_hook(lua: &Lua, state: Rc<RunState>, every: u32) -> mlua::Result<()> {
     let triggers = HookTriggers::new().every_nth_instruction(every);
     lua.set_global_hook(triggers, move |lua, _| {
-        if state.killed.get() {
-            return Err(raise_reply(KILLED));
+        match state.stop.get() {
+            Some(Stop::Killed) => return Err(raise_reply(KILLED)),
+            Some(Stop::OverBudget) => return Err(raise_reply(OVER_BUDGET)),
+            None => {}
+        }
+        if state
+            .give_up_at
+            .get()
+            .is_some_and(|at| Instant::now() >= at)
+        {
+            state.stop.set(Some(Stop::OverBudget));
+            install_hook(lua, state.clone(), 1)?;
+            return Err(raise_reply(OVER_BUDGET));
         }
         let check = state.kill_check.borrow().clone();
         if let Some(check) = check
             && check.call::<bool>(())?
         {
-            state.killed.set(true);
+            state.stop.set(Some(Stop::Killed));
             tracing::warn!("Lua script killed by user with SCRIPT KILL.");
             install_hook(lua, state.clone(), 1)?;
             return Err(raise_reply(KILLED));

@@ -4,6 +4,7 @@
 //! write that succeeded is kept (resolved, so it applies alike anywhere) for the
 //! [`Atomic`] that commits them.
 
+use std::cell::RefCell;
 use std::collections::HashSet;
 
 use bytes::Bytes;
@@ -31,7 +32,8 @@ const FLUSH_INSIDE: &str = "ERR FLUSHALL and FLUSHDB are not supported inside MU
 
 pub struct Scratch<'a> {
     live: &'a Keyspace,
-    copy: Keyspace,
+    /// Always `Some` until dropped (then emptied and kept for the thread's next copy).
+    copy: Option<Keyspace>,
     pub now_ms: u64,
     copied: Vec<Guard>,
     seen: HashSet<Vec<u8>>,
@@ -40,6 +42,8 @@ pub struct Scratch<'a> {
     slot: Option<Option<u16>>,
     /// Runs a script queued in a transaction on this copy (see [`Scratch::running_scripts`]).
     scripts: Option<NestedScript>,
+    /// A command had an effect outside the copy (a message published, a setting changed).
+    reached_out: bool,
 }
 
 /// How a transaction runs an EVAL it queued (on the same copy).
@@ -52,13 +56,14 @@ impl<'a> Scratch<'a> {
     pub fn new(live: &'a Keyspace, now_ms: u64, one_slot: Option<Option<u16>>) -> Self {
         Scratch {
             live,
-            copy: Keyspace::new(0, EvictionPolicy::NoEviction),
+            copy: Some(spare_copy()),
             now_ms,
             copied: Vec::new(),
             seen: HashSet::new(),
             writes: Vec::new(),
             slot: one_slot,
             scripts: None,
+            reached_out: false,
         }
     }
 
@@ -66,6 +71,12 @@ impl<'a> Scratch<'a> {
     pub fn running_scripts(mut self, run: NestedScript) -> Self {
         self.scripts = Some(run);
         self
+    }
+
+    fn copy(&self) -> &Keyspace {
+        self.copy
+            .as_ref()
+            .unwrap_or_else(|| unreachable!("the copy is taken only when the scratch is dropped"))
     }
 
     /// The slot of the keys named so far (cluster mode).
@@ -93,7 +104,7 @@ impl<'a> Scratch<'a> {
             (entry, digest)
         });
         if let Some(entry) = entry {
-            self.copy.insert_entries([entry]);
+            self.copy().insert_entries([entry]);
         }
         self.copied.push(Guard {
             key: key.to_vec(),
@@ -164,7 +175,7 @@ impl<'a> Scratch<'a> {
                     }
                 }
                 let mut context = ReadContext {
-                    keyspace: &self.copy,
+                    keyspace: self.copy(),
                     stats: session.stats,
                     now_ms: self.now_ms,
                 };
@@ -183,9 +194,9 @@ impl<'a> Scratch<'a> {
                         return;
                     }
                 }
-                let write = write.resolve(&self.copy, self.now_ms);
+                let write = write.resolve(self.copy(), self.now_ms);
                 let outcome = self
-                    .copy
+                    .copy()
                     .with_keys(write.keys().iter(), self.now_ms, |db| write.apply(db));
                 if outcome.is_ok() {
                     self.writes.push(write);
@@ -193,7 +204,15 @@ impl<'a> Scratch<'a> {
                 command::write_reply(&outcome, out);
             }
             Parsed::Flush => out.error(FLUSH_INSIDE),
-            Parsed::Server(handler) => command::run_server(handler, session, args, out),
+            Parsed::Server(handler) => {
+                if spec
+                    .flags
+                    .intersects(Flags::PUBSUB.union(Flags::ADMIN).union(Flags::WRITE))
+                {
+                    self.reached_out = true;
+                }
+                command::run_server(handler, session, args, out)
+            }
             Parsed::Script(call) if caller == Caller::Exec && self.scripts.is_some() => {
                 if let Some(run) = self.scripts {
                     run(self, session, &call, out);
@@ -209,17 +228,95 @@ impl<'a> Scratch<'a> {
         }
     }
 
+    /// Whether a command had an effect outside the copy, which running again would repeat.
+    pub fn reached_out(&self) -> bool {
+        self.reached_out
+    }
+
     /// Whether the run wrote anything.
     pub fn wrote(&self) -> bool {
         !self.writes.is_empty()
     }
 
     /// The step that commits what the run did, guarded by `watched`.
-    pub fn finish(self, watched: Vec<Guard>) -> Atomic {
+    pub fn finish(mut self, watched: Vec<Guard>) -> Atomic {
         Atomic {
             watched,
-            copied: self.copied,
-            writes: self.writes,
+            copied: std::mem::take(&mut self.copied),
+            writes: std::mem::take(&mut self.writes),
         }
+    }
+}
+
+thread_local! {
+    /// An emptied copy kept for this thread's next transaction or script: allocating a keyspace
+    /// (its shards) costs more than a short script.
+    static SPARE: RefCell<Option<Keyspace>> = const { RefCell::new(None) };
+}
+
+fn spare_copy() -> Keyspace {
+    SPARE
+        .with(|spare| spare.borrow_mut().take())
+        .unwrap_or_else(|| Keyspace::new(0, EvictionPolicy::NoEviction))
+}
+
+impl Drop for Scratch<'_> {
+    /// Empties the copy and keeps it for the next one. Every key in it was brought by
+    /// [`Scratch::bring`] (writes name only keys brought first), so only those keys' shards hold
+    /// anything; a copy that still accounts for memory afterwards is not kept.
+    fn drop(&mut self) {
+        let Some(copy) = self.copy.take() else {
+            return;
+        };
+        let shards = self
+            .seen
+            .iter()
+            .fold(0u64, |shards, key| shards | 1 << Keyspace::shard_of(key));
+        for index in (0..64).filter(|index| shards & (1 << index) != 0) {
+            copy.with_shard(index, |store| store.remove_where(|_| true));
+        }
+        if copy.used_memory() == 0 {
+            let _ = SPARE.try_with(|spare| *spare.borrow_mut() = Some(copy));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Entry;
+
+    fn spare_keys() -> Option<usize> {
+        SPARE.with(|spare| spare.borrow().as_ref().map(|copy| copy.dbsize(0)))
+    }
+
+    #[test]
+    fn a_dropped_copy_is_emptied_and_kept_for_the_next_run() {
+        let live = Keyspace::new(0, EvictionPolicy::NoEviction);
+        live.insert_entries([
+            Entry::new(b"a", b"1", 0, 0),
+            Entry::new(b"b", b"2", 10_000, 0),
+            Entry::new(b"{a}c", b"3", 0, 0),
+        ]);
+        let mut scratch = Scratch::new(&live, 5, None);
+        for key in [&b"a"[..], b"b", b"{a}c", b"absent"] {
+            scratch.bring(key).unwrap();
+        }
+        assert_eq!(scratch.copy().dbsize(5), 3);
+        drop(scratch);
+        assert_eq!(spare_keys(), Some(0), "emptied and kept");
+
+        // The next copy is that one, and sees only what it brings.
+        let mut next = Scratch::new(&live, 5, None);
+        assert_eq!(spare_keys(), None, "taken");
+        next.bring(b"b").unwrap();
+        assert_eq!(next.copy().dbsize(5), 1);
+        assert!(
+            next.copy()
+                .with_key(b"a", |store| store.peek(b"a", 5).is_none())
+        );
+        let atomic = next.finish(Vec::new());
+        assert_eq!(atomic.copied.len(), 1);
+        assert_eq!(spare_keys(), Some(0), "kept again after finish");
     }
 }

@@ -6,6 +6,16 @@
 //!
 //! A running script can be stopped with SCRIPT KILL: nothing it did is applied then (its
 //! writes only ever touched the copy), so even a script that wrote may be killed.
+//!
+//! Where it runs: on the connection's async worker first, since most scripts take microseconds
+//! and moving the worker's other tasks to another thread costs more than that. A run still going
+//! after [`INLINE_BUDGET`] is given up (its copies dropped: nothing happened) and runs again from
+//! the start with `block_in_place`, on a thread of its own, where it holds no other client up;
+//! the script then starts there, until a run of it ends well within the budget. A run that
+//! reached outside its copies (PUBLISH) is not given up, since running again would repeat that.
+
+use std::cell::Cell;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 
@@ -16,7 +26,7 @@ use crate::command::atomic::Outcome;
 use crate::command::eval::{ScriptBody, ScriptCall};
 use crate::protocol::decode::decode;
 use crate::protocol::{Frame, ReplyWriter};
-use crate::script::{RunOptions, ScriptError};
+use crate::script::{Budget, RunOptions, ScriptError};
 use crate::shared::Shared;
 
 /// A script ready to run: its text, its name, and whether it may write.
@@ -53,6 +63,71 @@ pub fn prepare(shared: &Shared, call: &ScriptCall) -> Result<Prepared, String> {
     })
 }
 
+/// Where a run happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// On the connection's async worker, given up past [`INLINE_BUDGET`] unless it reached
+    /// outside its copies: most scripts take microseconds, less than a hand-off of the worker.
+    Inline,
+    /// To its end, on a thread of its own where the runtime has several (`block_in_place`: the
+    /// worker's other tasks go on meanwhile), so a long script holds no other client up and
+    /// SCRIPT KILL reaches it.
+    Dedicated,
+}
+
+/// How long a script may hold its connection's worker before it is given up and run again on a
+/// thread of its own.
+pub const INLINE_BUDGET: Duration = Duration::from_millis(1);
+
+/// Where a script starts: inline, unless it ran long before or the runtime has no other thread
+/// (then it could not move anyway).
+fn first_placement(shared: &Shared, script: &Prepared) -> Placement {
+    if multi_thread_runtime() && !shared.scripts.runs_long(&script.sha) {
+        Placement::Inline
+    } else {
+        Placement::Dedicated
+    }
+}
+
+fn multi_thread_runtime() -> bool {
+    matches!(
+        tokio::runtime::Handle::try_current().map(|handle| handle.runtime_flavor()),
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread)
+    )
+}
+
+/// Runs the script on fresh copies of its keys (`one_slot` as for [`Scratch::new`]), inline
+/// first; a run given up past the budget leaves nothing behind (its copies are dropped), so it
+/// runs again from the start on a thread of its own, and the script is remembered as long.
+pub fn run_fresh<'s>(
+    session: &mut Session<'s>,
+    call: &ScriptCall,
+    script: &Prepared,
+    one_slot: Option<Option<u16>>,
+) -> (Scratch<'s>, Result<Frame, ScriptError>) {
+    let shared = session.shared;
+    let mut placement = first_placement(shared, script);
+    loop {
+        let mut scratch = Scratch::new(&shared.keyspace, session.now_ms, one_slot);
+        let started = Instant::now();
+        let result = execute(&mut scratch, session, call, script, placement);
+        match placement {
+            Placement::Inline if matches!(result, Err(ScriptError::OverBudget)) => {
+                shared.scripts.mark_long_running(&script.sha, true);
+                placement = Placement::Dedicated;
+                continue;
+            }
+            // Long once is not long always (its arguments, or the machine, differ): a script
+            // that ran well within the budget goes back to starting inline.
+            Placement::Dedicated if started.elapsed() < INLINE_BUDGET / 2 => {
+                shared.scripts.mark_long_running(&script.sha, false);
+            }
+            _ => {}
+        }
+        return (scratch, result);
+    }
+}
+
 /// Runs the script on `scratch`. Each `redis.call` runs one command on the copy and hands its
 /// reply back as a value.
 pub fn execute(
@@ -60,10 +135,16 @@ pub fn execute(
     session: &mut Session<'_>,
     call: &ScriptCall,
     script: &Prepared,
+    placement: Placement,
 ) -> Result<Frame, ScriptError> {
     let running = session.shared.running_scripts.enter();
+    let irrevocable = Cell::new(false);
     let options = RunOptions {
         kill: running.kill(),
+        budget: (placement == Placement::Inline).then_some(Budget {
+            limit: INLINE_BUDGET,
+            irrevocable: &irrevocable,
+        }),
     };
     let caller = Caller::Script {
         read_only: script.read_only,
@@ -71,6 +152,9 @@ pub fn execute(
     let mut run_command = |args: &[Bytes]| -> Frame {
         let mut reply = ReplyWriter::for_script();
         scratch.run(session, args, caller, &mut reply);
+        if scratch.reached_out() {
+            irrevocable.set(true);
+        }
         decode(reply.buffer()).map_or_else(
             || Frame::Error("ERR the command's reply could not be read".to_owned()),
             |(frame, _)| frame,
@@ -86,11 +170,10 @@ pub fn execute(
             &mut run_command,
         )
     };
-    // A script may run long: on a multi-threaded runtime its worker hands its other tasks to
-    // the rest meanwhile.
-    match tokio::runtime::Handle::try_current().map(|handle| handle.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(run),
-        _ => run(),
+    if placement == Placement::Dedicated && multi_thread_runtime() {
+        tokio::task::block_in_place(run)
+    } else {
+        run()
     }
 }
 
@@ -110,8 +193,13 @@ pub fn run_on(
     call: &ScriptCall,
     out: &mut ReplyWriter,
 ) {
+    // The transaction's copy holds what the commands before it did: the script cannot start
+    // over on a fresh one, so it runs to its end.
     match prepare(session.shared, call) {
-        Ok(script) => answer(execute(scratch, session, call, &script), out),
+        Ok(script) => answer(
+            execute(scratch, session, call, &script, Placement::Dedicated),
+            out,
+        ),
         Err(error) => out.error(&error),
     }
 }
@@ -123,8 +211,7 @@ pub fn eval_here(session: &mut Session<'_>, call: &ScriptCall, out: &mut ReplyWr
         Err(error) => return out.error(&error),
     };
     for _ in 0..MAX_ATTEMPTS {
-        let mut scratch = Scratch::new(&session.shared.keyspace, session.now_ms, None);
-        let result = execute(&mut scratch, session, call, &script);
+        let (scratch, result) = run_fresh(session, call, &script, None);
         if matches!(result, Err(ScriptError::Killed(_))) {
             // Nothing it did is applied.
             return answer(result, out);

@@ -50,9 +50,11 @@ impl TestServer {
             .as_ref()
             .map(|admin| admin.local_addr().expect("admin address"));
         let (shutdown, shutdown_receiver) = tokio::sync::oneshot::channel::<()>();
+        // `--threads` sets the workers as the binary does (2 when not given).
+        let workers = config.threads.map_or(2, |threads| threads.get());
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
+                .worker_threads(workers)
                 .enable_all()
                 .build()
                 .expect("runtime");
