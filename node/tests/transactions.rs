@@ -140,6 +140,43 @@ fn a_watched_key_that_changes_and_changes_back_still_aborts_after_the_client_rea
 }
 
 #[test]
+fn a_transaction_publishes_only_when_it_commits_and_after_its_writes() {
+    let server = TestServer::start();
+    let (mut client, mut other, mut subscriber) = (server.raw(), server.raw(), server.raw());
+    subscriber.send(&RawClient::encode(&[b"SUBSCRIBE", b"changes"]));
+    assert!(subscriber.reply().contains("subscribe"));
+    // Aborted by WATCH: nothing of it happened, the message included (as in Redis).
+    client.cmd(&["WATCH", "k"]);
+    other.cmd(&["SET", "k", "theirs"]);
+    client.cmd(&["MULTI"]);
+    client.cmd(&["SET", "k", "mine"]);
+    assert_eq!(client.cmd(&["PUBLISH", "changes", "k"]), "+QUEUED\r\n");
+    assert_eq!(client.cmd(&["EXEC"]), "*-1\r\n");
+    assert_eq!(
+        subscriber.try_reply(Duration::from_millis(300)),
+        None,
+        "an aborted transaction published"
+    );
+    // Committed: the reply counts the receivers, the message arrives once, and a reader told
+    // by it sees the write.
+    client.cmd(&["MULTI"]);
+    client.cmd(&["SET", "k", "mine"]);
+    client.cmd(&["PUBLISH", "changes", "k"]);
+    assert_eq!(client.cmd(&["EXEC"]), "*2\r\n+OK\r\n:1\r\n");
+    let message = subscriber.reply();
+    assert!(
+        message.contains("changes") && message.ends_with("$1\r\nk\r\n"),
+        "{message}"
+    );
+    assert_eq!(other.cmd(&["GET", "k"]), common::bulk("mine"));
+    assert_eq!(
+        subscriber.try_reply(Duration::from_millis(300)),
+        None,
+        "published twice"
+    );
+}
+
+#[test]
 fn a_pipelined_transaction_is_answered_in_one_batch() {
     let server = TestServer::start();
     let mut client = server.raw();

@@ -113,6 +113,7 @@ async fn run_here(
         }
         let Some(touched) = scratch.slot() else {
             // It touched no key: nothing to commit.
+            scratch.finish(Vec::new()).1.deliver(&session.shared.pubsub);
             answer(result, out);
             return true;
         };
@@ -124,8 +125,10 @@ async fn run_here(
             out.error(NOT_LOCAL);
             return true;
         }
-        match commit_atomic(session, cluster, partition, scratch.finish(Vec::new())).await {
+        let (atomic, held) = scratch.finish(Vec::new());
+        match commit_atomic(session, cluster, partition, atomic).await {
             Ok(Outcome::Applied | Outcome::Aborted) => {
+                held.deliver(&session.shared.pubsub);
                 answer(result, out);
                 return true;
             }

@@ -225,7 +225,9 @@ async fn exec(
     };
     let Some(slot) = slot else {
         // No key anywhere (MULTI PING EXEC): nothing to route, nothing to commit.
-        let (replies, _) = transaction::run_queued(session, &queued, Some(None), out.protocol());
+        let (replies, _, held) =
+            transaction::run_queued(session, &queued, Some(None), out.protocol());
+        held.deliver(&session.shared.pubsub);
         out.buffer_mut().extend_from_slice(replies.buffer());
         return;
     };
@@ -243,11 +245,12 @@ async fn exec(
                     return out.null_array();
                 }
                 for _ in 0..MAX_ATTEMPTS {
-                    let (replies, atomic) =
+                    let (replies, atomic, held) =
                         transaction::run_queued(session, &queued, Some(Some(slot)), out.protocol());
                     match commit_atomic(session, cluster, partition, atomic).await {
                         Ok(Outcome::Aborted) => return out.null_array(),
                         Ok(Outcome::Applied) => {
+                            held.deliver(&session.shared.pubsub);
                             out.buffer_mut().extend_from_slice(replies.buffer());
                             return;
                         }

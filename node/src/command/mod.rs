@@ -100,6 +100,9 @@ pub struct ClientState {
     pub member: bool,
     /// Pub/Sub channels, patterns and shard channels this connection listens to.
     pub pubsub: crate::pubsub::Subscriptions,
+    /// Set while a transaction or script runs a command: PUBLISH holds its message here until
+    /// the run commits (see [`crate::pubsub::Held`]).
+    pub held_messages: Option<crate::pubsub::Held>,
 }
 
 impl ClientState {
@@ -115,6 +118,7 @@ impl ClientState {
             from_member: false,
             member: false,
             pubsub: crate::pubsub::Subscriptions::default(),
+            held_messages: None,
         }
     }
 }

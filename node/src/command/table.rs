@@ -60,11 +60,6 @@ impl Flags {
         self.0 & other.0 == other.0
     }
 
-    /// Whether any flag of `other` is set.
-    pub fn intersects(self, other: Flags) -> bool {
-        self.0 & other.0 != 0
-    }
-
     pub fn names(self) -> Vec<&'static str> {
         Self::NAMES
             .iter()

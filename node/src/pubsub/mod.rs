@@ -64,6 +64,32 @@ pub enum Scope {
     Shard,
 }
 
+/// Messages a transaction or script published, held until it commits: an aborted EXEC or a
+/// killed script publishes nothing, a run repeated on fresh copies publishes once, and a
+/// subscriber that reads after the message sees the writes made before it.
+#[derive(Debug, Default)]
+pub struct Held {
+    messages: Vec<(Scope, Bytes, Bytes)>,
+}
+
+impl Held {
+    pub fn push(&mut self, scope: Scope, channel: &Bytes, message: &Bytes) {
+        self.messages
+            .push((scope, channel.clone(), message.clone()));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+    }
+
+    /// Publishes them, in order (the run committed).
+    pub fn deliver(self, registry: &Registry) {
+        for (scope, channel, message) in self.messages {
+            registry.publish(scope, &channel, &message);
+        }
+    }
+}
+
 /// Where a shard channel's slot is served, from this member's point of view.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ShardHome {
@@ -266,6 +292,23 @@ impl Registry {
             self.disconnected.fetch_add(closed, Ordering::Relaxed);
         }
         receivers
+    }
+
+    /// The receivers a message would have here now (PUBLISH's reply), without sending it.
+    pub fn receivers(&self, scope: Scope, channel: &[u8]) -> usize {
+        match scope {
+            Scope::Shard => self.count(Kind::Shard, channel),
+            Scope::Global => {
+                let by_pattern: usize = self
+                    .patterns
+                    .read()
+                    .iter()
+                    .filter(|(pattern, _)| crate::glob::matches(pattern, channel))
+                    .map(|(_, subscribers)| subscribers.len())
+                    .sum();
+                self.count(Kind::Channel, channel) + by_pattern
+            }
+        }
     }
 
     /// Active channels (or shard channels) matching `pattern` (all without one).

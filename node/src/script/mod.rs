@@ -74,7 +74,6 @@ mod tests_libs;
 #[cfg(test)]
 mod tests_run;
 
-use std::cell::Cell;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
@@ -110,7 +109,7 @@ pub enum ScriptError {
     /// want to tell SCRIPT KILL that it worked.
     #[error("{0}")]
     Killed(String),
-    /// The run passed [`Budget::until`] and was given up with nothing kept: the caller runs it
+    /// The run passed [`RunOptions::budget`] and was given up with nothing kept: the caller runs it
     /// again where a long run harms no one. Never a reply.
     #[error("ERR the script ran past its inline budget")]
     OverBudget,
@@ -124,19 +123,13 @@ pub struct RunOptions<'a> {
     /// Set by SCRIPT KILL (from another thread); checked every [`CHECK_INSTRUCTIONS`] Lua
     /// instructions. The caller clears it before the next run.
     pub kill: &'a AtomicBool,
-    /// A run that may be given up when it takes long (see [`Budget`]); `None`: it runs to the end.
-    pub budget: Option<Budget<'a>>,
-}
-
-/// Lets a caller try a script where a long run would hold others up (an async worker): a run
-/// still going `limit` after it started (the interpreter ready and the script compiled, so the
-/// first run on a thread is not charged for those) stops with [`ScriptError::OverBudget`],
-/// checked every [`CHECK_INSTRUCTIONS`] and after each `redis.call`. Once the caller sets
-/// `irrevocable` (a command had an effect outside the run, such as PUBLISH), the run can no
-/// longer be given up and goes to its end.
-pub struct Budget<'a> {
-    pub limit: Duration,
-    pub irrevocable: &'a Cell<bool>,
+    /// Lets a caller try a script where a long run would hold others up (an async worker): a
+    /// run still going this long after it started (the interpreter ready and the script
+    /// compiled, so the first run on a thread is not charged for those) stops with
+    /// [`ScriptError::OverBudget`], checked every [`CHECK_INSTRUCTIONS`] and after each
+    /// `redis.call`. `None`: it runs to its end. The caller must be able to drop what such a run
+    /// did (commands' effects held until it commits).
+    pub budget: Option<Duration>,
 }
 
 /// How often (in Lua VM instructions) a run looks at [`RunOptions::kill`] and its budget, like

@@ -24,7 +24,7 @@ pub(crate) struct RunState {
     /// Why the run is being stopped, once it is: the hook then raises on every instruction so
     /// that no pcall can swallow the stop.
     pub stop: Cell<Option<Stop>>,
-    /// The run's budget ([`super::Budget::until`]), cleared once the run became irrevocable.
+    /// When the run's budget ([`super::RunOptions::budget`]) ends.
     pub give_up_at: Cell<Option<Instant>>,
     /// Reads `RunOptions::kill` (a function scoped to the run, called from the hook).
     pub kill_check: RefCell<Option<Function>>,

@@ -138,12 +138,9 @@ impl Vm {
         if self.state.stop.replace(None).is_some() {
             install_hook(&self.lua, self.state.clone(), CHECK_INSTRUCTIONS)?;
         }
-        self.state.give_up_at.set(
-            options
-                .budget
-                .as_ref()
-                .map(|budget| Instant::now() + budget.limit),
-        );
+        self.state
+            .give_up_at
+            .set(options.budget.map(|budget| Instant::now() + budget));
         self.state.resp3.set(false);
         self.state.rand.set(RAND_INITIAL);
         self.env.backing.raw_set("KEYS", self.array(keys)?)?;
@@ -171,12 +168,12 @@ impl Vm {
         self.lua.scope(|scope| {
             let raising = scope.create_function(|lua, args: Variadic<Value>| {
                 let reply = command(lua, args, &call, state, true);
-                check_budget(lua, state, options)?;
+                check_budget(lua, state)?;
                 reply
             })?;
             let catching = scope.create_function(|lua, args: Variadic<Value>| {
                 let reply = command(lua, args, &call, state, false);
-                check_budget(lua, state, options)?;
+                check_budget(lua, state)?;
                 reply
             })?;
             let kill = scope.create_function(|_, ()| Ok(options.kill.load(Ordering::Relaxed)))?;
@@ -330,16 +327,8 @@ fn error_handler(lua: &Lua, error: Value) -> mlua::Result<Table> {
     Ok(table)
 }
 
-/// After a `redis.call`: a run past its budget stops there, unless the caller made it
-/// irrevocable (then it runs to its end).
-fn check_budget(lua: &Lua, state: &Rc<RunState>, options: &RunOptions<'_>) -> mlua::Result<()> {
-    let Some(budget) = &options.budget else {
-        return Ok(());
-    };
-    if budget.irrevocable.get() {
-        state.give_up_at.set(None);
-        return Ok(());
-    }
+/// From the hook and after each `redis.call`: a run past its budget stops there.
+fn check_budget(lua: &Lua, state: &Rc<RunState>) -> mlua::Result<()> {
     if state
         .give_up_at
         .get()
@@ -365,15 +354,7 @@ fn install_hook(lua: &Lua, state: Rc<RunState>, every: u32) -> mlua::Result<()> 
             Some(Stop::OverBudget) => return Err(raise_reply(OVER_BUDGET)),
             None => {}
         }
-        if state
-            .give_up_at
-            .get()
-            .is_some_and(|at| Instant::now() >= at)
-        {
-            state.stop.set(Some(Stop::OverBudget));
-            install_hook(lua, state.clone(), 1)?;
-            return Err(raise_reply(OVER_BUDGET));
-        }
+        check_budget(lua, &state)?;
         let check = state.kill_check.borrow().clone();
         if let Some(check) = check
             && check.call::<bool>(())?

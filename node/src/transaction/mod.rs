@@ -35,6 +35,7 @@ use crate::command::atomic::{self, Atomic, Outcome};
 use crate::command::multi::{MAX_QUEUED_BYTES, TransactionState};
 use crate::command::{self, Rejected, Session};
 use crate::protocol::ReplyWriter;
+use crate::pubsub::Held;
 use scratch::{Caller, Scratch};
 
 /// Runs before a transaction or script gives up on conflicting writers (each conflict means
@@ -151,14 +152,15 @@ pub fn take_for_exec(state: &mut TransactionState, out: &mut ReplyWriter) -> Opt
     })
 }
 
-/// Runs the queued commands on a fresh copy; returns the replies (as EXEC's array) and the step
-/// that commits them. `one_slot`: cluster mode (see [`Scratch::new`]).
+/// Runs the queued commands on a fresh copy; returns the replies (as EXEC's array), the step
+/// that commits them and the messages to deliver once it did. `one_slot`: cluster mode (see
+/// [`Scratch::new`]).
 pub fn run_queued(
     session: &mut Session<'_>,
     queued: &Queued,
     one_slot: Option<Option<u16>>,
     protocol: crate::protocol::Protocol,
-) -> (ReplyWriter, Atomic) {
+) -> (ReplyWriter, Atomic, Held) {
     let keyspace = &session.shared.keyspace;
     let mut scratch =
         Scratch::new(keyspace, session.now_ms, one_slot).running_scripts(script::run_on);
@@ -167,7 +169,8 @@ pub fn run_queued(
     for args in &queued.commands {
         scratch.run(session, args, Caller::Exec, &mut replies);
     }
-    (replies, scratch.finish(queued.watched.clone()))
+    let (atomic, held) = scratch.finish(queued.watched.clone());
+    (replies, atomic, held)
 }
 
 /// EXEC in a single process.
@@ -176,11 +179,12 @@ pub fn exec_here(session: &mut Session<'_>, out: &mut ReplyWriter) {
         return;
     };
     for _ in 0..MAX_ATTEMPTS {
-        let (replies, atomic) = run_queued(session, &queued, None, out.protocol());
+        let (replies, atomic, held) = run_queued(session, &queued, None, out.protocol());
         match commit_here(session, &atomic) {
             Outcome::Aborted => return out.null_array(),
             Outcome::Conflict => session.now_ms = crate::store::unix_ms(),
             Outcome::Applied => {
+                held.deliver(&session.shared.pubsub);
                 out.buffer_mut().extend_from_slice(replies.buffer());
                 return;
             }

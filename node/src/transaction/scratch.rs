@@ -13,6 +13,7 @@ use crate::command::atomic::{Atomic, Guard};
 use crate::command::{self, Flags, Parsed, ReadContext, Session};
 use crate::eviction::EvictionPolicy;
 use crate::protocol::ReplyWriter;
+use crate::pubsub::Held;
 use crate::store::fingerprint::fingerprint;
 use crate::store::{Keyspace, key_slot};
 
@@ -42,8 +43,8 @@ pub struct Scratch<'a> {
     slot: Option<Option<u16>>,
     /// Runs a script queued in a transaction on this copy (see [`Scratch::running_scripts`]).
     scripts: Option<NestedScript>,
-    /// A command had an effect outside the copy (a message published, a setting changed).
-    reached_out: bool,
+    /// Messages published, delivered once the run commits.
+    held: Held,
 }
 
 /// How a transaction runs an EVAL it queued (on the same copy).
@@ -63,7 +64,7 @@ impl<'a> Scratch<'a> {
             writes: Vec::new(),
             slot: one_slot,
             scripts: None,
-            reached_out: false,
+            held: Held::default(),
         }
     }
 
@@ -205,13 +206,14 @@ impl<'a> Scratch<'a> {
             }
             Parsed::Flush => out.error(FLUSH_INSIDE),
             Parsed::Server(handler) => {
-                if spec
-                    .flags
-                    .intersects(Flags::PUBSUB.union(Flags::ADMIN).union(Flags::WRITE))
-                {
-                    self.reached_out = true;
-                }
-                command::run_server(handler, session, args, out)
+                // A published message is held until the run commits.
+                let outer = session
+                    .client
+                    .held_messages
+                    .replace(std::mem::take(&mut self.held));
+                command::run_server(handler, session, args, out);
+                self.held =
+                    std::mem::replace(&mut session.client.held_messages, outer).unwrap_or_default();
             }
             Parsed::Script(call) if caller == Caller::Exec && self.scripts.is_some() => {
                 if let Some(run) = self.scripts {
@@ -228,23 +230,20 @@ impl<'a> Scratch<'a> {
         }
     }
 
-    /// Whether a command had an effect outside the copy, which running again would repeat.
-    pub fn reached_out(&self) -> bool {
-        self.reached_out
-    }
-
     /// Whether the run wrote anything.
     pub fn wrote(&self) -> bool {
         !self.writes.is_empty()
     }
 
-    /// The step that commits what the run did, guarded by `watched`.
-    pub fn finish(mut self, watched: Vec<Guard>) -> Atomic {
-        Atomic {
+    /// The step that commits what the run did, guarded by `watched`, and the messages it
+    /// published, to deliver once that step applied.
+    pub fn finish(mut self, watched: Vec<Guard>) -> (Atomic, Held) {
+        let atomic = Atomic {
             watched,
             copied: std::mem::take(&mut self.copied),
             writes: std::mem::take(&mut self.writes),
-        }
+        };
+        (atomic, std::mem::take(&mut self.held))
     }
 }
 
@@ -315,7 +314,7 @@ mod tests {
             next.copy()
                 .with_key(b"a", |store| store.peek(b"a", 5).is_none())
         );
-        let atomic = next.finish(Vec::new());
+        let (atomic, _) = next.finish(Vec::new());
         assert_eq!(atomic.copied.len(), 1);
         assert_eq!(spare_keys(), Some(0), "kept again after finish");
     }

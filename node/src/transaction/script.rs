@@ -11,10 +11,11 @@
 //! and moving the worker's other tasks to another thread costs more than that. A run still going
 //! after [`INLINE_BUDGET`] is given up (its copies dropped: nothing happened) and runs again from
 //! the start with `block_in_place`, on a thread of its own, where it holds no other client up;
-//! the script then starts there, until a run of it ends well within the budget. A run that
-//! reached outside its copies (PUBLISH) is not given up, since running again would repeat that.
+//! the script then starts there, until a run of it ends well within the budget. Giving a run up
+//! loses nothing because nothing it did reaches outside its copies before it commits: the
+//! messages it publishes are held until then (`crate::pubsub::Held`), and the commands that
+//! change the server (CONFIG, ...) may not be called from scripts.
 
-use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -26,7 +27,7 @@ use crate::command::atomic::Outcome;
 use crate::command::eval::{ScriptBody, ScriptCall};
 use crate::protocol::decode::decode;
 use crate::protocol::{Frame, ReplyWriter};
-use crate::script::{Budget, RunOptions, ScriptError};
+use crate::script::{RunOptions, ScriptError};
 use crate::shared::Shared;
 
 /// A script ready to run: its text, its name, and whether it may write.
@@ -66,8 +67,8 @@ pub fn prepare(shared: &Shared, call: &ScriptCall) -> Result<Prepared, String> {
 /// Where a run happens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Placement {
-    /// On the connection's async worker, given up past [`INLINE_BUDGET`] unless it reached
-    /// outside its copies: most scripts take microseconds, less than a hand-off of the worker.
+    /// On the connection's async worker, given up past [`INLINE_BUDGET`]: most scripts take
+    /// microseconds, less than a hand-off of the worker.
     Inline,
     /// To its end, on a thread of its own where the runtime has several (`block_in_place`: the
     /// worker's other tasks go on meanwhile), so a long script holds no other client up and
@@ -138,13 +139,9 @@ pub fn execute(
     placement: Placement,
 ) -> Result<Frame, ScriptError> {
     let running = session.shared.running_scripts.enter();
-    let irrevocable = Cell::new(false);
     let options = RunOptions {
         kill: running.kill(),
-        budget: (placement == Placement::Inline).then_some(Budget {
-            limit: INLINE_BUDGET,
-            irrevocable: &irrevocable,
-        }),
+        budget: (placement == Placement::Inline).then_some(INLINE_BUDGET),
     };
     let caller = Caller::Script {
         read_only: script.read_only,
@@ -152,9 +149,6 @@ pub fn execute(
     let mut run_command = |args: &[Bytes]| -> Frame {
         let mut reply = ReplyWriter::for_script();
         scratch.run(session, args, caller, &mut reply);
-        if scratch.reached_out() {
-            irrevocable.set(true);
-        }
         decode(reply.buffer()).map_or_else(
             || Frame::Error("ERR the command's reply could not be read".to_owned()),
             |(frame, _)| frame,
@@ -217,9 +211,13 @@ pub fn eval_here(session: &mut Session<'_>, call: &ScriptCall, out: &mut ReplyWr
             return answer(result, out);
         }
         // A script that raised an error keeps what it wrote before (Redis does not roll back).
-        match commit_here(session, &scratch.finish(Vec::new())) {
+        let (atomic, held) = scratch.finish(Vec::new());
+        match commit_here(session, &atomic) {
             Outcome::Conflict => session.now_ms = crate::store::unix_ms(),
-            Outcome::Applied | Outcome::Aborted => return answer(result, out),
+            Outcome::Applied | Outcome::Aborted => {
+                held.deliver(&session.shared.pubsub);
+                return answer(result, out);
+            }
         }
     }
     out.error(TOO_BUSY);
