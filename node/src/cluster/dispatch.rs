@@ -9,18 +9,12 @@ use bytes::Bytes;
 use ringcache_replication::ReadError;
 
 use super::machine::PartitionCommand;
-use super::propose::{least_encoded_size, propose, propose_when_ready, too_large};
+use super::propose::{LEADER_WAIT, least_encoded_size, propose, propose_when_ready, too_large};
 use super::relay::{ConnectionRouting, Forwarded, forward};
 use super::{Cluster, Route};
 use crate::command::{self, CommandSpec, CrossSlot, Parsed, Read, Session, Write};
 use crate::departure::Departure;
 use crate::protocol::ReplyWriter;
-
-/// How long a request waits for a partition without a known leader (an election) before it
-/// answers `-CLUSTERDOWN`.
-pub(super) const LEADER_WAIT: Duration = Duration::from_secs(3);
-
-pub(super) const CROSSSLOT: &str = "CROSSSLOT Keys in request don't hash to the same slot";
 
 /// Serves one parsed request in cluster mode. `departure`: when the client of a blocking
 /// command leaves, it stops waiting.
@@ -65,7 +59,7 @@ pub async fn serve(
         }
         Err(CrossSlot) => {
             cluster.counters.crossslot.fetch_add(1, Ordering::Relaxed);
-            out.error(CROSSSLOT);
+            out.error(CrossSlot::REPLY);
             return;
         }
     };

@@ -18,6 +18,10 @@ use crate::departure::Departure;
 use crate::protocol::{Frame, ReplyWriter};
 use crate::store::key_slot;
 
+/// How long a request waits for a partition without a known leader (an election) before it
+/// answers `-CLUSTERDOWN`.
+pub(super) const LEADER_WAIT: Duration = Duration::from_secs(3);
+
 /// How often a blocked command (BLPOP …) waiting at the leader checks that this member still
 /// leads the partition.
 const LEADERSHIP_CHECK: Duration = Duration::from_millis(200);

@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use ringcache_replication::ProposeError;
 
-use super::dispatch::{CROSSSLOT, LEADER_WAIT};
-use super::propose::{answer_error, commit_atomic};
+use super::propose::{LEADER_WAIT, answer_error, commit_atomic};
 use super::relay::{ConnectionRouting, forward};
 use super::{Cluster, Route};
 use crate::command::atomic::Outcome;
@@ -35,7 +34,7 @@ pub async fn serve(
     let slot = match call.keys().slot() {
         Ok(slot) => slot,
         Err(CrossSlot) => {
-            return out.error(CROSSSLOT);
+            return out.error(CrossSlot::REPLY);
         }
     };
     let deadline = Instant::now() + LEADER_WAIT;

@@ -15,8 +15,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use ringcache_replication::{ProposeError, ReadError};
 
-use super::dispatch::{CROSSSLOT, LEADER_WAIT};
-use super::propose::{answer_error, commit_atomic};
+use super::propose::{LEADER_WAIT, answer_error, commit_atomic};
 use super::relay::ConnectionRouting;
 use super::{Cluster, Route};
 use crate::command::atomic::Outcome;
@@ -105,7 +104,7 @@ async fn watch(
     let slot = match Keys::many(keys).slot() {
         Ok(Some(slot)) => slot,
         Ok(None) => return out.ok(),
-        Err(CrossSlot) => return out.error(CROSSSLOT),
+        Err(CrossSlot) => return out.error(CrossSlot::REPLY),
     };
     let Some(partition) = cluster.partition_of(slot) else {
         out.error("CLUSTERDOWN Hash slot not served: this member has not joined a cluster yet");
@@ -221,7 +220,7 @@ async fn exec(
     let remote = session.client.transaction.remote.take();
     let slot = match transaction_slot(session, &queued) {
         Ok(slot) => slot,
-        Err(CrossSlot) => return out.error(CROSSSLOT),
+        Err(CrossSlot) => return out.error(CrossSlot::REPLY),
     };
     let Some(slot) = slot else {
         // No key anywhere (MULTI PING EXEC): nothing to route, nothing to commit.

@@ -198,6 +198,11 @@ impl<'a> Keys<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CrossSlot;
 
+impl CrossSlot {
+    /// The error reply, worded as Redis Cluster words it.
+    pub const REPLY: &str = "CROSSSLOT Keys in request don't hash to the same slot";
+}
+
 /// An error reply. The text (with its code prefix) is exactly what Redis sends, because clients match
 /// on it.
 #[derive(Debug, Error)]

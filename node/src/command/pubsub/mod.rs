@@ -149,9 +149,9 @@ fn shard_route(session: &Session<'_>, channels: &[Bytes]) -> CommandResult {
     let Some(remote) = session.shared.pubsub.remote() else {
         return Ok(());
     };
-    let slot = Keys::many(channels).slot().map_err(|_| {
-        CommandError::Message("CROSSSLOT Keys in request don't hash to the same slot".to_owned())
-    })?;
+    let slot = Keys::many(channels)
+        .slot()
+        .map_err(|_| CommandError::Message(super::CrossSlot::REPLY.to_owned()))?;
     let Some(slot) = slot else {
         return Ok(());
     };
