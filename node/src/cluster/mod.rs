@@ -171,6 +171,15 @@ pub fn replica(id: RaftNodeId, address: String) -> Replica {
     }
 }
 
+/// A leader without a client address (not learnt yet) can be neither named in `-MOVED` (a client
+/// cannot parse `MOVED <slot> ` without one) nor forwarded to: wait for it as for an election.
+fn known_address(route: Route) -> Route {
+    match route {
+        Route::Remote(leader) if leader.client_address().is_empty() => Route::Unknown,
+        route => route,
+    }
+}
+
 /// This process as a cluster member.
 pub struct Cluster {
     host: ReplicationHost<PartitionMachine>,
@@ -294,7 +303,7 @@ impl Cluster {
 
     /// Where requests for `partition` go.
     pub fn route(&self, partition: u32) -> Route {
-        match self.host.leader(partition) {
+        let route = match self.host.leader(partition) {
             Some(LeaderView::ThisHost) => Route::Local,
             Some(LeaderView::Other(id, address)) => Route::Remote(replica(id, address)),
             Some(LeaderView::Unknown) => Route::Unknown,
@@ -302,7 +311,8 @@ impl Cluster {
                 .routes
                 .leader_of(partition)
                 .map_or(Route::Unknown, Route::Remote),
-        }
+        };
+        known_address(route)
     }
 
     /// True when a replica of `partition` lives here.
@@ -851,6 +861,23 @@ fn replication_progress(status: &GroupStatus) -> Vec<ReplicaProgress> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_leader_without_an_address_is_not_a_route() {
+        use super::{Route, known_address, replica};
+        use ringcache_replication::RaftNodeId;
+        let leader = |address: &str| replica(RaftNodeId::new(2, 1), address.to_owned());
+        assert_eq!(
+            known_address(Route::Remote(leader("m2:6379@16379"))),
+            Route::Remote(leader("m2:6379@16379"))
+        );
+        assert_eq!(known_address(Route::Remote(leader(""))), Route::Unknown);
+        assert_eq!(
+            known_address(Route::Remote(leader("@16379"))),
+            Route::Unknown
+        );
+        assert_eq!(known_address(Route::Local), Route::Local);
+    }
+
     use ringcache_replication::Role as RaftRole;
 
     use super::*;
